@@ -1,0 +1,328 @@
+"""Paperboy's data: where papers come from, the papers, who wants what, and every email sent.
+
+Models hold data and tiny state transitions (``mark_*``); the business logic lives in
+``digest/services`` and ``digest/selectors``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+
+
+class Feed(models.Model):
+    """A source of papers, fetched on a cadence once a moderator approved it."""
+
+    class Kind(models.TextChoices):
+        ARXIV = "arxiv", "arXiv API"
+        ARXIV_RSS = "arxiv_rss", "arXiv daily listing (RSS/Atom)"
+        HF_DAILY = "hf_daily", "Hugging Face Daily Papers"
+        RSS = "rss", "RSS / Atom feed"
+        JSONL = "jsonl", "JSON Lines file"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        DISABLED = "disabled", "Disabled"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Overrides the source's default endpoint (a mirror, a local server) or names the file for jsonl.
+    url = models.CharField(max_length=1000, blank=True)
+    # Space-separated arXiv categories, e.g. "cs.LG cs.CL".
+    categories = models.CharField(max_length=500, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.APPROVED, db_index=True)
+
+    suggested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggested_feeds"
+    )
+    suggestion_reason = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+
+    cadence_minutes = models.PositiveIntegerField(default=60)
+    next_fetch_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Where the next incremental fetch starts (last date / id seen), adapter-specific.
+    cursor = models.JSONField(default=dict, blank=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def category_list(self) -> list[str]:
+        return self.categories.split()
+
+
+class FeedRun(models.Model):
+    """One fetch of one feed, as the admin shows it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        NOT_MODIFIED = "not_modified", "Not modified"
+        PARTIAL = "partial", "Partial (some entries skipped)"
+        FAILED = "failed", "Failed"
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # [{"entry": "line 3" / an id, "reason": "missing title"}, ...]
+    skipped_reasons = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.feed} @ {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class Paper(models.Model):
+    """One paper, whatever number of sources announced it."""
+
+    # Canonical id: a bare arXiv id ("2401.01234", "hep-th/9901001") or "<source>:<id>" otherwise.
+    external_id = models.CharField(max_length=255, unique=True)
+    arxiv_id = models.CharField(max_length=64, blank=True, db_index=True)
+    version = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Normalised title (case, whitespace, punctuation, LaTeX folded) used to merge id-less duplicates.
+    title_key = models.CharField(max_length=255, db_index=True)
+    title = models.TextField()
+    abstract = models.TextField()
+    authors = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    primary_category = models.CharField(max_length=64, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    pdf_url = models.URLField(max_length=1000, blank=True)
+    hf_url = models.URLField(max_length=1000, blank=True)
+    published = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+    feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL, related_name="papers")
+    # Popularity where the source has one (Hugging Face upvotes); None when unknown.
+    popularity = models.IntegerField(null=True, blank=True)
+    num_comments = models.IntegerField(null=True, blank=True)
+    # Source-specific extras: doi, comment, journal_ref, github, project_page, ai_summary, ai_keywords.
+    extra = models.JSONField(default=dict, blank=True)
+    hidden = models.BooleanField(default=False, db_index=True)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    flagged = models.BooleanField(default=False, db_index=True)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ingested_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-ingested_at", "-id"]
+        indexes = [models.Index(fields=["hidden", "ingested_at"], name="paper_visible_recent")]
+
+    def __str__(self) -> str:
+        return self.title[:80]
+
+
+class Subscription(models.Model):
+    """A user's interests and delivery preferences (one per user)."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscription")
+    muted_words = models.JSONField(default=list, blank=True)
+    max_papers = models.PositiveSmallIntegerField(default=10)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    # 0 = Monday ... 6 = Sunday, used when weekly.
+    weekday = models.PositiveSmallIntegerField(default=0)
+    send_hour = models.PositiveSmallIntegerField(default=7)
+    timezone = models.CharField(max_length=64, default="UTC")
+    paused = models.BooleanField(default=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    quiet_day_note = models.BooleanField(default=False)
+    # Secret for the private Atom feed; regenerating it revokes the old URL.
+    feed_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["unsubscribed_at", "paused"], name="subscription_active")]
+
+    def __str__(self) -> str:
+        return f"Subscription of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return not self.paused and self.unsubscribed_at is None
+
+
+class Interest(models.Model):
+    """One keyword query (in the matching engine's language) of a subscription."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="interests")
+    query = models.CharField(max_length=500)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.query
+
+
+class DeliveryRun(models.Model):
+    """One planning pass of one slot (a digest date and send time), for the runs dashboard."""
+
+    slot = models.DateField(db_index=True)
+    started_at = models.DateTimeField(default=dj_timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    papers = models.PositiveIntegerField(default=0)
+    planned = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.slot} @ {self.started_at:%H:%M}"
+
+
+class Delivery(models.Model):
+    """One digest email for one subscriber and one slot; its state machine guards exactly-once sending."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (nothing matched)"
+        EXPIRED = "expired", "Expired (send window passed)"
+        SUPPRESSED = "suppressed", "Suppressed address"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        DIGEST = "digest", "Scheduled digest"
+        TEST = "test", "Test digest"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    run = models.ForeignKey(DeliveryRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    # The digest date in the subscriber's time zone.
+    slot = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DIGEST)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    # When it should go out (UTC) and after when it must not go out any more.
+    send_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    to_email = models.EmailField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    # The matched papers as sent: [{"paper": id, "score": f, "reasons": [...], ...}], so the archive
+    # shows the digest exactly as it was emailed.
+    content = models.JSONField(default=list, blank=True)
+    paper_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    planned_at = models.DateTimeField(default=dj_timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_kind = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["-slot", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "slot"], condition=Q(kind="digest"), name="one_digest_per_subscriber_slot"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "slot"], name="delivery_state_slot"),
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_state_retry"),
+        ]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.slot} → {self.to_email or self.subscription_id} ({self.state})"
+
+    def mark_sent(self, *, message_id: str, when=None) -> None:
+        self.state = self.State.SENT
+        self.message_id = message_id
+        self.sent_at = when or dj_timezone.now()
+        self.last_error = ""
+        self.save(update_fields=["state", "message_id", "sent_at", "last_error"])
+
+    def mark_failed(self, *, error: str) -> None:
+        self.state = self.State.FAILED
+        self.last_error = error[:2000]
+        self.save(update_fields=["state", "last_error"])
+
+    def mark_skipped(self, *, reason: str = "") -> None:
+        self.state = self.State.SKIPPED
+        self.last_error = reason
+        self.save(update_fields=["state", "last_error"])
+
+    def mark_retry(self, *, error: str, next_attempt_at) -> None:
+        self.state = self.State.PENDING
+        self.last_error = error[:2000]
+        self.next_attempt_at = next_attempt_at
+        self.save(update_fields=["state", "last_error", "next_attempt_at"])
+
+
+class SentPaper(models.Model):
+    """A paper a subscriber has already received, so nobody gets the same paper twice."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="sent_papers")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "paper"], name="paper_sent_once")]
+
+
+class Suppression(models.Model):
+    """An address we must not send to (hard bounce, permanent SMTP refusal, complaint)."""
+
+    email = models.EmailField(unique=True)
+    reason = models.CharField(max_length=500)
+    source = models.CharField(max_length=20, default="smtp")  # smtp | bounce | admin
+    soft_bounces = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class SendingControl(models.Model):
+    """A single row: the admin's pause switch and the circuit breaker's state."""
+
+    paused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    changed_at = models.DateTimeField(default=dj_timezone.now)
+
+    @classmethod
+    def get(cls) -> SendingControl:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
