@@ -1,0 +1,1 @@
+"""Delivery tasks (thin: take ids, call one service)."""

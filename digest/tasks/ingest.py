@@ -1,0 +1,1 @@
+"""Ingest tasks (thin: take ids, call one service)."""
