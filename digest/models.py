@@ -245,6 +245,11 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     planned_at = models.DateTimeField(default=dj_timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker that moved the row to ``sending``; lets a claim be read back on any database.
+    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    # The papers considered: ingested in (window_start, window_end]; the next digest starts at window_end.
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
     bounce_kind = models.CharField(max_length=10, blank=True)
