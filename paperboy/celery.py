@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperboy.settings")
 
 app = Celery("paperboy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Feeds are fetched on their own cadence; slots are planned every few minutes because each
+# subscriber's send hour is in their own time zone (a slot opens somewhere every 15-60 minutes).
+app.conf.beat_schedule = {
+    "ingest-due-feeds": {"task": "digest.ingest_due_feeds", "schedule": crontab(minute="*/10")},
+    "plan-due-slots": {"task": "digest.plan_due_slots", "schedule": crontab(minute="*/5")},
+}

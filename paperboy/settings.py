@@ -169,6 +169,11 @@ PAPERBOY_CHUNK_SIZE = env_int("PAPERBOY_CHUNK_SIZE", 200, minimum=1, maximum=500
 PAPERBOY_MAX_PAPERS_DEFAULT = env_int("PAPERBOY_MAX_PAPERS_DEFAULT", 10, minimum=1, maximum=100)
 # A slot not sent within this many hours after its send time expires instead of going out late.
 PAPERBOY_SEND_WINDOW_HOURS = env_float("PAPERBOY_SEND_WINDOW_HOURS", 6.0, minimum=0.1)
+# Delivery: retries of transient SMTP errors, connection reuse.
+PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, minimum=1)
+PAPERBOY_RETRY_BASE_SECONDS = env_float("PAPERBOY_RETRY_BASE_SECONDS", 60.0, minimum=0.0)
+PAPERBOY_RETRY_MAX_SECONDS = env_float("PAPERBOY_RETRY_MAX_SECONDS", 3600.0, minimum=0.0)
+PAPERBOY_SMTP_MAX_PER_CONNECTION = env_int("PAPERBOY_SMTP_MAX_PER_CONNECTION", 100, minimum=1)
 PAPERBOY_HTTP_USER_AGENT = env_str(
     "PAPERBOY_HTTP_USER_AGENT", f"Paperboy/1.0 (+{SITE_URL}; mailto:{env_str('PAPERBOY_CONTACT_EMAIL', 'admin@' + SITE_DOMAIN)})"
 )

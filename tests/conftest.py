@@ -75,3 +75,23 @@ def smtp_sink(settings):
         yield handler
     finally:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_side_effects(settings):
+    """Each test starts with an empty cache and in-process Celery tasks.
+
+    CI points the cache and broker at a real Redis; tests that want a real worker say so
+    (see ``celery_worker_process``) and everything else must not depend on one running.
+    """
+    from django.core.cache import cache
+
+    from paperboy.celery import app
+
+    cache.clear()
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+    cache.clear()

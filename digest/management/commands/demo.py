@@ -1,0 +1,147 @@
+"""``make demo``: run the daily job end to end on the embedded sample papers and show the emails.
+
+It ingests the sample papers, creates a few demo subscribers, starts the local SMTP sink in a
+separate process, runs the day's digest so the emails really cross SMTP (through a real Celery
+worker when REDIS_URL is set, in-process otherwise), and prints where the messages are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from email import message_from_binary_file, policy
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from digest.mailsink import free_port
+
+DEMO_PAPERS = Path(__file__).resolve().parents[2] / "demo" / "papers.jsonl"
+
+# Who the demo sends to, and what they care about.
+DEMO_SUBSCRIBERS = [
+    ("ada@demo.paperboy.test", ["diffusion", '"video generation"'], "Europe/London"),
+    ("bo@demo.paperboy.test", ["reasoning LLM", '"chain of thought" OR "chain-of-thought"'], "America/New_York"),
+    ("cy@demo.paperboy.test", ["robot OR robotics", '"reinforcement learning" -survey'], "Asia/Tokyo"),
+    ("dee@demo.paperboy.test", ['"graph neural network"', "retrieval augmented"], "UTC"),
+]
+
+
+class Command(BaseCommand):
+    help = "Run the daily digest end to end on the embedded sample papers and show the emails."
+
+    def handle(self, *args, **options) -> None:
+        maildir = Path(settings.PAPERBOY_MAILDIR)
+        shutil.rmtree(maildir, ignore_errors=True)
+        call_command("migrate", verbosity=0, interactive=False)
+        self.step("Ingesting the sample papers")
+        call_command("ingest_papers", jsonl=str(DEMO_PAPERS), stdout=self.stdout)
+        self.step("Creating demo subscribers")
+        for email, interests, tz in DEMO_SUBSCRIBERS:
+            demo_subscriber_ensure(email=email, interests=interests, tz=tz)
+            self.stdout.write(f"  {email:<28} {' | '.join(interests)}")
+
+        port = free_port()
+        self.step(f"Starting the SMTP sink on 127.0.0.1:{port}")
+        sink = subprocess.Popen(
+            [sys.executable, "manage.py", "mailsink", "--port", str(port), "--maildir", str(maildir)],
+            cwd=settings.BASE_DIR,
+        )
+        try:
+            wait_for_port(port)
+            settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+            if settings.REDIS_URL:
+                self.run_through_celery(port)
+            else:
+                self.step("Running today's digest (in-process; set REDIS_URL to use a Celery worker)")
+                call_command("send_digests", stdout=self.stdout)
+        finally:
+            sink.terminate()
+            sink.wait(timeout=10)
+        self.show(maildir)
+
+    def run_through_celery(self, port: int) -> None:
+        from digest.models import Delivery
+        from digest.services.delivery import deliveries_plan
+        from digest.tasks.delivery import chunks_enqueue
+
+        self.step("Running today's digest through a Celery worker on " + settings.REDIS_URL)
+        env = {**os.environ, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "paperboy", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+            cwd=settings.BASE_DIR,
+            env=env,
+        )
+        try:
+            with transaction.atomic():
+                plan = deliveries_plan(slot=timezone.now().date())
+                chunks_enqueue(plan.chunks)
+            ids = [i for chunk in plan.chunks for i in chunk]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                left = Delivery.objects.filter(id__in=ids, state__in=["pending", "sending"]).count()
+                if not left:
+                    break
+                time.sleep(0.5)
+            states = Delivery.objects.filter(run=plan.run)
+            self.stdout.write(
+                f"papers={plan.papers} subscribers={plan.planned} sent={states.filter(state='sent').count()} "
+                f"skipped={states.filter(state='skipped').count()} failed={states.filter(state='failed').count()}"
+            )
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+    def show(self, maildir: Path) -> None:
+        messages = sorted((maildir / "new").glob("*")) if (maildir / "new").is_dir() else []
+        self.step(f"{len(messages)} email(s) delivered to {maildir / 'new'}/")
+        for path in messages:
+            with path.open("rb") as handle:
+                message = message_from_binary_file(handle, policy=policy.default)
+            self.stdout.write(f"  To: {message['To']:<28} Subject: {message['Subject']}")
+            self.stdout.write(f"      {path}")
+        if messages:
+            self.stdout.write(
+                "\nOpen any of them with a mail client, or read one with:\n"
+                f"  {Path(sys.executable).name} -c \"import email,sys;m=email.message_from_binary_file("
+                f"open(sys.argv[1],'rb'),policy=email.policy.default);"
+                f"print(m.get_body(('plain',)).get_content())\" {messages[0]}"
+            )
+        else:
+            raise CommandError("no email arrived at the SMTP sink; see the messages above")
+
+    def step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
+
+
+def demo_subscriber_ensure(*, email: str, interests: list[str], tz: str) -> None:
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+    from digest.models import Interest, Subscription
+
+    user, _ = User.objects.get_or_create(email=email)
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    subscription, created = Subscription.objects.get_or_create(user=user, defaults={"timezone": tz})
+    if created:
+        for position, query in enumerate(interests):
+            Interest.objects.create(subscription=subscription, query=query, position=position)
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise CommandError(f"the SMTP sink did not start on port {port}")

@@ -1,0 +1,568 @@
+"""Planning and sending digests: exactly one email per subscriber per slot.
+
+The flow, and why it is split this way:
+
+1. ``deliveries_plan`` finds the subscribers whose slot has come, matches the day's papers for all of
+   them in one pass of the matching engine, and writes one ``Delivery`` row each (UNIQUE subscriber +
+   slot, so planning twice plans nothing new). The matched papers are stored on the row.
+2. ``deliveries_send`` takes a chunk of row ids, claims the pending ones atomically (so two workers
+   never send the same row), and sends them over one SMTP connection. Each row is committed as
+   ``sending`` before SMTP is spoken and as ``sent`` right after the server accepted it; an error
+   is caught per message so one bad address never stops the rest.
+
+Rendering lives in ``digest.emails`` and knows no SMTP; this module knows no feeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.utils import timezone
+
+from digest.delivery_content import content_from_matches, content_paper_ids, digest_email_build
+from digest.emails import digest_message_build
+from digest.links import digest_links_make
+from digest.matching import PaperIndex, Profile, match_profiles
+from digest.models import Delivery, DeliveryRun, Interest, SendingControl, SentPaper, Subscription, Suppression
+from digest.selectors.papers import paper_docs_ingested_between, papers_visible_by_id
+
+logger = logging.getLogger(__name__)
+
+# How far back a first digest (or one after a long pause) looks for papers.
+FIRST_WINDOW = {Subscription.Frequency.DAILY: timedelta(days=1), Subscription.Frequency.WEEKLY: timedelta(days=7)}
+MAX_WINDOW = {Subscription.Frequency.DAILY: timedelta(days=7), Subscription.Frequency.WEEKLY: timedelta(days=14)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A subscriber whose slot has come, with what planning needs to know about them."""
+
+    subscription_id: int
+    email: str
+    slot: date
+    send_at: datetime
+    expires_at: datetime
+    frequency: str
+    max_papers: int
+    muted: tuple[str, ...]
+
+
+@dataclass
+class PlanResult:
+    run: DeliveryRun | None
+    papers: int = 0
+    planned: int = 0
+    skipped: int = 0
+    expired: int = 0
+    chunks: list[list[int]] = field(default_factory=list)
+
+
+def subscriber_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A time zone removed from the tz database must not stop everyone else's digest.
+        logger.warning("unknown time zone %r, using UTC", name)
+        return ZoneInfo("UTC")
+
+
+def slot_for(
+    *, now: datetime, tz_name: str, send_hour: int, frequency: str, weekday: int, slot: date | None
+) -> tuple[date, datetime] | None:
+    """The slot due for one subscriber at ``now`` and its send time in UTC, or None if not due.
+
+    With an explicit ``slot`` (an operator running a given date) the hour is ignored, but weekly
+    subscribers still only get their weekday.
+    """
+    zone = subscriber_zone(tz_name)
+    if slot is None:
+        local_now = now.astimezone(zone)
+        if local_now.hour < send_hour:
+            return None
+        day = local_now.date()
+        send_at = datetime.combine(day, time(hour=send_hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    else:
+        day = slot
+        send_at = now
+    if frequency == Subscription.Frequency.WEEKLY and day.weekday() != weekday:
+        return None
+    return day, send_at
+
+
+def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate]:
+    """Active subscribers with a verified, unsuppressed address whose slot has come and is not planned."""
+    window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
+    rows = (
+        Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
+        .filter(Exists(Interest.objects.filter(subscription_id=OuterRef("id"))))
+        .values_list(
+            "id", "user_id", "user__email", "timezone", "send_hour", "frequency", "weekday", "max_papers", "muted_words"
+        )
+    )
+    due: list[Candidate] = []
+    for sub_id, _user_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted in rows.iterator(2000):
+        when = slot_for(
+            now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot
+        )
+        if when is None:
+            continue
+        day, send_at = when
+        due.append(
+            Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ()))
+        )
+    if not due:
+        return []
+    verified = verified_emails(user_emails={c.email for c in due})
+    suppressed = set(
+        Suppression.objects.filter(active=True, email__in=[c.email for c in due]).values_list("email", flat=True)
+    )
+    planned = set(
+        Delivery.objects.filter(
+            kind=Delivery.Kind.DIGEST,
+            subscription_id__in=[c.subscription_id for c in due],
+            slot__in={c.slot for c in due},
+        ).values_list("subscription_id", "slot")
+    )
+    return [
+        c
+        for c in due
+        if c.email.lower() in verified
+        and c.email not in suppressed
+        and (c.subscription_id, c.slot) not in planned
+    ]
+
+
+def verified_emails(*, user_emails: set[str]) -> set[str]:
+    """Lower-cased addresses among ``user_emails`` that their owner has verified."""
+    found: set[str] = set()
+    emails = list(user_emails)
+    for start in range(0, len(emails), 5000):
+        batch = emails[start : start + 5000]
+        found.update(
+            e.lower() for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
+        )
+    return found
+
+
+def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int, datetime]:
+    """Where each subscriber's paper window starts: the end of their last digest that went out."""
+    ids = [c.subscription_id for c in candidates]
+    last_end: dict[int, datetime] = {}
+    for start in range(0, len(ids), 5000):
+        rows = (
+            Delivery.objects.filter(
+                kind=Delivery.Kind.DIGEST,
+                subscription_id__in=ids[start : start + 5000],
+                state__in=[Delivery.State.SENT, Delivery.State.SKIPPED],
+                window_end__isnull=False,
+            )
+            .values("subscription_id")
+            .annotate(end=Max("window_end"))
+            .values_list("subscription_id", "end")
+        )
+        last_end.update(rows)
+    starts = {}
+    for c in candidates:
+        earliest = now - MAX_WINDOW[c.frequency]
+        previous = last_end.get(c.subscription_id)
+        starts[c.subscription_id] = max(previous, earliest) if previous else now - FIRST_WINDOW[c.frequency]
+    return starts
+
+
+def interests_by_subscription(*, subscription_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    ids = list(subscription_ids)
+    for start in range(0, len(ids), 5000):
+        rows = Interest.objects.filter(subscription_id__in=ids[start : start + 5000]).order_by(
+            "subscription_id", "position", "id"
+        )
+        for sub_id, query in rows.values_list("subscription_id", "query"):
+            grouped[sub_id].append(query)
+    return {key: tuple(value) for key, value in grouped.items()}
+
+
+def sent_paper_ids(*, subscription_ids: Sequence[int], paper_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Papers among ``paper_ids`` each subscriber already received."""
+    sent: dict[int, set[int]] = defaultdict(set)
+    if not paper_ids:
+        return sent
+    for start in range(0, len(subscription_ids), 5000):
+        rows = SentPaper.objects.filter(
+            subscription_id__in=subscription_ids[start : start + 5000], paper_id__in=paper_ids
+        ).values_list("subscription_id", "paper_id")
+        for sub_id, paper_id in rows:
+            sent[sub_id].add(paper_id)
+    return sent
+
+
+def match_candidates(
+    *, candidates: Sequence[Candidate], starts: dict[int, datetime], now: datetime
+) -> tuple[dict[int, list], int]:
+    """Match every candidate against the papers of their own window, in one engine pass per window.
+
+    Subscribers whose previous digest went out in the same run share a window, so in practice there
+    are few windows. Papers a subscriber already received are left out exactly: the engine is asked
+    for ``limit + already sent`` so the top N after removing them is still the true top N.
+    """
+    interests = interests_by_subscription(subscription_ids=[c.subscription_id for c in candidates])
+    by_window: dict[datetime, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_window[starts[c.subscription_id]].append(c)
+    results: dict[int, list] = {}
+    paper_total: set[int] = set()
+    for start, group in by_window.items():
+        docs = paper_docs_ingested_between(start=start, end=now)
+        if not docs:
+            continue
+        paper_total.update(doc.key for doc in docs)
+        index = PaperIndex.build(docs)
+        already = sent_paper_ids(subscription_ids=[c.subscription_id for c in group], paper_ids=[d.key for d in docs])
+        profiles = [
+            Profile(
+                key=c.subscription_id,
+                interests=interests.get(c.subscription_id, ()),
+                muted=c.muted,
+                limit=c.max_papers + len(already.get(c.subscription_id, ())),
+            )
+            for c in group
+        ]
+        by_key = {c.subscription_id: c for c in group}
+        for sub_id, matches in match_profiles(index, profiles).items():
+            seen = already.get(sub_id, set())
+            results[sub_id] = [m for m in matches if m.paper_key not in seen][: by_key[sub_id].max_papers]
+    return results, len(paper_total)
+
+
+def message_id_make() -> str:
+    return f"<{uuid.uuid4().hex}.digest@{settings.SITE_DOMAIN}>"
+
+
+def deliveries_plan(
+    *, now: datetime | None = None, slot: date | None = None, papers_until: datetime | None = None
+) -> PlanResult:
+    """Plan every due slot: one Delivery row per subscriber, matched content stored on it.
+
+    Safe to run any number of times and from several processes at once: the UNIQUE constraint on
+    (subscriber, slot) makes a second plan of the same slot a no-op.
+    """
+    now = now or timezone.now()
+    # The window's end: normally now; an operator re-running a past date stops at that day's end.
+    until = min(papers_until or now, now)
+    candidates = candidates_due(now=now, slot=slot)
+    if not candidates:
+        return PlanResult(run=None)
+    starts = window_starts(candidates=candidates, now=until)
+    matches, paper_count = match_candidates(candidates=candidates, starts=starts, now=until)
+
+    run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
+    rows = []
+    result = PlanResult(run=run, papers=paper_count)
+    for c in candidates:
+        found = matches.get(c.subscription_id, [])
+        if now >= c.expires_at:
+            state = Delivery.State.EXPIRED
+            result.expired += 1
+        elif found:
+            state = Delivery.State.PENDING
+        else:
+            state = Delivery.State.SKIPPED
+            result.skipped += 1
+        rows.append(
+            Delivery(
+                subscription_id=c.subscription_id,
+                run=run,
+                slot=c.slot,
+                kind=Delivery.Kind.DIGEST,
+                state=state,
+                send_at=c.send_at,
+                expires_at=c.expires_at,
+                to_email=c.email,
+                message_id=message_id_make(),
+                content=content_from_matches(found) if state == Delivery.State.PENDING else [],
+                paper_count=len(found),
+                last_error="" if found else "no paper matched this subscriber's interests",
+                planned_at=now,
+                window_start=starts[c.subscription_id],
+                window_end=until,
+            )
+        )
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        pending = list(
+            Delivery.objects.filter(run=run, state=Delivery.State.PENDING).order_by("id").values_list("id", flat=True)
+        )
+        result.planned = Delivery.objects.filter(run=run).count()
+        run.planned = result.planned
+        run.save(update_fields=["planned"])
+    size = settings.PAPERBOY_CHUNK_SIZE
+    result.chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+    return result
+
+
+def delivery_send_test(*, subscription_id: int, now: datetime | None = None) -> Delivery:
+    """A one-off digest of the last 7 days for the subscriber, sent right away (the web's test button).
+
+    It is a sample of what they would get: it neither skips nor records papers already sent.
+    """
+    from digest.tasks.delivery import deliveries_send_chunk_task
+
+    now = now or timezone.now()
+    subscription = Subscription.objects.select_related("user").get(id=subscription_id)
+    docs = paper_docs_ingested_between(start=now - timedelta(days=7), end=now)
+    profile = Profile(
+        key=subscription.id,
+        interests=tuple(subscription.interests.values_list("query", flat=True)),
+        muted=tuple(subscription.muted_words or ()),
+        limit=subscription.max_papers,
+    )
+    found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
+    delivery = Delivery.objects.create(
+        subscription=subscription,
+        slot=local_day,
+        kind=Delivery.Kind.TEST,
+        state=Delivery.State.PENDING if found else Delivery.State.SKIPPED,
+        send_at=now,
+        expires_at=now + timedelta(hours=1),
+        to_email=subscription.user.email,
+        message_id=message_id_make(),
+        content=content_from_matches(found),
+        paper_count=len(found),
+        last_error="" if found else "no paper of the last 7 days matched your interests",
+        window_start=now - timedelta(days=7),
+        window_end=now,
+    )
+    if found:
+        transaction.on_commit(lambda: deliveries_send_chunk_task.delay([delivery.id]))
+    return delivery
+
+
+# --------------------------------------------------------------------------------------------------
+# Sending
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    expired: int = 0
+    retry: list[int] = field(default_factory=list)
+    retry_in_seconds: float = 0.0
+    paused: bool = False
+
+    def add(self, other: SendResult) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.expired += other.expired
+        self.retry += other.retry
+        self.paused = self.paused or other.paused
+
+
+class SendError(Exception):
+    """One message was not accepted; ``permanent`` says whether trying again can help."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None, connection_broken: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+        self.connection_broken = connection_broken
+
+
+def smtp_error_classify(exc: BaseException) -> SendError:
+    """Turn what smtplib raised into a SendError: 5xx is permanent (but 552), everything else transient."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()))
+        return SendError(f"{code} {decode_reply(reply)}", permanent=code_is_permanent(code), code=code)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return SendError(f"server disconnected: {exc}", permanent=False, connection_broken=True)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        return SendError(
+            f"{code} {decode_reply(exc.smtp_error)}",
+            permanent=code_is_permanent(code),
+            code=code,
+            connection_broken=code == 421,
+        )
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return SendError(f"timed out talking to the SMTP server: {exc}", permanent=False, connection_broken=True)
+    if isinstance(exc, OSError):
+        return SendError(f"cannot reach the SMTP server: {exc}", permanent=False, connection_broken=True)
+    return SendError(f"{type(exc).__name__}: {exc}", permanent=True)
+
+
+def code_is_permanent(code: int) -> bool:
+    # 552 (mailbox full / storage exceeded) is often temporary in practice (RFC 5321 §4.5.3.1.10).
+    return 500 <= code < 600 and code != 552
+
+
+def decode_reply(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """Move the pending rows among ``delivery_ids`` to ``sending`` and return those this call won.
+
+    A conditional UPDATE (pending → sending) tagged with a fresh token is atomic on every database:
+    when two workers race for the same rows, each row is won by exactly one of them.
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING, expires_at__lte=now).update(
+            state=Delivery.State.EXPIRED, last_error="send window passed"
+        )
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING).exclude(
+            next_attempt_at__gt=now
+        ).update(state=Delivery.State.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+    return list(Delivery.objects.filter(claim_token=token).select_related("subscription").order_by("id"))
+
+
+class SmtpSession:
+    """One SMTP connection for a chunk, reopened after a disconnect and after ``max_messages``."""
+
+    def __init__(self, *, max_messages: int) -> None:
+        self.max_messages = max_messages
+        self.connection = None
+        self.sent_on_connection = 0
+
+    def send(self, message) -> None:
+        if self.connection is None or self.sent_on_connection >= self.max_messages:
+            self.close()
+            self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+            self.connection.open()
+            self.sent_on_connection = 0
+        message.connection = self.connection
+        sent = self.connection.send_messages([message])
+        self.sent_on_connection += 1
+        if not sent:
+            raise SendError("the SMTP backend reported the message as not sent", permanent=False)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:  # noqa: BLE001 -- a broken connection may fail to QUIT; it is gone either way.
+                logger.debug("closing SMTP connection failed", exc_info=True)
+        self.connection = None
+
+
+def retry_delay(*, attempts: int) -> float:
+    """Exponential backoff with full jitter, so retries from many workers do not arrive together."""
+    base = settings.PAPERBOY_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(base, settings.PAPERBOY_RETRY_MAX_SECONDS) * (0.5 + random.random() / 2)
+
+
+def delivery_record_sent(*, delivery: Delivery, subject: str, paper_ids: Sequence[int], now: datetime) -> None:
+    with transaction.atomic():
+        Delivery.objects.filter(id=delivery.id).update(
+            state=Delivery.State.SENT, sent_at=now, subject=subject[:255], last_error="", paper_count=len(paper_ids)
+        )
+        if delivery.kind == Delivery.Kind.DIGEST:
+            SentPaper.objects.bulk_create(
+                [SentPaper(subscription_id=delivery.subscription_id, paper_id=pid, delivery=delivery) for pid in paper_ids],
+                ignore_conflicts=True,
+            )
+
+
+def delivery_record_error(*, delivery: Delivery, error: SendError, now: datetime, allow_retry: bool) -> bool:
+    """Record a failed attempt; returns True when the row will be retried."""
+    if not error.permanent and allow_retry and delivery.attempts < settings.PAPERBOY_MAX_ATTEMPTS:
+        delivery.mark_retry(error=str(error), next_attempt_at=now + timedelta(seconds=retry_delay(attempts=delivery.attempts)))
+        return True
+    delivery.mark_failed(error=str(error))
+    if error.permanent and error.code is not None:
+        Suppression.objects.get_or_create(
+            email=delivery.to_email, defaults={"reason": f"SMTP refused: {error}"[:500], "source": "smtp"}
+        )
+    return False
+
+
+def deliveries_send(*, delivery_ids: Sequence[int], now: datetime | None = None, allow_retry: bool = True) -> SendResult:
+    """Send one chunk of deliveries over one SMTP connection. Each row is updated per message."""
+    now = now or timezone.now()
+    result = SendResult()
+    if SendingControl.get().paused:
+        result.paused = True
+        return result
+    claimed = deliveries_claim(delivery_ids=delivery_ids, now=now)
+    result.claimed = len(claimed)
+    if not claimed:
+        return result
+    papers = papers_visible_by_id(paper_ids={pid for d in claimed for pid in content_paper_ids(d.content)})
+    interests = interests_by_subscription(subscription_ids={d.subscription_id for d in claimed})
+    session = SmtpSession(max_messages=settings.PAPERBOY_SMTP_MAX_PER_CONNECTION)
+    try:
+        for delivery in claimed:
+            email = digest_email_build(
+                delivery=delivery,
+                papers=papers,
+                interests=interests.get(delivery.subscription_id, ()),
+                links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+                frequency=delivery.subscription.frequency,
+            )
+            if not email.items:
+                delivery.mark_skipped(reason="every matched paper was hidden by a moderator")
+                result.skipped += 1
+                continue
+            try:
+                message = digest_message_build(email)
+                session.send(message)
+            except Exception as exc:  # noqa: BLE001 -- every failure is classified and recorded on its row.
+                error = exc if isinstance(exc, SendError) else smtp_error_classify(exc)
+                logger.warning("delivery %s to %s failed: %s", delivery.id, delivery.to_email, error)
+                if error.connection_broken:
+                    session.close()
+                if delivery_record_error(delivery=delivery, error=error, now=now, allow_retry=allow_retry):
+                    result.retry.append(delivery.id)
+                else:
+                    result.failed += 1
+                continue
+            delivery_record_sent(
+                delivery=delivery, subject=message.subject, paper_ids=[item.paper_key for item in email.items], now=timezone.now()
+            )
+            result.sent += 1
+    finally:
+        session.close()
+    if result.retry:
+        retry_at = Delivery.objects.filter(id__in=result.retry).order_by("next_attempt_at").values_list(
+            "next_attempt_at", flat=True
+        ).first()
+        result.retry_in_seconds = max((retry_at - timezone.now()).total_seconds(), 0.0) if retry_at else 0.0
+    return result
+
+
+def deliveries_due_ids(*, now: datetime | None = None) -> list[int]:
+    """Pending rows whose time has come (retries, rows left behind by a pause) — for the dispatcher."""
+    now = now or timezone.now()
+    # Fresh rows are on the queue already; only rows that waited a while (a pause, a lost message)
+    # or whose retry time came are queued again. Claiming makes a double queueing harmless anyway.
+    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(minutes=15))
+    return list(
+        Delivery.objects.filter(waited, state=Delivery.State.PENDING, send_at__lte=now)
+        .exclude(next_attempt_at__gt=now)
+        .order_by("id")
+        .values_list("id", flat=True)[:50_000]
+    )
