@@ -36,7 +36,7 @@ class MemoryHandler:
     received: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # aiosmtpd calls this name
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 Message accepted for delivery"
@@ -55,7 +55,7 @@ class MaildirHandler:
         self.maildir = mailbox.Maildir(str(self.path), create=True)
         self.count = 0
 
-    async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # aiosmtpd calls this name
         self.maildir.add(mailbox.MaildirMessage(bytes(envelope.content)))
         self.count += 1
         return "250 Message accepted for delivery"

@@ -305,6 +305,9 @@ class SentPaper(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subscription", "paper"], name="paper_sent_once")]
 
+    def __str__(self) -> str:
+        return f"paper {self.paper_id} → subscription {self.subscription_id}"
+
 
 class Suppression(models.Model):
     """An address we must not send to (hard bounce, permanent SMTP refusal, complaint)."""
@@ -326,6 +329,9 @@ class SendingControl(models.Model):
     paused = models.BooleanField(default=False)
     reason = models.CharField(max_length=500, blank=True)
     changed_at = models.DateTimeField(default=dj_timezone.now)
+
+    def __str__(self) -> str:
+        return f"Sending {'paused: ' + self.reason if self.paused else 'active'}"
 
     @classmethod
     def get(cls) -> SendingControl:

@@ -95,3 +95,114 @@ def _isolated_side_effects(settings):
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
     cache.clear()
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL that points another process at the database this test is using."""
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{cfg['NAME']}"
+    auth = cfg["USER"] + (f":{cfg['PASSWORD']}" if cfg["PASSWORD"] else "")
+    return f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``celery worker`` subprocess on the real broker, sharing the test's database."""
+
+    def __init__(self, *, redis_url: str, env: dict[str, str], concurrency: int = 1, pool: str = "solo") -> None:
+        import subprocess
+        import sys
+
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"paperboy-worker-{os.getpid()}-{id(self)}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "paperboy",
+                "worker",
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{os.getpid()}-{id(self)}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url_for_subprocess(),
+                "REDIS_URL": redis_url,
+                "CELERY_TASK_ALWAYS_EAGER": "0",
+                **env,
+            },
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.log_path.read_text(errors="replace"):
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int | None = None) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(sig or signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except Exception:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def celery_worker_process(redis_url, settings):
+    """Start real Celery workers on demand: ``start(env={...}) -> WorkerProcess``.
+
+    The test process publishes to the same broker (eager mode is switched off), so tasks really
+    travel through Redis. Use with ``@pytest.mark.django_db(transaction=True)`` so the worker sees
+    committed rows.
+    """
+    from paperboy.celery import app
+
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = redis_url
+    app.conf.task_always_eager = False
+    app.control.purge()
+    workers: list[WorkerProcess] = []
+
+    def start(*, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo") -> WorkerProcess:
+        worker = WorkerProcess(redis_url=redis_url, env=env or {}, concurrency=concurrency, pool=pool)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+        app.control.purge()
+        app.conf.broker_url, app.conf.task_always_eager = previous

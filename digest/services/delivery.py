@@ -120,15 +120,11 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     )
     due: list[Candidate] = []
     for sub_id, _user_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted in rows.iterator(2000):
-        when = slot_for(
-            now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot
-        )
+        when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
         if when is None:
             continue
         day, send_at = when
-        due.append(
-            Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ()))
-        )
+        due.append(Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ())))
     if not due:
         return []
     verified = verified_emails(user_emails={c.email for c in due})
@@ -145,9 +141,7 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     return [
         c
         for c in due
-        if c.email.lower() in verified
-        and c.email not in suppressed
-        and (c.subscription_id, c.slot) not in planned
+        if c.email.lower() in verified and c.email not in suppressed and (c.subscription_id, c.slot) not in planned
     ]
 
 
@@ -158,7 +152,8 @@ def verified_emails(*, user_emails: set[str]) -> set[str]:
     for start in range(0, len(emails), 5000):
         batch = emails[start : start + 5000]
         found.update(
-            e.lower() for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
+            e.lower()
+            for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
         )
     return found
 
@@ -464,7 +459,7 @@ class SmtpSession:
         if self.connection is not None:
             try:
                 self.connection.close()
-            except Exception:  # noqa: BLE001 -- a broken connection may fail to QUIT; it is gone either way.
+            except Exception:  # a broken connection may fail to QUIT; it is gone either way.
                 logger.debug("closing SMTP connection failed", exc_info=True)
         self.connection = None
 
@@ -482,7 +477,10 @@ def delivery_record_sent(*, delivery: Delivery, subject: str, paper_ids: Sequenc
         )
         if delivery.kind == Delivery.Kind.DIGEST:
             SentPaper.objects.bulk_create(
-                [SentPaper(subscription_id=delivery.subscription_id, paper_id=pid, delivery=delivery) for pid in paper_ids],
+                [
+                    SentPaper(subscription_id=delivery.subscription_id, paper_id=pid, delivery=delivery)
+                    for pid in paper_ids
+                ],
                 ignore_conflicts=True,
             )
 
@@ -490,7 +488,9 @@ def delivery_record_sent(*, delivery: Delivery, subject: str, paper_ids: Sequenc
 def delivery_record_error(*, delivery: Delivery, error: SendError, now: datetime, allow_retry: bool) -> bool:
     """Record a failed attempt; returns True when the row will be retried."""
     if not error.permanent and allow_retry and delivery.attempts < settings.PAPERBOY_MAX_ATTEMPTS:
-        delivery.mark_retry(error=str(error), next_attempt_at=now + timedelta(seconds=retry_delay(attempts=delivery.attempts)))
+        delivery.mark_retry(
+            error=str(error), next_attempt_at=now + timedelta(seconds=retry_delay(attempts=delivery.attempts))
+        )
         return True
     delivery.mark_failed(error=str(error))
     if error.permanent and error.code is not None:
@@ -500,7 +500,9 @@ def delivery_record_error(*, delivery: Delivery, error: SendError, now: datetime
     return False
 
 
-def deliveries_send(*, delivery_ids: Sequence[int], now: datetime | None = None, allow_retry: bool = True) -> SendResult:
+def deliveries_send(
+    *, delivery_ids: Sequence[int], now: datetime | None = None, allow_retry: bool = True
+) -> SendResult:
     """Send one chunk of deliveries over one SMTP connection. Each row is updated per message."""
     now = now or timezone.now()
     result = SendResult()
@@ -530,7 +532,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime | None = None,
             try:
                 message = digest_message_build(email)
                 session.send(message)
-            except Exception as exc:  # noqa: BLE001 -- every failure is classified and recorded on its row.
+            except Exception as exc:  # every failure is classified and recorded on its row.
                 error = exc if isinstance(exc, SendError) else smtp_error_classify(exc)
                 logger.warning("delivery %s to %s failed: %s", delivery.id, delivery.to_email, error)
                 if error.connection_broken:
@@ -541,15 +543,21 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime | None = None,
                     result.failed += 1
                 continue
             delivery_record_sent(
-                delivery=delivery, subject=message.subject, paper_ids=[item.paper_key for item in email.items], now=timezone.now()
+                delivery=delivery,
+                subject=message.subject,
+                paper_ids=[item.paper_key for item in email.items],
+                now=timezone.now(),
             )
             result.sent += 1
     finally:
         session.close()
     if result.retry:
-        retry_at = Delivery.objects.filter(id__in=result.retry).order_by("next_attempt_at").values_list(
-            "next_attempt_at", flat=True
-        ).first()
+        retry_at = (
+            Delivery.objects.filter(id__in=result.retry)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
         result.retry_in_seconds = max((retry_at - timezone.now()).total_seconds(), 0.0) if retry_at else 0.0
     return result
 

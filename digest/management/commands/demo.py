@@ -111,7 +111,7 @@ class Command(BaseCommand):
         if messages:
             self.stdout.write(
                 "\nOpen any of them with a mail client, or read one with:\n"
-                f"  {Path(sys.executable).name} -c \"import email,sys;m=email.message_from_binary_file("
+                f'  {Path(sys.executable).name} -c "import email,sys;m=email.message_from_binary_file('
                 f"open(sys.argv[1],'rb'),policy=email.policy.default);"
                 f"print(m.get_body(('plain',)).get_content())\" {messages[0]}"
             )
