@@ -337,3 +337,55 @@ class SendingControl(models.Model):
     def get(cls) -> SendingControl:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# Feedback and learned ranking (issue 9, "Beyond the inbox"). Logic lives in digest/feedback/.
+# --------------------------------------------------------------------------------------------------
+
+
+class Feedback(models.Model):
+    """One reader action from a paper card: more/less like this, or mute one of its matched words.
+
+    A like and a dislike of the same paper replace each other (the latest click wins); the same
+    action twice is one row, so a link opened twice records once.
+    """
+
+    class Kind(models.TextChoices):
+        LIKE = "like", "More like this"
+        DISLIKE = "dislike", "Less like this"
+        MUTE = "mute", "Mute a word"
+        FOLLOW = "follow", "Follow an author"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="feedback")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The muted word or followed author; empty for like/dislike.
+    word = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "paper", "kind", "word"], name="feedback_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.word or ''} paper {self.paper_id} by subscription {self.subscription_id}"
+
+
+class RankerModel(models.Model):
+    """A subscriber's learned ranking model (TF-IDF + linear classifier) as plain JSON, never a pickle."""
+
+    subscription = models.OneToOneField(Subscription, on_delete=models.CASCADE, related_name="ranker")
+    trained_at = models.DateTimeField(default=dj_timezone.now)
+    # The newest Feedback id the model has seen: newer feedback means it is due for retraining.
+    last_feedback_id = models.BigIntegerField(default=0)
+    n_likes = models.PositiveIntegerField(default=0)
+    n_dislikes = models.PositiveIntegerField(default=0)
+    # {"version": 1, "vocabulary": {...}, "idf": [...], "coef": [...], "intercept": f}; {} = not enough feedback.
+    params = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"Ranker of subscription {self.subscription_id} ({self.n_likes}+/{self.n_dislikes}-)"
