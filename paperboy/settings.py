@@ -181,6 +181,54 @@ PAPERBOY_HTTP_USER_AGENT = env_str(
 )
 PAPERBOY_MAILDIR = env_str("PAPERBOY_MAILDIR", str(VAR_DIR / "mail"))
 
+# --- Delivery (owned by the delivery engineer; see docs/DELIVERY.md) ------------------------------
+# A row left in ``sending`` longer than this is taken as the worker's death and reconciled. It must
+# exceed the longest single SMTP transaction: every socket operation may take EMAIL_TIMEOUT.
+PAPERBOY_SENDING_TIMEOUT = env_float("PAPERBOY_SENDING_TIMEOUT", 900.0, minimum=0.5)
+if PAPERBOY_SENDING_TIMEOUT < 8 * EMAIL_TIMEOUT:
+    raise ImproperlyConfiguredEnv(
+        f"PAPERBOY_SENDING_TIMEOUT={PAPERBOY_SENDING_TIMEOUT} must be at least 8 x EMAIL_TIMEOUT ({EMAIL_TIMEOUT})"
+    )
+# Pending rows whose chunk task may have been lost (broker restart) are queued again after this.
+PAPERBOY_REQUEUE_AFTER_SECONDS = env_float("PAPERBOY_REQUEUE_AFTER_SECONDS", 900.0, minimum=0.0)
+# Retries due within this many seconds are queued with a countdown; later ones wait for the beat.
+PAPERBOY_RETRY_INLINE_MAX_SECONDS = env_float("PAPERBOY_RETRY_INLINE_MAX_SECONDS", 300.0, minimum=0.0)
+# While sending is paused, a chunk checks again after this many seconds.
+PAPERBOY_PAUSE_RECHECK_SECONDS = env_float("PAPERBOY_PAUSE_RECHECK_SECONDS", 60.0, minimum=0.1)
+# The circuit breaker pauses sending after this many consecutive failed messages (0 = never).
+PAPERBOY_BREAKER_THRESHOLD = env_int("PAPERBOY_BREAKER_THRESHOLD", 25, minimum=0)
+# Rate limit shared by all workers (token bucket in Redis), per SMTP relay; 0 = no limit.
+PAPERBOY_RATE_PER_SECOND = env_float("PAPERBOY_RATE_PER_SECOND", 0.0, minimum=0.0)
+PAPERBOY_RATE_PER_HOUR = env_float("PAPERBOY_RATE_PER_HOUR", 0.0, minimum=0.0)
+PAPERBOY_RATE_BURST = env_float("PAPERBOY_RATE_BURST", 0.0, minimum=0.0)
+# Per-relay overrides: "smtp.example.org:587=14/s,50000/h; other:25=5/s".
+PAPERBOY_RATE_LIMITS = env_str("PAPERBOY_RATE_LIMITS", "")
+PAPERBOY_RATELIMIT_REDIS_URL = env_str("PAPERBOY_RATELIMIT_REDIS_URL", REDIS_URL)
+# Bounces: VERP envelope sender bounces+<signed delivery id>@PAPERBOY_BOUNCE_DOMAIN.
+PAPERBOY_VERP = env_bool("PAPERBOY_VERP", True)
+PAPERBOY_BOUNCE_LOCALPART = env_str("PAPERBOY_BOUNCE_LOCALPART", "bounces")
+PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
+PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
+
+# --- Ingest (owned by the ingest helper; see docs/INGEST.md) --------------------------------------
+# Seconds per socket operation of every feed request (a response may take up to 6x this in all).
+PAPERBOY_HTTP_TIMEOUT = env_float("PAPERBOY_HTTP_TIMEOUT", 20.0, minimum=0.01)
+# Largest response body accepted (after decompression); bigger responses fail the run.
+PAPERBOY_HTTP_MAX_BYTES = env_int("PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Retries of a transient failure (timeout, reset, 5xx, 429), with exponential backoff from this base.
+PAPERBOY_HTTP_RETRIES = env_int("PAPERBOY_HTTP_RETRIES", 3, minimum=0, maximum=10)
+PAPERBOY_HTTP_BACKOFF_SECONDS = env_float("PAPERBOY_HTTP_BACKOFF_SECONDS", 2.0, minimum=0.0)
+# A Retry-After longer than this is not waited for in the worker: the feed is retried later instead.
+PAPERBOY_HTTP_MAX_RETRY_AFTER = env_float("PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0, minimum=0.0)
+# arXiv asks for at most one request every 3 seconds.
+PAPERBOY_ARXIV_DELAY_SECONDS = env_float("PAPERBOY_ARXIV_DELAY_SECONDS", 3.0, minimum=0.0)
+# A feed failing this many times in a row is flagged for the admin (and backs off meanwhile).
+PAPERBOY_FEED_FLAG_AFTER = env_int("PAPERBOY_FEED_FLAG_AFTER", 5, minimum=1)
+PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)
+# A run still "running" after this long is considered abandoned (its worker died) and may be retaken.
+PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minimum=60)
+# --- end Ingest ---------------------------------------------------------------------------------
+
 # --- Celery -------------------------------------------------------------------------------------
 # Without REDIS_URL (make demo, tests) tasks run in-process; with it they go through the broker.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

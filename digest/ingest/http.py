@@ -1,0 +1,301 @@
+"""The polite HTTP fetcher every adapter uses (stdlib urllib; no network access is hidden anywhere else).
+
+Polite: a User-Agent naming the service and its contact address, conditional requests
+(If-None-Match / If-Modified-Since), at most one request per ``min_interval`` seconds per host
+(arXiv asks for 3 s), ``Retry-After`` honoured on 429/503, exponential backoff on transient errors.
+Defensive: a timeout on every socket operation plus an overall deadline per response, a cap on the
+body size (also after gzip decompression), redirects only to http(s).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import logging
+import math
+import random
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+
+from django.conf import settings
+from django.core.cache import cache
+
+from digest.ingest.records import FetchError, Validators
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    url: str
+    headers: Message
+    body: bytes = b""
+    attempts: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get_content_type() or "").lower()
+
+    @property
+    def charset(self) -> str:
+        return self.headers.get_content_charset() or ""
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(
+            etag=self.headers.get("ETag", "") or "", last_modified=self.headers.get("Last-Modified", "") or ""
+        )
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to http(s) URLs (never file:, ftp:, ...)."""
+
+    max_redirections = 5
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlparse(newurl).scheme.lower() not in {"http", "https"}:
+            raise urllib.error.HTTPError(newurl, code, f"refusing redirect to {newurl!r}", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _Transient(Exception):
+    """A failure worth retrying (timeout, reset connection, 5xx, 429)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` is either delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class HostThrottle:
+    """At most one request per ``interval`` seconds per host.
+
+    In-process bookkeeping always; across worker processes too (through the cache, i.e. Redis in
+    production) when the interval is a second or more, which is the case that matters (arXiv's 3 s).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_at: dict[str, float] = {}
+
+    def wait(self, host: str, interval: float, *, sleep: Callable[[float], None]) -> None:
+        if interval <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_at.get(host, 0.0))
+            self._next_at[host] = start + interval
+        if start > now:
+            sleep(start - now)
+        if interval >= 1:
+            self._wait_shared(host, interval, sleep=sleep)
+
+    @staticmethod
+    def _wait_shared(host: str, interval: float, *, sleep: Callable[[float], None]) -> None:
+        key = f"paperboy:ingest:throttle:{host}"
+        deadline = time.monotonic() + max(30.0, interval * 10)
+        # cache.add is atomic: whoever adds the key owns the next slot; it expires after the interval.
+        while not cache.add(key, "1", timeout=math.ceil(interval)):
+            if time.monotonic() > deadline:
+                logger.warning("throttle for %s still busy after waiting; going ahead", host)
+                return
+            sleep(min(0.5, interval))
+
+
+THROTTLE = HostThrottle()
+
+
+@dataclass
+class HttpClient:
+    user_agent: str
+    timeout: float = 20.0
+    max_bytes: int = 20 * 1024 * 1024
+    retries: int = 3
+    backoff: float = 2.0
+    max_retry_after: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    # Minimum seconds between two requests to the same host, by host name.
+    min_interval: dict[str, float] = field(default_factory=dict)
+    throttle: HostThrottle = field(default_factory=lambda: THROTTLE)
+
+    @classmethod
+    def from_settings(cls, **overrides) -> HttpClient:
+        options = {
+            "user_agent": settings.PAPERBOY_HTTP_USER_AGENT,
+            "timeout": float(getattr(settings, "PAPERBOY_HTTP_TIMEOUT", 20.0)),
+            "max_bytes": int(getattr(settings, "PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024)),
+            "retries": int(getattr(settings, "PAPERBOY_HTTP_RETRIES", 3)),
+            "backoff": float(getattr(settings, "PAPERBOY_HTTP_BACKOFF_SECONDS", 2.0)),
+            "max_retry_after": float(getattr(settings, "PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0)),
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: dict | None = None,
+        validators: Validators | None = None,
+        accept: str = "*/*",
+        min_interval: float | None = None,
+    ) -> HttpResponse:
+        """GET ``url``; returns a 2xx or 304 response, or raises ``FetchError`` with a clear message."""
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode(params)}"
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme.lower() not in {"http", "https"} or not parsed.hostname:
+            raise FetchError(f"not an http(s) URL: {url!r}")
+        host = parsed.hostname.lower()
+        interval = self.min_interval.get(host, 0.0) if min_interval is None else min_interval
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept": accept,
+            "Accept-Encoding": "gzip",
+        }
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+
+        last: _Transient | None = None
+        for attempt in range(1, self.retries + 2):
+            self.throttle.wait(host, interval, sleep=self.sleep)
+            try:
+                response = self._get_once(url, headers)
+                response.attempts = attempt
+                return response
+            except _Transient as exc:
+                last = exc
+                if attempt > self.retries:
+                    break
+                delay = self._delay(exc, attempt)
+                logger.info("GET %s: %s; retry %d in %.2fs", url, exc, attempt, delay)
+                self.sleep(delay)
+        assert last is not None
+        raise FetchError(
+            f"{last} (gave up after {self.retries + 1} attempts)", http_status=last.status, retry_after=last.retry_after
+        )
+
+    def _delay(self, exc: _Transient, attempt: int) -> float:
+        if exc.retry_after is not None:
+            if exc.retry_after > self.max_retry_after:
+                # Waiting that long inside a worker would block it; the feed is retried later instead.
+                raise FetchError(
+                    f"HTTP {exc.status}: server asks to retry after {exc.retry_after:.0f}s",
+                    http_status=exc.status,
+                    retry_after=exc.retry_after,
+                )
+            return exc.retry_after
+        return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25)
+
+    def _get_once(self, url: str, headers: dict[str, str]) -> HttpResponse:
+        # The scheme was checked in get(): only http(s) reaches here.
+        request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310
+        opener = urllib.request.build_opener(_HttpOnlyRedirects)
+        deadline = time.monotonic() + self.timeout * 6
+        try:
+            with opener.open(request, timeout=self.timeout) as raw:
+                status = raw.status
+                body = self._read_capped(raw, deadline)
+                return HttpResponse(status=status, url=raw.geturl(), headers=raw.headers, body=body)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            if status == 304:
+                return HttpResponse(status=304, url=url, headers=exc.headers)
+            retry_after = retry_after_seconds(exc.headers.get("Retry-After")) if exc.headers else None
+            snippet = _error_snippet(exc)
+            if status in RETRY_STATUSES:
+                raise _Transient(
+                    f"HTTP {status}{snippet}", status=status, retry_after=retry_after if status in {429, 503} else None
+                ) from None
+            raise FetchError(f"HTTP {status}{snippet}", http_status=status) from None
+        except FetchError:
+            raise
+        except TimeoutError as exc:
+            raise _Transient(f"timed out after {self.timeout:g}s ({exc or 'no response'})") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, TimeoutError | socket.timeout):
+                raise _Transient(f"timed out after {self.timeout:g}s") from None
+            if isinstance(reason, ConnectionError | OSError):
+                raise _Transient(f"connection failed: {reason}") from None
+            raise FetchError(f"request failed: {reason}") from None
+        except (http.client.HTTPException, ConnectionError) as exc:
+            raise _Transient(f"connection broke: {exc.__class__.__name__}: {exc}") from None
+
+    def _read_capped(self, raw, deadline: float) -> bytes:
+        length = raw.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self.max_bytes:
+            raise FetchError(f"response too large: {int(length)} bytes announced, the limit is {self.max_bytes}")
+        gzipped = (raw.headers.get("Content-Encoding") or "").lower() in {"gzip", "x-gzip"}
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise _Transient(f"response still arriving after {self.timeout * 6:g}s")
+            chunk = raw.read(_CHUNK)
+            if not chunk:
+                break
+            if inflater is not None:
+                # max_length keeps a gzip bomb from inflating past the cap in one call.
+                chunk = inflater.decompress(chunk, self.max_bytes + 1 - size)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"response too large: more than {self.max_bytes} bytes")
+            parts.append(chunk)
+        if inflater is not None:
+            tail = inflater.flush()
+            size += len(tail)
+            if size > self.max_bytes:
+                raise FetchError(f"response too large: more than {self.max_bytes} bytes")
+            parts.append(tail)
+        return b"".join(parts)
+
+
+def _error_snippet(exc: urllib.error.HTTPError) -> str:
+    """A short, single-line excerpt of an error body for the admin (never the whole page)."""
+    try:
+        body = exc.read(2048)
+    except (OSError, http.client.HTTPException):
+        return ""
+    from digest.ingest.text import html_to_text
+
+    text = html_to_text(body.decode("utf-8", errors="replace"), limit=200)
+    return f": {text}" if text else ""

@@ -1,0 +1,143 @@
+"""Safe parsing of response bodies: XML (defusedxml), RSS/Atom (feedparser behind a defusedxml gate), JSON, dates.
+
+No entity is ever expanded and no external resource is ever fetched: a document declaring entities
+(an XML bomb, an external entity) is refused before any parser that could expand it sees it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import feedparser
+
+from digest.ingest.records import FetchError
+from digest.ingest.text import body_decode, text_clean, xml_as_utf8
+
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+
+
+def body_require(body: bytes, *, what: str) -> None:
+    """Reject the bodies no parser should try: empty, or an HTML page where a feed was expected."""
+    if not body.strip():
+        raise FetchError(f"empty response where {what} was expected")
+    if _HTML_START.match(body[:2048]):
+        title = re.search(rb"<title[^>]*>(.*?)</title>", body[:8192], re.I | re.S)
+        hint = f" ({text_clean(title.group(1).decode('utf-8', 'replace'))[:120]})" if title else ""
+        raise FetchError(f"got an HTML page instead of {what}{hint}")
+
+
+def xml_parse(body: bytes, *, charset: str = "", what: str = "an XML document") -> Element:
+    """Parse XML with defusedxml: entities and external references are refused, never expanded."""
+    body_require(body, what=what)
+    data = xml_as_utf8(body, declared_charset=charset)
+    try:
+        return SafeET.fromstring(data)
+    except defusedxml.DefusedXmlException as exc:
+        raise FetchError(f"refused {what}: it declares XML entities or external references ({exc})") from None
+    except ParseError as exc:
+        raise FetchError(f"malformed XML in {what}: {exc}") from None
+
+
+def feed_parse(body: bytes, *, charset: str = "", what: str = "an RSS/Atom feed") -> feedparser.FeedParserDict:
+    """Parse RSS/Atom with feedparser, after defusedxml has checked no entity is declared.
+
+    feedparser is lenient with ill-formed feeds (``bozo``); that leniency is fine for broken markup,
+    but entity declarations are refused outright.
+    """
+    body_require(body, what=what)
+    data = xml_as_utf8(body, declared_charset=charset)
+    if _ENTITY_DECL.search(data):
+        raise FetchError(f"refused {what}: it declares XML entities (possible XML bomb or external entity)")
+    try:
+        SafeET.fromstring(data)
+    except defusedxml.DefusedXmlException as exc:
+        raise FetchError(f"refused {what}: it declares XML entities or external references ({exc})") from None
+    except ParseError:
+        pass  # ill-formed: feedparser's lenient parser gets a chance, the run notes the problem.
+    # Bytes in a file object: feedparser never treats it as a URL or a path to open.
+    parsed = feedparser.parse(
+        io.BytesIO(data), response_headers={"content-type": "application/xml; charset=utf-8"}, sanitize_html=True
+    )
+    if parsed.get("bozo") and not parsed.get("entries"):
+        reason = parsed.get("bozo_exception")
+        raise FetchError(f"malformed {what}: {reason or 'unreadable'}")
+    if not parsed.get("version") and not parsed.get("entries") and not parsed.get("feed"):
+        raise FetchError(f"not {what}: no feed element found")
+    return parsed
+
+
+def json_parse(body: bytes, *, charset: str = "", what: str = "JSON") -> object:
+    body_require(body, what=what)
+    text = body_decode(body, declared_charset=charset)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        raise FetchError(f"invalid {what}{hint}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+# --- Dates ---------------------------------------------------------------------------------------
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%Y%m%d")
+
+
+def datetime_parse(value: object) -> datetime | None:
+    """ISO 8601 (with Z), RFC 822, a plain date or a few common spellings → aware UTC datetime; else None.
+
+    Odd or missing dates never fail an entry: they are just unknown.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Epoch seconds (or milliseconds) in plausible range only.
+        seconds = value / 1000 if value > 1e11 else value
+        if 0 < seconds < 4e9:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        return None
+    text = text_clean(value)
+    if not text:
+        return None
+    iso = text.replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+    if parsed is None:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None or not (1900 <= parsed.year <= 2200):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def struct_time_to_datetime(value) -> datetime | None:
+    """feedparser's ``*_parsed`` (a UTC struct_time) → aware datetime."""
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
