@@ -1,0 +1,108 @@
+"""The runs dashboard: how each slot's digests went out, and which failed with what SMTP reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+
+from digest.models import Delivery, DeliveryRun
+
+# The outcomes shown as columns, in the order an operator reads them.
+OUTCOMES = ("pending", "sending", "sent", "skipped", "failed", "expired", "suppressed", "cancelled")
+
+
+@dataclass(frozen=True)
+class SlotStats:
+    slot: date
+    planned: int
+    counts: dict[str, int]
+    papers: int
+    runs: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration: timedelta | None
+    emails_per_second: float | None
+
+    def __getattr__(self, name: str) -> int:
+        # Lets templates say {{ stats.sent }}; only for the outcome names.
+        if name in OUTCOMES:
+            return self.counts.get(name, 0)
+        raise AttributeError(name)
+
+
+def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
+    """One row per digest slot in the last ``days`` days (newest first), from two grouped queries."""
+    since = today - timedelta(days=days - 1)
+    per_state = {f"n_{state}": Count("pk", filter=Q(state=state)) for state in OUTCOMES}
+    deliveries = (
+        Delivery.objects.filter(kind=Delivery.Kind.DIGEST, slot__gte=since)
+        .order_by()
+        .values("slot")
+        .annotate(
+            planned=Count("pk"), first_claim=Min("claimed_at"), first_sent=Min("sent_at"), last_sent=Max("sent_at")
+        )
+        .annotate(**per_state)
+    )
+    runs = {
+        row["slot"]: row
+        for row in DeliveryRun.objects.filter(slot__gte=since)
+        .order_by()
+        .values("slot")
+        .annotate(runs=Count("pk"), started=Min("started_at"), finished=Max("finished_at"), papers=Max("papers"))
+    }
+    by_slot = {row["slot"]: row for row in deliveries}
+    stats = []
+    for slot in sorted(set(by_slot) | set(runs), reverse=True):
+        row = by_slot.get(slot, {})
+        run = runs.get(slot, {})
+        counts = {state: row.get(f"n_{state}", 0) for state in OUTCOMES}
+        duration, rate = _throughput(
+            sent=counts["sent"],
+            start=_earliest(row.get("first_claim"), row.get("first_sent")),
+            end=row.get("last_sent"),
+        )
+        stats.append(
+            SlotStats(
+                slot=slot,
+                planned=row.get("planned", 0),
+                counts=counts,
+                papers=run.get("papers") or 0,
+                runs=run.get("runs", 0),
+                started_at=run.get("started"),
+                finished_at=row.get("last_sent") or run.get("finished"),
+                duration=duration,
+                emails_per_second=rate,
+            )
+        )
+    return stats
+
+
+def _earliest(*values: datetime | None) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _throughput(*, sent: int, start: datetime | None, end: datetime | None) -> tuple[timedelta | None, float | None]:
+    """Sending time (first claim to last accepted message) and messages per second over it."""
+    if start is None or end is None or end < start:
+        return None, None
+    duration = end - start
+    seconds = duration.total_seconds()
+    return duration, (round(sent / seconds, 2) if seconds > 0 else None)
+
+
+def slot_failures(*, slot: date, limit: int = 200) -> QuerySet[Delivery]:
+    """Failed digests of a slot, and pending ones being retried, with the SMTP reply each got."""
+    return (
+        Delivery.objects.filter(slot=slot, kind=Delivery.Kind.DIGEST)
+        .filter(Q(state=Delivery.State.FAILED) | Q(state=Delivery.State.PENDING, attempts__gt=0))
+        .exclude(last_error="")
+        .select_related("subscription__user")
+        .only(
+            "id", "slot", "state", "to_email", "attempts", "last_error", "next_attempt_at",
+            "subscription__id", "subscription__user__id", "subscription__user__email",
+        )
+        .order_by("-state", "id")[:limit]
+    )  # fmt: skip

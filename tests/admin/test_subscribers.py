@@ -1,0 +1,136 @@
+"""Subscribers and deliveries: suppress/unsuppress an address, resend one digest, retry failures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.contrib.admin.models import LogEntry
+from django.utils import timezone
+
+from digest.models import Delivery, Suppression
+from digest.services import moderation
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+
+NOW = "2026-11-20 09:00Z"
+
+
+def delivery_make(sub, *, state=Delivery.State.SENT, slot=date(2026, 11, 20), **fields) -> Delivery:
+    defaults = {
+        "to_email": sub.user.email,
+        "content": [{"paper": 1, "score": 1.0, "reasons": []}],
+        "paper_count": 1,
+        "message_id": "<old@paperboy>",
+    }
+    return Delivery.objects.create(subscription=sub, slot=slot, state=state, **{**defaults, **fields})
+
+
+def test_suppressing_from_the_subscriber_list_stops_planned_digests(rosa_client, rosa, ada_sub):
+    planned = delivery_make(ada_sub, state=Delivery.State.PENDING)
+
+    rosa_client.post(
+        "/admin/digest/subscription/",
+        {"action": "suppress_addresses", "_selected_action": [ada_sub.pk], "index": 0},
+    )
+
+    suppression = Suppression.objects.get(email="ada@example.org")
+    assert (suppression.active, suppression.source) == (True, "admin")
+    planned.refresh_from_db()
+    assert planned.state == Delivery.State.SUPPRESSED
+    assert LogEntry.objects.filter(object_id=str(suppression.pk), user=rosa).exists()
+
+
+def test_suppressing_an_address_twice_keeps_one_row_whatever_the_case(rosa):
+    moderation.address_suppress(email="Ada@Example.org", by=rosa, reason="complaint")
+    moderation.address_suppress(email="ada@example.org", by=rosa, reason="second complaint")
+
+    assert Suppression.objects.get().reason == "second complaint"
+
+
+def test_lifting_a_suppression_from_the_admin(rosa_client, rosa, ada_sub):
+    suppression = moderation.address_suppress(email=ada_sub.user.email, by=rosa, reason="bounced")
+
+    rosa_client.post(
+        "/admin/digest/suppression/",
+        {"action": "lift_selected", "_selected_action": [suppression.pk], "index": 0},
+    )
+
+    suppression.refresh_from_db()
+    assert suppression.active is False
+
+
+def test_adding_a_suppression_in_the_admin_goes_through_the_service(rosa_client, rosa):
+    response = rosa_client.post(
+        "/admin/digest/suppression/add/", {"email": "gone@example.org", "reason": "asked us to stop"}
+    )
+
+    assert response.status_code == 302
+    suppression = Suppression.objects.get(email="gone@example.org")
+    assert suppression.source == "admin"
+    assert LogEntry.objects.filter(object_id=str(suppression.pk)).count() == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_resending_a_sent_digest_queues_it_again_with_a_fresh_window(rosa_client, rosa, ada_sub, settings):
+    sent = delivery_make(ada_sub, sent_at=timezone.now() - timedelta(hours=2))
+
+    rosa_client.post(
+        "/admin/digest/delivery/", {"action": "resend_selected", "_selected_action": [sent.pk], "index": 0}
+    )
+
+    sent.refresh_from_db()
+    assert sent.state == Delivery.State.PENDING
+    assert sent.next_attempt_at == timezone.now()
+    assert sent.expires_at == timezone.now() + timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
+    assert sent.message_id == ""  # a new Message-ID, or providers drop the copy as already seen
+    assert LogEntry.objects.get(object_id=str(sent.pk)).user == rosa
+
+
+def test_resending_the_latest_digest_from_the_subscriber_page(rosa_client, ada_sub):
+    delivery_make(ada_sub, slot=date(2026, 11, 19))
+    latest = delivery_make(ada_sub, slot=date(2026, 11, 20), state=Delivery.State.FAILED, last_error="451 try later")
+
+    rosa_client.post(
+        "/admin/digest/subscription/", {"action": "resend_latest", "_selected_action": [ada_sub.pk], "index": 0}
+    )
+
+    assert Delivery.objects.get(pk=latest.pk).state == Delivery.State.PENDING
+    assert Delivery.objects.filter(state=Delivery.State.SENT).count() == 1
+
+
+def test_a_suppressed_address_is_not_resent(rosa, ada_sub):
+    sent = delivery_make(ada_sub)
+    moderation.address_suppress(email="ADA@example.org", by=rosa, reason="hard bounce")
+
+    with pytest.raises(moderation.ModerationError, match="suppressed"):
+        moderation.delivery_resend(delivery=sent, by=rosa)
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [(Delivery.State.PENDING, "already queued"), (Delivery.State.SKIPPED, "nothing matched")],
+)
+def test_queued_and_skipped_digests_are_not_resent(rosa, ada_sub, state, message):
+    with pytest.raises(moderation.ModerationError, match=message):
+        moderation.delivery_resend(delivery=delivery_make(ada_sub, state=state), by=rosa)
+
+
+def test_the_subscriber_page_shows_interests_and_delivery_history(rosa_client, ada_sub):
+    delivery_make(ada_sub, state=Delivery.State.FAILED, last_error="550 5.1.1 mailbox unavailable")
+
+    page = rosa_client.get(f"/admin/digest/subscription/{ada_sub.pk}/change/").content.decode()
+
+    assert "video generation" in page
+    assert "550 5.1.1 mailbox unavailable" in page
+
+
+def test_subscribers_are_found_by_email(rosa_client, ada_sub):
+    from tests.factories import bo
+
+    bo()
+
+    found = rosa_client.get("/admin/digest/subscription/", {"q": "ada@"}).context["cl"].result_list
+
+    assert list(found) == [ada_sub]
