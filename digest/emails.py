@@ -1,0 +1,968 @@
+"""The digest email: plain data in, a ready ``EmailMultiAlternatives`` out.
+
+Pure rendering -- no SMTP, no tokens, no ORM. The delivery service builds a :class:`DigestEmail` and calls
+:func:`digest_message_build`; the "view in browser" page calls :func:`digest_html_render` with
+``for_browser=True`` (same templates).
+
+Speed. premailer costs ~10 ms per email, far too slow to run per subscriber. The CSS only ever depends on
+the template and on the paper, so it is inlined once per template skeleton and once per paper card (cached),
+with unguessable placeholders standing in for everything that varies per subscriber. Per email we only fill
+those placeholders. Each filled value is escaped exactly the way lxml (premailer's serializer) would write
+it, so the result is byte-identical to running premailer on the whole email -- which the tests prove. Two
+things make that hold: the stylesheet uses context-free selectors only (see ``digest.css``), and every
+value is cleaned (control characters out, whitespace collapsed, URLs percent-encoded) before it reaches
+either path.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from email.utils import format_datetime, formataddr, parseaddr
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from markupsafe import Markup, escape
+from premailer import Premailer
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
+
+AUTHORS_SHOWN = 3
+CATEGORIES_SHOWN = 4
+SNIPPET_MAX_CHARS = 360
+SUBJECT_MAX_CHARS = 77  # RFC 5322 recommends < 78 characters per header line
+TEXT_WIDTH = 72
+PREHEADER_MAX_CHARS = 140
+# Gmail clips a message whose HTML exceeds ~102 KB; stay clear of it with a little headroom.
+HTML_BUDGET_BYTES = 100_000
+# When over budget: shorten snippets step by step, then drop them, then drop papers (with a "more" link).
+_SNIPPET_STEPS = (SNIPPET_MAX_CHARS, 240, 150, 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# The contract (the delivery code builds these)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    paper_key: int
+    title: str
+    url: str  # abstract page
+    pdf_url: str = ""
+    hf_url: str = ""  # Hugging Face paper page, when known
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    popularity: int | None = None  # upvotes
+    snippet: str = ""  # plain text, part of the abstract around the best hits
+    title_spans: tuple[tuple[int, int], ...] = ()  # [start, end) spans into title to highlight
+    snippet_spans: tuple[tuple[int, int], ...] = ()  # into snippet
+    matched_terms: tuple[str, ...] = ()
+    interests: tuple[str, ...] = ()  # which of the subscriber's interests matched it
+    suggested: bool = False  # "you might also like", labelled as such
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLinks:
+    unsubscribe_url: str  # signed one-click URL (RFC 8058 POST target and GET confirm page)
+    manage_url: str  # preferences page
+    view_url: str  # "view in browser" (signed)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEmail:
+    recipient: str
+    digest_date: date
+    items: tuple[DigestItem, ...]
+    interests: tuple[str, ...]  # all of the subscriber's interests (footer: why you got this)
+    links: DigestLinks
+    message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
+    frequency: str = "daily"  # or "weekly"
+
+
+# --------------------------------------------------------------------------------------------------
+# Cleaning: what reaches a template or a header is printable, single-spaced text and safe URLs
+# --------------------------------------------------------------------------------------------------
+
+# Dropped outright: bidi overrides (spoofing), zero-width marks, line/paragraph separators, BOM,
+# non-characters and lone surrogates (lxml rejects those).
+_REMOVE = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff"
+_REMOVE_SET = frozenset(_REMOVE) | {chr(c) for c in range(0xD800, 0xE000)}
+# Anything that needs work: a control character, a removable one, whitespace that isn't a single space.
+_DIRTY = re.compile(rf"[\x00-\x1f\x7f-\x9f{_REMOVE}\ud800-\udfff]|[^\S ]| {{2}}")
+
+
+def _is_space(ch: str) -> bool:
+    return ch.isspace() or ch < " " or "\x7f" <= ch <= "\x9f"
+
+
+def _is_clean(value: str) -> bool:
+    return not value or (value[0] != " " and value[-1] != " " and not _DIRTY.search(value))
+
+
+def text_clean(value: str) -> str:
+    """One line of printable text: control characters out, whitespace runs become one space."""
+    if _is_clean(value):
+        return value
+    return _clean_mapped(value)[0]
+
+
+def _clean_mapped(text: str) -> tuple[str, list[int]]:
+    """Clean ``text`` and map every original offset (0..len) to its offset in the result."""
+    out: list[str] = []
+    newpos = [0] * (len(text) + 1)
+    pending_space = False
+    for i, ch in enumerate(text):
+        if ch in _REMOVE_SET:
+            newpos[i] = len(out) + (1 if pending_space and out else 0)
+            continue
+        if _is_space(ch):
+            newpos[i] = len(out)
+            pending_space = True
+            continue
+        if pending_space and out:
+            out.append(" ")
+        pending_space = False
+        newpos[i] = len(out)
+        out.append(ch)
+    newpos[len(text)] = len(out)
+    return "".join(out), newpos
+
+
+def _spans_normalise(spans: Iterable[tuple[int, int]], length: int) -> tuple[tuple[int, int], ...]:
+    """Clip to the text, drop empty spans, sort and merge overlaps: a caller's sloppy spans never break HTML."""
+    clipped = sorted((max(0, int(s)), min(length, int(e))) for s, e in spans)
+    merged: list[tuple[int, int]] = []
+    for s, e in clipped:
+        if s >= e:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return tuple(merged)
+
+
+def _text_spans_clean(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    if _is_clean(text):
+        return text, _spans_normalise(spans, len(text)) if spans else ()
+    clean, newpos = _clean_mapped(text)
+    n = len(text)
+    moved = ((newpos[min(max(0, int(s)), n)], newpos[min(max(0, int(e)), n)]) for s, e in spans)
+    return clean, _spans_normalise(moved, len(clean))
+
+
+def _snippet_trim(text: str, spans: tuple[tuple[int, int], ...], limit: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Cut at a word boundary before ``limit`` characters (adding an ellipsis), keeping the spans that fit."""
+    if len(text) <= limit:
+        return text, spans
+    if limit <= 0:
+        return "", ()
+    cut = text.rfind(" ", 0, limit)
+    if cut < limit * 0.6:
+        cut = limit
+    kept = tuple((s, min(e, cut)) for s, e in spans if s < cut)
+    return text[:cut].rstrip() + "…", kept
+
+
+# Characters a URL may keep as they are; everything else is percent-encoded, so a URL can never break
+# out of an attribute and lxml's serializer has nothing left to escape but "&".
+_URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+
+
+_URL_ALREADY_SAFE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][-A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
+
+
+def url_clean(url: str) -> str:
+    """An absolute http(s) URL, percent-encoded; anything else (javascript:, data:, relative) becomes ""."""
+    if _URL_ALREADY_SAFE.fullmatch(url):
+        return url
+    url = text_clean(url).replace(" ", "%20")
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return ""
+    return quote(url, safe=_URL_SAFE)
+
+
+# --------------------------------------------------------------------------------------------------
+# Escaping the way lxml serializes HTML (text: & < >; attributes: & < > ")
+# --------------------------------------------------------------------------------------------------
+
+
+def _lx_text(value: str) -> str:
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    return value
+
+
+def _lx_attr(value: str) -> str:
+    return _lx_text(value).replace('"', "&quot;")
+
+
+def _md_text(value: str) -> str:
+    """markupsafe's escape, for the reference (premailer-on-everything) path."""
+    return str(escape(value))
+
+
+def _highlight(text: str, spans: tuple[tuple[int, int], ...], esc: Callable[[str], str], mark_open: str) -> Markup:
+    """Escaped text with ``<mark>`` around the spans -- built from escaped pieces, never by injecting raw text."""
+    if not spans:
+        return Markup(esc(text))
+    out: list[str] = []
+    pos = 0
+    for s, e in spans:
+        out.append(esc(text[pos:s]))
+        out.append(mark_open)
+        out.append(esc(text[s:e]))
+        out.append("</mark>")
+        pos = e
+    out.append(esc(text[pos:]))
+    return Markup("".join(out))
+
+
+@functools.lru_cache(maxsize=65536)
+def _highlight_fast(text: str, spans: tuple[tuple[int, int], ...]) -> Markup:
+    return _highlight(text, spans, _lx_text, _atoms()["hl"])
+
+
+# --------------------------------------------------------------------------------------------------
+# The view: everything the templates show, already cleaned
+# --------------------------------------------------------------------------------------------------
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _date_text(day: date) -> str:
+    return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Paper:
+    """What a card shows that depends only on the paper and the day (cleaned once, then cached).
+
+    Compared by identity: :func:`_paper_make` is cached, so one paper on one day is one object, and the
+    inlined-card cache hashes it in constant time.
+    """
+
+    digest_date: date
+    paper_key: int
+    url: str
+    pdf_url: str
+    hf_url: str
+    authors: str
+    meta: str
+    suggested: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Card:
+    """One item, cleaned; compared by identity (made by the cached :func:`_card_make`)."""
+
+    paper: _Paper
+    title: str
+    title_spans: tuple[tuple[int, int], ...]
+    snippet: str
+    snippet_spans: tuple[tuple[int, int], ...]
+    why: str
+    interests: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    for_browser: bool
+    cards: tuple[_Card, ...]
+    more: int  # papers left out to stay under the size budget
+    date_text: str
+    page_title: str
+    headline: str
+    topics: tuple[str, ...]  # matched interests, most frequent first
+    interests: tuple[str, ...]
+    preheader: str
+    recipient: str
+    frequency: str
+    unsubscribe_url: str
+    manage_url: str
+    view_url: str
+    site_url: str
+    postal: str
+
+
+def _authors_text(authors: tuple[str, ...]) -> str:
+    names = [n for n in (text_clean(a) for a in authors) if n]
+    if len(names) > AUTHORS_SHOWN:
+        return ", ".join(names[:AUTHORS_SHOWN]) + " et al."
+    return ", ".join(names)
+
+
+def _meta_text(categories: tuple[str, ...], popularity: int | None) -> str:
+    parts = [c for c in (text_clean(c) for c in categories[:CATEGORIES_SHOWN]) if c]
+    if popularity is not None and popularity > 0:
+        parts.append(f"▲ {_plural(int(popularity), 'upvote')}")
+    return " · ".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _texts_clean(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(t for t in (text_clean(v) for v in values) if t)
+
+
+def _why_text(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
+    if interests:
+        return "Matches " + ", ".join(interests)
+    return "Matched words: " + ", ".join(terms) if terms else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def _paper_make(
+    day: date,
+    paper_key: int,
+    url: str,
+    pdf_url: str,
+    hf_url: str,
+    authors: tuple[str, ...],
+    categories: tuple[str, ...],
+    popularity: int | None,
+    suggested: bool,
+) -> _Paper:
+    clean_url = url_clean(url)
+    if not clean_url:
+        raise ValueError(f"DigestItem {paper_key}: url must be an absolute http(s) URL, got {url!r}")
+    return _Paper(
+        digest_date=day,
+        paper_key=paper_key,
+        url=clean_url,
+        pdf_url=url_clean(pdf_url),
+        hf_url=url_clean(hf_url),
+        authors=_authors_text(authors),
+        meta=_meta_text(categories, popularity),
+        suggested=suggested,
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _card_make(item: DigestItem, day: date, snippet_limit: int) -> _Card:
+    """Clean one item. Cached on the whole (frozen) item: subscribers who share interests share items."""
+    paper = _paper_make(
+        day,
+        item.paper_key,
+        item.url,
+        item.pdf_url,
+        item.hf_url,
+        item.authors,
+        item.categories,
+        item.popularity,
+        item.suggested,
+    )
+    title, title_spans = _text_spans_clean(item.title, item.title_spans)
+    snippet, snippet_spans = _text_spans_clean(item.snippet, item.snippet_spans)
+    snippet, snippet_spans = _snippet_trim(snippet, snippet_spans, snippet_limit)
+    interests = _texts_clean(item.interests)
+    return _Card(
+        paper=paper,
+        title=title or "(untitled)",
+        title_spans=title_spans if title else (),
+        snippet=snippet,
+        snippet_spans=snippet_spans,
+        why=_why_text(interests, _texts_clean(item.matched_terms)),
+        interests=interests,
+    )
+
+
+def _card_get(item: DigestItem, day: date, snippet_limit: int) -> _Card:
+    try:
+        return _card_make(item, day, snippet_limit)
+    except TypeError:  # unhashable: a caller passed lists where the contract says tuples
+        fixed = replace(
+            item,
+            authors=tuple(item.authors),
+            categories=tuple(item.categories),
+            title_spans=tuple(map(tuple, item.title_spans)),
+            snippet_spans=tuple(map(tuple, item.snippet_spans)),
+            matched_terms=tuple(item.matched_terms),
+            interests=tuple(item.interests),
+        )
+        return _card_make(fixed, day, snippet_limit)
+
+
+@functools.lru_cache(maxsize=65536)
+def _topics_rank(cards: tuple[_Card, ...], interests: tuple[str, ...]) -> tuple[str, ...]:
+    """The interests that matched today, most papers first (ties: the subscriber's own order)."""
+    counts: dict[str, int] = {}
+    for card in cards:
+        for topic in card.interests:
+            counts[topic] = counts.get(topic, 0) + 1
+    order = {t: n for n, t in enumerate(interests)}
+    return tuple(sorted(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t)))
+
+
+def _link_required(url: str, name: str) -> str:
+    clean = url_clean(url)
+    if not clean:
+        raise ValueError(f"DigestLinks.{name} must be an absolute http(s) URL, got {url!r}")
+    return clean
+
+
+def _view_make(
+    email: DigestEmail,
+    *,
+    for_browser: bool = False,
+    snippet_limit: int = SNIPPET_MAX_CHARS,
+    max_cards: int | None = None,
+) -> _View:
+    items = email.items if max_cards is None else email.items[:max_cards]
+    day = email.digest_date
+    cards = tuple([_card_get(i, day, snippet_limit) for i in items])
+    count = len(email.items)
+    weekly = email.frequency == "weekly"
+    if count == 0:
+        headline = "No new papers matched your interests"
+    elif weekly:
+        headline = f"{_plural(count, 'paper')} from this week"
+    else:
+        headline = f"{_plural(count, 'new paper')} for you"
+    date_text = _date_text(day)
+    preheader = " · ".join([c.title for c in cards[:3]])
+    if len(preheader) > PREHEADER_MAX_CHARS:
+        preheader = preheader[: PREHEADER_MAX_CHARS - 1].rstrip() + "…"
+    interests = _texts_clean(email.interests)
+    all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0) for i in email.items])
+    return _View(
+        for_browser=for_browser,
+        cards=cards,
+        more=count - len(cards),
+        date_text=date_text,
+        page_title=f"Paperboy · {date_text}",
+        headline=headline,
+        topics=_topics_rank(all_cards, interests),
+        interests=interests,
+        preheader=preheader,
+        recipient=text_clean(email.recipient),
+        frequency="weekly" if weekly else "daily",
+        unsubscribe_url=_link_required(email.links.unsubscribe_url, "unsubscribe_url"),
+        manage_url=_link_required(email.links.manage_url, "manage_url"),
+        view_url=_link_required(email.links.view_url, "view_url"),
+        site_url=url_clean(settings.SITE_URL) or "http://localhost/",
+        postal=text_clean(settings.PAPERBOY_POSTAL_ADDRESS),
+    )
+
+
+def _topics_html(topics: Iterable[str], esc: Callable[[str], str], span_open: str) -> str:
+    return ", ".join([f"{span_open}{esc(t)}</span>" for t in topics])
+
+
+def _skeleton_values(view: _View, esc: Callable[[str], str], topic_open: str) -> dict[str, object]:
+    """Per-email values of the page around the cards: text, URLs, and Markup built from ``esc``-escaped pieces.
+
+    (Not Markup.format: markupsafe escapes quotes, lxml doesn't, and the two paths must agree byte for byte.)
+    """
+    matched = Markup("Matched your interests: " + _topics_html(view.topics, esc, topic_open)) if view.topics else ""
+    why = Markup(
+        f"You get this {esc(view.frequency)} digest at {esc(view.recipient)} because you follow "
+        f"{_topics_html(view.interests, esc, topic_open)} on Paperboy."
+    )
+    return {
+        "page_title": view.page_title,
+        "preheader": view.preheader,
+        "site_url": view.site_url,
+        "date_text": view.date_text,
+        "headline": view.headline,
+        "matched_html": matched,
+        "why_html": why,
+        "manage_url": view.manage_url,
+        "view_url": view.view_url,
+        "unsubscribe_url": view.unsubscribe_url,
+        "postal": view.postal,
+        "more_text": f"…and {_plural(view.more, 'more paper')}: open the full digest in your browser",
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Templates, premailer, and the caches
+# --------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    # Autoescape is on for every HTML template (and for strings); only the .txt templates (plain-text part,
+    # subject) render unescaped, because they are not HTML.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+
+
+@functools.cache
+def _css() -> Markup:
+    return Markup((TEMPLATE_DIR / "digest.css").read_text(encoding="utf-8"))
+
+
+def premailer_inline(html: str) -> str:
+    """premailer with our options: no network, media queries and :hover kept in <style>, !important kept."""
+    return Premailer(
+        html,
+        allow_network=False,
+        allow_loading_external_files=False,
+        keep_style_tags=False,  # leftovers only: @media and :hover stay, the inlined rules don't repeat
+        strip_important=False,  # dark-mode overrides need !important to beat inline styles
+        remove_classes=False,  # media queries target the classes
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+
+
+# Placeholders: random per process so no paper text can ever collide with one.
+_TOKEN = f"zq9{secrets.token_hex(6)}9qz"
+_SLOT_RE = re.compile(f"{_TOKEN}([a-z_]+){_TOKEN}")
+
+
+def _slot(name: str) -> Markup:
+    return Markup(f"{_TOKEN}{name}{_TOKEN}")
+
+
+class _Prepared:
+    """A rendered template with placeholders, split once into static chunks; filling it is a join.
+
+    HTML (``html=True``): a slot inside a tag is an attribute value, anywhere else it is text; each value is
+    escaped for its place exactly as lxml writes it, and Markup (already escaped) goes in as it is -- in text
+    slots only. Plain text (``html=False``): values go in as they are.
+    """
+
+    __slots__ = ("head", "plan")
+
+    def __init__(self, source: str, expected: Iterable[str], *, html: bool) -> None:
+        parts = _SLOT_RE.split(source)
+        chunks = parts[0::2]
+        names = parts[1::2]
+        if sorted(names) != sorted(expected):
+            raise RuntimeError(f"prepared template slots {sorted(names)} != expected {sorted(expected)}")
+        self.head = chunks[0]
+        # (slot name, 0 = plain / 1 = HTML text / 2 = HTML attribute, static chunk that follows)
+        self.plan = tuple(
+            (name, (2 if before.rfind("<") > before.rfind(">") else 1) if html else 0, after)
+            for name, before, after in zip(names, chunks[:-1], chunks[1:], strict=True)
+        )
+
+    def fill(self, values: Mapping[str, object]) -> str:
+        out: list[str] = []
+        self.fill_into(out, values)
+        return "".join(out)
+
+    def fill_into(self, out: list[str], values: Mapping[str, object]) -> None:
+        """Append the pieces to ``out`` (one join at the very end keeps copying of a 25 KB email to one)."""
+        out.append(self.head)
+        for name, kind, chunk in self.plan:
+            value = values[name]
+            if kind == 1:
+                if isinstance(value, _Pieces):
+                    out.extend(value)
+                elif isinstance(value, Markup):
+                    out.append(value)
+                else:
+                    out.append(_lx_text(value))  # type: ignore[arg-type]
+            elif kind == 2:
+                if isinstance(value, Markup | _Pieces):
+                    raise TypeError(f"slot {name!r} is an attribute value: pass plain text")
+                out.append(_lx_attr(value))  # type: ignore[arg-type]
+            else:
+                out.append(value)  # type: ignore[arg-type]
+            out.append(chunk)
+
+
+class _Pieces(list):
+    """Already-escaped HTML pieces (filled cards) for a text slot; extended into the output, never re-copied."""
+
+    __slots__ = ()
+
+
+@functools.cache
+def _atoms() -> dict[str, str]:
+    """The inlined opening tags of the elements built in Python (highlight, topic), from one premailer run."""
+    probe = (
+        f'<html><head><style>{_css()}</style></head><body><p><mark class="hl">x</mark>'
+        '<span class="topic">x</span></p></body></html>'
+    )
+    out = premailer_inline(probe)
+    mark = re.search(r'<mark class="hl"[^>]*>', out)
+    topic = re.search(r'<span class="topic"[^>]*>', out)
+    if not mark or not topic:
+        raise RuntimeError("premailer dropped the highlight or topic element")
+    return {"hl": mark.group(0), "topic": topic.group(0)}
+
+
+_SKELETON_SLOTS = (
+    "page_title",
+    "preheader",
+    "site_url",
+    "date_text",
+    "headline",
+    "matched_html",
+    "why_html",
+    "manage_url",
+    "view_url",
+    "unsubscribe_url",
+    "postal",
+    "more_text",
+)
+
+
+@functools.cache
+def _skeleton(for_browser: bool, has_more: bool) -> _Prepared:
+    """The page around the cards, inlined once per process (per variant)."""
+    values: dict[str, object] = {name: _slot(name) for name in _SKELETON_SLOTS}
+    html = (
+        _env()
+        .get_template("digest.html")
+        .render(css=_css(), for_browser=for_browser, has_more=has_more, cards=[_slot("cards")], **values)
+    )
+    expected = [n for n in (*_SKELETON_SLOTS, "cards") for _ in range(html.count(_slot(n)))]
+    return _Prepared(premailer_inline(html), expected, html=True)
+
+
+_CARD_OPEN, _CARD_CLOSE = "<!--pbcard-->", "<!--/pbcard-->"
+
+
+@functools.lru_cache(maxsize=8192)
+def _card_inlined(paper: _Paper, has_snippet: bool, has_why: bool) -> _Prepared:
+    """One paper's card, inlined once per day (a paper is shared by many subscribers' digests)."""
+    card = (
+        _env()
+        .get_template("_card.html")
+        .render(
+            title_html=_slot("title"),
+            snippet_html=_slot("snippet") if has_snippet else "",
+            why=_slot("why") if has_why else "",
+            **_paper_values(paper, has_snippet=has_snippet, has_why=has_why),
+        )
+    )
+    # Same surroundings as in the email, so the parser sees the card exactly as it does there.
+    probe = (
+        f"<html><head><style>{_css()}</style></head><body><table><tr>"
+        f'<td class="ff cards">{_CARD_OPEN}{card}{_CARD_CLOSE}</td></tr></table></body></html>'
+    )
+    out = premailer_inline(probe)
+    inner = out[out.index(_CARD_OPEN) + len(_CARD_OPEN) : out.index(_CARD_CLOSE)]
+    expected = ["title"] + (["snippet"] if has_snippet else []) + (["why"] if has_why else [])
+    return _Prepared(inner, expected, html=True)
+
+
+def _paper_values(paper: _Paper, *, has_snippet: bool, has_why: bool) -> dict[str, object]:
+    return {
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "hf_url": paper.hf_url,
+        "authors": paper.authors,
+        "meta": paper.meta,
+        "suggested": paper.suggested,
+        "has_snippet": has_snippet,
+        "has_why": has_why,
+    }
+
+
+def email_caches_clear() -> None:
+    """Forget every inlined template and card (tests; a long-lived process after a template change)."""
+    for cached in (
+        _env,
+        _css,
+        _atoms,
+        _skeleton,
+        _paper_make,
+        _card_make,
+        _card_inlined,
+        _highlight_fast,
+        _texts_clean,
+        _topics_rank,
+        _date_text,
+        _wrap,
+        _text_card,
+        _text_skeleton,
+        _subject_make,
+    ):
+        cached.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------
+
+
+def _html_fast(view: _View) -> str:
+    cards = _Pieces()
+    for n, card in enumerate(view.cards):
+        if n:
+            cards.append("\n")  # what the template's loop puts between cards
+        _card_inlined(card.paper, bool(card.snippet), bool(card.why)).fill_into(
+            cards,
+            {
+                "title": _highlight_fast(card.title, card.title_spans),
+                "snippet": _highlight_fast(card.snippet, card.snippet_spans),
+                "why": card.why,
+            },
+        )
+    values = _skeleton_values(view, _lx_text, _atoms()["topic"])
+    values["cards"] = cards
+    return _skeleton(view.for_browser, view.more > 0).fill(values)
+
+
+def _html_raw(view: _View) -> str:
+    """The whole email rendered by Jinja2 alone, not yet inlined (the reference path)."""
+    env = _env()
+    card_template = env.get_template("_card.html")
+    mark_open = '<mark class="hl">'
+    cards = [
+        Markup(
+            card_template.render(
+                title_html=_highlight(c.title, c.title_spans, _md_text, mark_open),
+                snippet_html=_highlight(c.snippet, c.snippet_spans, _md_text, mark_open),
+                why=c.why,
+                **_paper_values(c.paper, has_snippet=bool(c.snippet), has_why=bool(c.why)),
+            )
+        )
+        for c in view.cards
+    ]
+    values = _skeleton_values(view, _md_text, '<span class="topic">')
+    return env.get_template("digest.html").render(
+        css=_css(), for_browser=view.for_browser, has_more=view.more > 0, cards=cards, **values
+    )
+
+
+def _fits(html: str) -> bool:
+    # UTF-8 needs at most 3 bytes per character here (4 only outside the BMP, which ``len`` counts as one
+    # character but ``3 * len`` still bounds loosely enough only with the exact check behind it).
+    return len(html) * 4 <= HTML_BUDGET_BYTES or len(html.encode()) <= HTML_BUDGET_BYTES
+
+
+def _html_budgeted(
+    email: DigestEmail, *, for_browser: bool, render: Callable[[_View], str], first: _View | None = None
+) -> str:
+    """Render; if the HTML would be clipped by Gmail, shorten snippets, then leave papers out."""
+    if for_browser:  # a web page has no size limit
+        return render(_view_make(email, for_browser=True))
+    html = render(first or _view_make(email))
+    if _fits(html):
+        return html
+    for limit in _SNIPPET_STEPS[1:]:
+        html = render(_view_make(email, snippet_limit=limit))
+        if _fits(html):
+            return html
+    max_cards = len(email.items)
+    while max_cards > 1:
+        max_cards = max(1, int(max_cards * 0.8))
+        html = render(_view_make(email, snippet_limit=0, max_cards=max_cards))
+        if _fits(html):
+            break
+    return html
+
+
+def digest_html_render(email: DigestEmail, *, for_browser: bool = False) -> str:
+    """The HTML part (or the "view in browser" page), CSS inlined, from the per-template/per-card caches."""
+    return _html_budgeted(email, for_browser=for_browser, render=_html_fast)
+
+
+def digest_html_render_uncached(email: DigestEmail, *, for_browser: bool = False) -> str:
+    """The same HTML by running premailer on the whole email: the reference the fast path must equal."""
+    return _html_budgeted(email, for_browser=for_browser, render=lambda view: premailer_inline(_html_raw(view)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain text
+# --------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=65536)
+def _wrap(text: str, first: str = "", rest: str = "", width: int = TEXT_WIDTH) -> str:
+    """Greedy word wrap; a word longer than the line (a URL) gets a line of its own, never broken."""
+    lines: list[str] = []
+    line = first
+    bare = True  # nothing but the indent on this line yet
+    for word in text.split():
+        if bare:
+            line += word
+            bare = False
+        elif len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = rest + word
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _link_line(label: str, url: str, indent: str = "") -> str:
+    one = f"{indent}{label}: {url}"
+    return one if len(one) <= TEXT_WIDTH else f"{indent}{label}:\n{indent}  {url}"
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_card(card: _Card, number: int) -> str:
+    """One numbered paper in the plain-text part (cached: the card object is shared, see _card_make)."""
+    indent = " " * (len(str(number)) + 2)
+    paper = card.paper
+    links = [_link_line("Abstract", paper.url, indent)]
+    if paper.pdf_url:
+        links.append(_link_line("PDF", paper.pdf_url, indent))
+    if paper.hf_url:
+        links.append(_link_line("Hugging Face", paper.hf_url, indent))
+    meta = " · ".join(part for part in ("You might also like" if paper.suggested else "", paper.meta) if part)
+    return (
+        _env()
+        .get_template("_card.txt")
+        .render(
+            title_block=_wrap(card.title, f"{number}. ", indent),
+            authors_block=_wrap(paper.authors, indent, indent) if paper.authors else "",
+            meta_block=_wrap(meta, indent, indent) if meta else "",
+            snippet_block=_wrap(card.snippet, indent, indent) if card.snippet else "",
+            why_block=_wrap(card.why, indent, indent) if card.why else "",
+            links_block="\n".join(links),
+        )
+    )
+
+
+_TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")
+
+
+@functools.cache
+def _text_skeleton(has_matched: bool) -> _Prepared:
+    values = {name: _slot(name) for name in _TEXT_SLOTS}
+    text = _env().get_template("digest.txt").render(has_matched=has_matched, **values)
+    return _Prepared(text, [n for n in _TEXT_SLOTS if _slot(n) in text], html=False)
+
+
+def _text_fast(view: _View) -> str:
+    matched = "Matched your interests: " + ", ".join(view.topics) if view.topics else ""
+    why = (
+        f"You get this {view.frequency} digest at {view.recipient} because you follow "
+        f"{', '.join(view.interests)} on Paperboy."
+    )
+    links = "\n".join(
+        [
+            _link_line("Manage preferences", view.manage_url),
+            _link_line("View in browser", view.view_url),
+            _link_line("Unsubscribe", view.unsubscribe_url),
+        ]
+    )
+    return _text_skeleton(bool(matched)).fill(
+        {
+            "date_text": view.date_text,
+            "headline": view.headline,
+            "matched_text": _wrap(matched),
+            "cards": "\n\n".join([_text_card(card, n) for n, card in enumerate(view.cards, start=1)]),
+            "why_text": _wrap(why),
+            "links": links,
+            "postal": _wrap(view.postal),
+        }
+    )
+
+
+def digest_text_render(email: DigestEmail) -> str:
+    """The plain-text part: a good email on its own, wrapped at 72 columns, papers numbered, links listed."""
+    return _text_fast(_view_make(email))
+
+
+# --------------------------------------------------------------------------------------------------
+# Subject and message
+# --------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
+    template = _env().get_template("digest_subject.txt")
+
+    def render(shown: str) -> str:
+        return text_clean(template.render(count=count, topics=shown, frequency=frequency))
+
+    for k in range(len(topics), 0, -1):
+        shown = ", ".join(topics[:k]) + (f" +{len(topics) - k} more" if k < len(topics) else "")
+        subject = render(shown)
+        if len(subject) <= SUBJECT_MAX_CHARS:
+            return subject
+    subject = render(topics[0] if topics else "")
+    return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
+
+
+def _subject_fast(view: _View, count: int) -> str:
+    return _subject_make(count, view.topics or view.interests, view.frequency)
+
+
+def digest_subject_render(email: DigestEmail) -> str:
+    """Count and top interests, one line, no control characters, under 78 characters."""
+    return _subject_fast(_view_make(email), len(email.items))
+
+
+_MESSAGE_ID_RE = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+@functools.lru_cache(maxsize=8)
+def _from_header(setting: str) -> str:
+    """DEFAULT_FROM_EMAIL, given the display name "Paperboy" when it has none."""
+    value = text_clean(setting)
+    name, address = parseaddr(value)
+    return value if name else formataddr(("Paperboy", address))
+
+
+def digest_message_build(email: DigestEmail, *, connection=None) -> EmailMultiAlternatives:
+    """multipart/alternative (text first, then HTML) with the headers bulk senders need (RFC 2369, RFC 8058)."""
+    if not _MESSAGE_ID_RE.fullmatch(email.message_id):
+        raise ValueError(f"message_id must look like '<id@domain>', got {email.message_id!r}")
+    if text_clean(email.recipient) != email.recipient or "@" not in email.recipient:
+        raise ValueError(f"recipient is not a plain email address: {email.recipient!r}")
+    view = _view_make(email)  # one view for all three parts
+    headers = {
+        "Message-ID": email.message_id,
+        "Date": format_datetime(timezone.now()),
+        "List-Id": text_clean(settings.PAPERBOY_LIST_ID),
+        "List-Unsubscribe": f"<{view.unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    message = EmailMultiAlternatives(
+        subject=_subject_fast(view, len(email.items)),
+        body=_text_fast(view),
+        from_email=_from_header(settings.DEFAULT_FROM_EMAIL),
+        to=[email.recipient],
+        headers=headers,
+        connection=connection,
+    )
+    message.attach_alternative(_html_budgeted(email, for_browser=False, render=_html_fast, first=view), "text/html")
+    return message
