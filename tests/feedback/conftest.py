@@ -33,8 +33,9 @@ class CsrfClient(Client):
         return self.post(url, {"csrfmiddlewaretoken": self.cookies["csrftoken"].value}, **kwargs)
 
     def post_form(self, url: str, data: dict | None = None, **kwargs):
-        if "csrftoken" not in self.cookies:
-            self.get("/accounts/login/")
+        for page in ("/preferences/", "/accounts/login/"):  # any page with a form sets the cookie
+            if "csrftoken" not in self.cookies:
+                self.get(page)
         return self.post(url, {**(data or {}), "csrfmiddlewaretoken": self.cookies["csrftoken"].value}, **kwargs)
 
 
