@@ -80,7 +80,7 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
 
 
 def items_from_body(body: bytes, *, charset: str = "") -> list:
-    data = json_parse(body, charset=charset, what="a Hugging Face daily papers JSON list")
+    data = json_parse(body, charset=charset, what="the Hugging Face daily papers response")
     if isinstance(data, dict):
         message = data.get("error") or data.get("message") or ", ".join(list(data)[:5])
         raise FetchError(f"Hugging Face returned an error instead of a list: {text_clean(message)[:300]}")

@@ -68,7 +68,7 @@ def feed_parse(body: bytes, *, charset: str = "", what: str = "an RSS/Atom feed"
     )
     if parsed.get("bozo") and not parsed.get("entries"):
         reason = parsed.get("bozo_exception")
-        raise FetchError(f"malformed {what}: {reason or 'unreadable'}")
+        raise FetchError(f"could not read {what}: {reason or 'unreadable'}")
     if not parsed.get("version") and not parsed.get("entries") and not parsed.get("feed"):
         raise FetchError(f"not {what}: no feed element found")
     return parsed
@@ -80,8 +80,11 @@ def json_parse(body: bytes, *, charset: str = "", what: str = "JSON") -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) - 1 else ""
-        raise FetchError(f"invalid {what}{hint}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        # A complete document ends with its closing bracket; a cut-off download does not.
+        stripped = text.rstrip()
+        truncated = exc.pos >= len(stripped) - 1 or not stripped.endswith(("]", "}"))
+        hint = " (truncated?)" if truncated else ""
+        raise FetchError(f"invalid JSON{hint} in {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
 # --- Dates ---------------------------------------------------------------------------------------

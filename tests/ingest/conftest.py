@@ -6,6 +6,7 @@ filled at test time with titles and abstracts from the shared corpus, never copi
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
@@ -67,10 +68,8 @@ class FeedServer:
                     reply = queue.pop(0) if len(queue) > 1 else queue[0]
                 if reply.stall and server.stop.wait(reply.stall):
                     return
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)
@@ -197,6 +196,8 @@ class ArxivEntry:
     comment: str = "12 pages, 4 figures"
     doi: str = ""
     announce_type: str = "new"
+    # Overrides the <id> element (e.g. "" for an entry without an id).
+    raw_id: str | None = None
 
 
 def arxiv_api_feed(entries: list[ArxivEntry], *, total: int | None = None, start: int = 0) -> bytes:
@@ -205,7 +206,7 @@ def arxiv_api_feed(entries: list[ArxivEntry], *, total: int | None = None, start
     for e in entries:
         rendered.append(
             entry_t.substitute(
-                id=escape(f"http://arxiv.org/abs/{e.arxiv_id}v{e.version}"),
+                id=escape(f"http://arxiv.org/abs/{e.arxiv_id}v{e.version}" if e.raw_id is None else e.raw_id),
                 abs_url=escape(f"http://arxiv.org/abs/{e.arxiv_id}v{e.version}"),
                 pdf_url=escape(f"http://arxiv.org/pdf/{e.arxiv_id}v{e.version}"),
                 published=e.published,
@@ -287,3 +288,15 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def feed_make(*, kind: str, url: str = "", categories: str = "", name: str | None = None, **fields):
+    from digest.models import Feed
+
+    return Feed.objects.create(
+        name=name or f"{kind} feed {Feed.objects.count() + 1}",
+        kind=kind,
+        url=url,
+        categories=categories,
+        **fields,
+    )
