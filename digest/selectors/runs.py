@@ -25,6 +25,10 @@ class SlotStats:
     duration: timedelta | None
     emails_per_second: float | None
 
+    @property
+    def duration_text(self) -> str:
+        return duration_text(self.duration)
+
     def __getattr__(self, name: str) -> int:
         # Lets templates say {{ stats.sent }}; only for the outcome names.
         if name in OUTCOMES:
@@ -77,6 +81,20 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
             )
         )
     return stats
+
+
+def duration_text(duration: timedelta | None) -> str:
+    """ "4.4 s", "3 min 05 s", "1 h 02 min": what an operator reads at a glance."""
+    if duration is None:
+        return "—"
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _earliest(*values: datetime | None) -> datetime | None:

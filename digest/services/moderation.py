@@ -335,6 +335,9 @@ def _pending_content_replace(*, old_id: int, new_id: int) -> None:
 def address_suppress(*, email: str, by: User, reason: str) -> Suppression:
     """Never send to this address again (until unsuppressed); planned digests to it are not sent."""
     email = email.strip()
+    # The senders match suppressions by exact address: store the account's spelling when there is one.
+    account = User.objects.filter(email__iexact=email).values_list("email", flat=True).first()
+    email = account or email
     reason = _one_line(reason) or "Suppressed by an operator"
     with transaction.atomic():
         suppression = Suppression.objects.select_for_update().filter(email__iexact=email).first()
@@ -392,7 +395,7 @@ def delivery_resend(*, delivery: Delivery, by: User) -> Delivery:
     delivery.claim_token = ""
     delivery.claimed_at = None
     # A new Message-ID: mail providers drop a second message with an id they have already seen.
-    delivery.message_id = ""
+    delivery.message_id = _message_id_make()
     delivery.sent_at = None
     delivery.last_error = ""
     delivery.save(
@@ -404,6 +407,12 @@ def delivery_resend(*, delivery: Delivery, by: User) -> Delivery:
     _log(by=by, objects=[delivery], message="Queued the digest to be sent again")
     _queue_send(delivery_ids=[delivery.pk])
     return delivery
+
+
+def _message_id_make() -> str:
+    from digest.services.delivery import message_id_make
+
+    return message_id_make()
 
 
 def _not_resendable(delivery: Delivery) -> str:
@@ -423,7 +432,7 @@ def deliveries_retry_failed(*, by: User, slot=None, deliveries: Iterable[Deliver
         rows = rows.filter(pk__in=[d.pk for d in deliveries])
     now = timezone.now()
     with transaction.atomic():
-        targets = list(rows.select_for_update())
+        targets = list(rows.select_for_update().order_by("id"))
         Delivery.objects.filter(pk__in=[d.pk for d in targets]).update(
             state=Delivery.State.PENDING, next_attempt_at=now, expires_at=now + _send_window(), claim_token=""
         )
@@ -437,15 +446,18 @@ def _send_window() -> timedelta:
 
 
 def _queue_send(*, delivery_ids: list[int]) -> None:
-    """Hand the rows to the delivery workers if they expose a task for it; otherwise the periodic
-    sweep picks up pending rows whose ``next_attempt_at`` has passed."""
+    """Hand the rows to the delivery workers in chunks once committed; without the task the beat's
+    dispatcher still picks up pending rows whose ``next_attempt_at`` has passed."""
     if not delivery_ids:
         return
     try:
-        from digest.tasks.delivery import deliveries_send_task  # type: ignore[attr-defined]
+        from digest.tasks.delivery import deliveries_send_task
     except ImportError:
         return
-    transaction.on_commit(lambda: deliveries_send_task.delay(delivery_ids))
+    size = settings.PAPERBOY_CHUNK_SIZE
+    for start in range(0, len(delivery_ids), size):
+        chunk = delivery_ids[start : start + size]
+        transaction.on_commit(lambda chunk=chunk: deliveries_send_task.delay(chunk))
 
 
 def sending_pause(*, by: User, reason: str) -> SendingControl:

@@ -29,6 +29,7 @@ def planned_digest(sub, papers: list[Paper]) -> Delivery:
     )
 
 
+@pytest.mark.urls("tests.admin.suggest_urls")  # rendering links to the subscriber pages
 def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, ada_sub):
     from digest.delivery_content import digest_email_from_delivery
 
@@ -48,6 +49,7 @@ def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, 
     assert LogEntry.objects.get(object_id=str(junk.pk)).user == mo
 
 
+@pytest.mark.urls("tests.admin.suggest_urls")  # rendering links to the subscriber pages
 def test_unhiding_before_the_send_puts_the_paper_back(mo, ada_sub):
     from digest.delivery_content import digest_email_from_delivery
 

@@ -52,6 +52,14 @@ def test_slot_stats_count_each_outcome_and_the_sending_rate(slot_with_outcomes):
     assert stats.papers == 120
     assert stats.duration == timedelta(seconds=2)
     assert stats.emails_per_second == 2.0
+    assert stats.duration_text == "2.0 s"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(4.4, "4.4 s"), (185, "3 min 05 s"), (3720, "1 h 02 min")])
+def test_durations_read_at_a_glance(seconds, text):
+    from digest.selectors.runs import duration_text
+
+    assert duration_text(timedelta(seconds=seconds)) == text
 
 
 def test_slots_older_than_the_period_are_left_out(slot_with_outcomes):
