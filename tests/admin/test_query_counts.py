@@ -134,7 +134,7 @@ def test_subscriber_page_with_many_deliveries(rosa_client, django_assert_num_que
     url = f"/admin/digest/subscription/{sub.pk}/change/"
 
     def add(count):
-        for n in range(count):
+        for _ in range(count):
             Delivery.objects.create(subscription=sub, slot=date(2026, 1, 1) + timedelta(days=next(_n)), state="sent")
 
     assert_constant(rosa_client, url, add, django_assert_num_queries)
