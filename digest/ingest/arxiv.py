@@ -157,6 +157,13 @@ def entry_parse(entry: Element) -> PaperRecord:
     if parsed is None:
         raise ValueError(f"not an arXiv id: {raw_id[:100]!r}")
     arxiv_id, version = parsed
+    if version is None:
+        # Some ids come without a version; the alternate link usually carries it.
+        for link in entry.findall("atom:link", NS):
+            linked = arxiv_id_parse(link.get("href", ""))
+            if linked and linked[0] == arxiv_id and linked[1] is not None:
+                version = linked[1]
+                break
     title = text_clean(_text(entry.find("atom:title", NS)), limit=TITLE_MAX)
     if not title:
         raise ValueError("entry has no title")

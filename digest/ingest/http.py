@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from digest.ingest.records import FetchError, Validators
+from digest.ingest.text import html_to_text
 
 logger = logging.getLogger(__name__)
 
@@ -295,7 +296,5 @@ def _error_snippet(exc: urllib.error.HTTPError) -> str:
         body = exc.read(2048)
     except (OSError, http.client.HTTPException):
         return ""
-    from digest.ingest.text import html_to_text
-
     text = html_to_text(body.decode("utf-8", errors="replace"), limit=200)
     return f": {text}" if text else ""

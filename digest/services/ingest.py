@@ -354,6 +354,9 @@ def feed_ingest(
     try:
         if adapter is None:
             raise FetchError(f"unknown feed kind {feed.kind!r}")
+        if feed.kind == Feed.Kind.JSONL and feed.suggested_by_id and not url_clean(feed.url):
+            # A user's suggestion must never make the server read its own files.
+            raise FetchError("a suggested JSON Lines feed must use an http(s) URL, not a local path")
         fetched = adapter(spec=feed_spec(feed), client=client or HttpClient.from_settings(), since=since, now=now)
     except FetchError as exc:
         return _run_fail(
