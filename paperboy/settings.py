@@ -223,7 +223,7 @@ PAPERBOY_HTTP_MAX_RETRY_AFTER = env_float("PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0
 # arXiv asks for at most one request every 3 seconds.
 PAPERBOY_ARXIV_DELAY_SECONDS = env_float("PAPERBOY_ARXIV_DELAY_SECONDS", 3.0, minimum=0.0)
 # A feed failing this many times in a row is flagged for the admin (and backs off meanwhile).
-PAPERBOY_FEED_FLAG_AFTER = env_int("PAPERBOY_FEED_FLAG_AFTER", 5, minimum=1)
+PAPERBOY_FEED_FLAG_AFTER_FAILURES = env_int("PAPERBOY_FEED_FLAG_AFTER_FAILURES", 3, minimum=1)
 PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)
 # A run still "running" after this long is considered abandoned (its worker died) and may be retaken.
 PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minimum=60)
