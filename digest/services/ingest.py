@@ -7,7 +7,7 @@
   two workers race.
 - ``feed_ingest`` runs one feed: claims it (one run per feed at a time), fetches through the
   feed's adapter, stores, records a ``FeedRun``, moves the cursor and schedules the next fetch
-  (backing off while the feed fails; flagged after ``PAPERBOY_FEED_FLAG_AFTER`` failures in a row).
+  (backing off while the feed fails; flagged after ``PAPERBOY_FEED_FLAG_AFTER_FAILURES`` failures in a row).
 - ``feeds_due`` / ``feeds_ingest_due`` pick the feeds whose time has come.
 
 ``Paper.ingested_at`` is set when a row is inserted and never changed: the digest's window is built on it.
@@ -49,7 +49,7 @@ TEXT_FIELDS = ("title", "abstract", "authors", "categories", "primary_category",
 
 
 def flag_after() -> int:
-    return int(getattr(settings, "PAPERBOY_FEED_FLAG_AFTER", 5))
+    return int(getattr(settings, "PAPERBOY_FEED_FLAG_AFTER_FAILURES", 3))
 
 
 def lease_seconds() -> int:
@@ -281,7 +281,7 @@ def feed_spec(feed: Feed) -> FeedSpec:
 
 
 def feed_is_flagged(feed: Feed) -> bool:
-    """A feed that failed ``PAPERBOY_FEED_FLAG_AFTER`` times in a row needs a human."""
+    """A feed that failed ``PAPERBOY_FEED_FLAG_AFTER_FAILURES`` times in a row needs a human."""
     return feed.consecutive_failures >= flag_after()
 
 

@@ -138,7 +138,7 @@ def fast_http(settings):
     settings.PAPERBOY_HTTP_MAX_RETRY_AFTER = 1.0
     settings.PAPERBOY_HTTP_MAX_BYTES = 512 * 1024
     settings.PAPERBOY_ARXIV_DELAY_SECONDS = 0.0
-    settings.PAPERBOY_FEED_FLAG_AFTER = 3
+    settings.PAPERBOY_FEED_FLAG_AFTER_FAILURES = 3
     settings.PAPERBOY_HTTP_USER_AGENT = "Paperboy/test (+http://paperboy.test; mailto:ops@paperboy.test)"
     return settings
 
