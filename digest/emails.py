@@ -20,6 +20,7 @@ import functools
 import logging
 import re
 import secrets
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -93,12 +94,13 @@ class DigestEmail:
 # Cleaning: what reaches a template or a header is printable, single-spaced text and safe URLs
 # --------------------------------------------------------------------------------------------------
 
-# Dropped outright: bidi overrides (spoofing), zero-width marks, line/paragraph separators, BOM,
-# non-characters and lone surrogates (lxml rejects those).
+# Dropped outright: bidi overrides (spoofing), zero-width marks, BOM, non-characters and lone surrogates
+# (lxml rejects those). Other control characters and any whitespace become a single space.
 _REMOVE = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff"
 _REMOVE_SET = frozenset(_REMOVE) | {chr(c) for c in range(0xD800, 0xE000)}
-# Anything that needs work: a control character, a removable one, whitespace that isn't a single space.
-_DIRTY = re.compile(rf"[\x00-\x1f\x7f-\x9f{_REMOVE}\ud800-\udfff]|[^\S ]| {{2}}")
+_REMOVABLE = re.compile(f"[{_REMOVE}\ud800-\udfff]")
+# A stretch to replace: 2+ whitespace/control characters, one that isn't a plain space, or a space at an end.
+_BAD_RUN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]{2,}|[^\S ]|[\x00-\x1f\x7f-\x9f]|\A | \Z")
 
 
 def _is_space(ch: str) -> bool:
@@ -106,7 +108,9 @@ def _is_space(ch: str) -> bool:
 
 
 def _is_clean(value: str) -> bool:
-    return not value or (value[0] != " " and value[-1] != " " and not _DIRTY.search(value))
+    # isprintable() is False for every control, format (bidi, zero-width) and separator character except
+    # the plain space -- a superset of what cleaning changes, checked in C.
+    return value.isprintable() and "  " not in value and not value.startswith(" ") and not value.endswith(" ")
 
 
 def text_clean(value: str) -> str:
@@ -116,8 +120,37 @@ def text_clean(value: str) -> str:
     return _clean_mapped(value)[0]
 
 
-def _clean_mapped(text: str) -> tuple[str, list[int]]:
-    """Clean ``text`` and map every original offset (0..len) to its offset in the result."""
+def _clean_mapped(text: str) -> tuple[str, Callable[[int], int]]:
+    """Clean ``text``; also return a function mapping an offset in ``text`` (0..len) to one in the result."""
+    if _REMOVABLE.search(text):
+        clean, newpos = _clean_per_char(text)
+        return clean, newpos.__getitem__
+    pieces: list[str] = []
+    starts: list[int] = []
+    runs: list[tuple[int, int, int]] = []  # (end, start in the result, shift after it)
+    pos = shift = 0
+    for match in _BAD_RUN.finditer(text):
+        a, b = match.span()
+        repl = "" if a == 0 or b == len(text) else " "
+        pieces += (text[pos:a], repl)
+        starts.append(a)
+        runs.append((b, a - shift, shift + (b - a) - len(repl)))
+        shift += (b - a) - len(repl)
+        pos = b
+    pieces.append(text[pos:])
+
+    def newpos(p: int) -> int:
+        k = bisect_right(starts, p) - 1
+        if k < 0:
+            return p
+        end, new_start, shift_after = runs[k]
+        return new_start if p < end else p - shift_after  # inside a run: where its space goes
+
+    return "".join(pieces), newpos
+
+
+def _clean_per_char(text: str) -> tuple[str, list[int]]:
+    """The general (slower) cleaner, for text with characters to drop outright."""
     out: list[str] = []
     newpos = [0] * (len(text) + 1)
     pending_space = False
@@ -157,7 +190,7 @@ def _text_spans_clean(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[st
         return text, _spans_normalise(spans, len(text)) if spans else ()
     clean, newpos = _clean_mapped(text)
     n = len(text)
-    moved = ((newpos[min(max(0, int(s)), n)], newpos[min(max(0, int(e)), n)]) for s, e in spans)
+    moved = ((newpos(min(max(0, int(s)), n)), newpos(min(max(0, int(e)), n))) for s, e in spans)
     return clean, _spans_normalise(moved, len(clean))
 
 
@@ -706,6 +739,12 @@ def _paper_values(paper: _Paper, *, has_snippet: bool, has_why: bool) -> dict[st
     }
 
 
+def email_caches_clear_per_subscriber() -> None:
+    """Forget the per-subscriber caches only (benchmarks: a new day for the readers, same papers)."""
+    for cached in (_card_make, _highlight_fast, _topics_rank, _wrap, _text_card):
+        cached.cache_clear()
+
+
 def email_caches_clear() -> None:
     """Forget every inlined template and card (tests; a long-lived process after a template change)."""
     for cached in (
@@ -722,6 +761,7 @@ def email_caches_clear() -> None:
         _date_text,
         _wrap,
         _text_card,
+        _text_card_prepared,
         _text_skeleton,
         _subject_make,
     ):
@@ -840,9 +880,20 @@ def _link_line(label: str, url: str, indent: str = "") -> str:
     return one if len(one) <= TEXT_WIDTH else f"{indent}{label}:\n{indent}  {url}"
 
 
+_TEXT_CARD_SLOTS = ("title_block", "authors_block", "meta_block", "snippet_block", "why_block", "links_block")
+
+
+@functools.cache
+def _text_card_prepared(has_authors: bool, has_meta: bool, has_snippet: bool, has_why: bool) -> _Prepared:
+    values = {name: _slot(name) for name in _TEXT_CARD_SLOTS}
+    flags = {"authors_block": has_authors, "meta_block": has_meta, "snippet_block": has_snippet, "why_block": has_why}
+    text = _env().get_template("_card.txt").render({k: (v if flags.get(k, True) else "") for k, v in values.items()})
+    return _Prepared(text, [n for n in _TEXT_CARD_SLOTS if _slot(n) in text], html=False)
+
+
 @functools.lru_cache(maxsize=65536)
 def _text_card(card: _Card, number: int) -> str:
-    """One numbered paper in the plain-text part (cached: the card object is shared, see _card_make)."""
+    """One numbered paper in the plain-text part."""
     indent = " " * (len(str(number)) + 2)
     paper = card.paper
     links = [_link_line("Abstract", paper.url, indent)]
@@ -851,17 +902,16 @@ def _text_card(card: _Card, number: int) -> str:
     if paper.hf_url:
         links.append(_link_line("Hugging Face", paper.hf_url, indent))
     meta = " · ".join(part for part in ("You might also like" if paper.suggested else "", paper.meta) if part)
-    return (
-        _env()
-        .get_template("_card.txt")
-        .render(
-            title_block=_wrap(card.title, f"{number}. ", indent),
-            authors_block=_wrap(paper.authors, indent, indent) if paper.authors else "",
-            meta_block=_wrap(meta, indent, indent) if meta else "",
-            snippet_block=_wrap(card.snippet, indent, indent) if card.snippet else "",
-            why_block=_wrap(card.why, indent, indent) if card.why else "",
-            links_block="\n".join(links),
-        )
+    prepared = _text_card_prepared(bool(paper.authors), bool(meta), bool(card.snippet), bool(card.why))
+    return prepared.fill(
+        {
+            "title_block": _wrap(card.title, f"{number}. ", indent),
+            "authors_block": _wrap(paper.authors, indent, indent),
+            "meta_block": _wrap(meta, indent, indent),
+            "snippet_block": _wrap(card.snippet, indent, indent),
+            "why_block": _wrap(card.why, indent, indent),
+            "links_block": "\n".join(links),
+        }
     )
 
 
