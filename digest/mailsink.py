@@ -56,6 +56,9 @@ class MaildirHandler:
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # aiosmtpd calls this name
+        # Someone may have emptied the folder while the sink runs; recreate it rather than lose mail.
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
         self.maildir.add(mailbox.MaildirMessage(bytes(envelope.content)))
         self.count += 1
         return "250 Message accepted for delivery"

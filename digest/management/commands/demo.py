@@ -102,21 +102,24 @@ class Command(BaseCommand):
 
     def show(self, maildir: Path) -> None:
         messages = sorted((maildir / "new").glob("*")) if (maildir / "new").is_dir() else []
-        self.step(f"{len(messages)} email(s) delivered to {maildir / 'new'}/")
+        if not messages:
+            raise CommandError("no email arrived at the SMTP sink; see the messages above")
+        self.step(f"{len(messages)} email(s) delivered to {maildir / 'new'}/ (one file per message)")
+        html_dir = maildir / "html"
+        html_dir.mkdir(exist_ok=True)
+        first_text = ""
         for path in messages:
             with path.open("rb") as handle:
                 message = message_from_binary_file(handle, policy=policy.default)
-            self.stdout.write(f"  To: {message['To']:<28} Subject: {message['Subject']}")
-            self.stdout.write(f"      {path}")
-        if messages:
-            self.stdout.write(
-                "\nOpen any of them with a mail client, or read one with:\n"
-                f'  {Path(sys.executable).name} -c "import email,sys;m=email.message_from_binary_file('
-                f"open(sys.argv[1],'rb'),policy=email.policy.default);"
-                f"print(m.get_body(('plain',)).get_content())\" {messages[0]}"
-            )
-        else:
-            raise CommandError("no email arrived at the SMTP sink; see the messages above")
+            recipient = str(message["To"])
+            # The HTML part as a file a browser opens, for a quick look without a mail client.
+            html_path = html_dir / f"{recipient.split('@')[0]}.html"
+            html_path.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
+            first_text = first_text or message.get_body(("plain",)).get_content()
+            self.stdout.write(f"  To: {recipient:<28} Subject: {message['Subject']}")
+            self.stdout.write(f"      {path}\n      {html_path}")
+        self.step("The plain-text part of the first email")
+        self.stdout.write(first_text)
 
     def step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
