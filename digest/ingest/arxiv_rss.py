@@ -32,6 +32,8 @@ def listing_url(spec: FeedSpec) -> str:
     base = spec.url or DEFAULT_BASE
     if "{categories}" in base:
         return base.replace("{categories}", joined)
+    if base.rstrip("/").endswith(f"/{joined}"):
+        return base.rstrip("/")  # the operator gave the full listing URL
     return f"{base.rstrip('/')}/{joined}"
 
 

@@ -430,3 +430,20 @@ def test_a_latin1_feed_without_any_charset_is_still_read(feed_server):
     feed_server.serve("/lab.xml", Reply(body=body, content_type="application/xml"))
     ingest(feed_make(kind="rss", url=feed_server.url("/lab.xml")))
     assert Paper.objects.filter(title="Schrödinger Graph Neural Networks under Edge Noise").exists()
+
+
+def test_the_rss2_flavour_of_the_arxiv_listing_reads_the_same(feed_server, corpus):
+    from string import Template
+    from xml.sax.saxutils import escape
+
+    feed_server.serve("/api/query", Reply(body=arxiv_api_feed(entries(corpus, ["2611.00001"])), content_type=ATOM))
+    ingest(feed_make(kind="arxiv", url=feed_server.url("/api/query"), categories="cs.LG"))
+    body = Template(fixture_bytes("arxiv_rss2_feed.xml").decode()).substitute(
+        arxiv_id="2611.00001", title=escape(corpus[0].title), abstract=escape(corpus[4].abstract)
+    )
+    feed_server.serve("/rss/cs.LG", Reply(body=body.encode(), content_type="application/rss+xml"))
+    # The operator may give the full listing URL; the categories are not appended twice.
+    run = ingest(feed_make(kind="arxiv_rss", url=feed_server.url("/rss/cs.LG"), categories="cs.LG"))
+    paper = Paper.objects.get()
+    assert (run.status, run.new, run.updated) == ("ok", 0, 1)
+    assert (paper.version, paper.abstract) == (2, " ".join(corpus[4].abstract.split()))

@@ -135,11 +135,11 @@ def test_the_demo_sample_is_clean_and_covers_the_demo_interests():
 
 
 def test_a_feed_suggested_by_a_user_never_reads_a_local_file(tmp_path):
+    from accounts.models import User
     from digest.services.ingest import feed_ingest
-    from tests.factories import user_make
 
     path = write_lines(tmp_path / "papers.jsonl", [{"title": "T", "abstract": "A"}])
-    feed = feed_make(kind="jsonl", url=str(path), suggested_by=user_make(email="eve@example.org"))
+    feed = feed_make(kind="jsonl", url=str(path), suggested_by=User.objects.create(email="eve@example.org"))
     run = feed_ingest(feed_id=feed.pk)
     assert run.status == "failed"
     assert "must use an http(s) URL" in run.error
