@@ -1,0 +1,29 @@
+"""Paperboy's matching engine: a query language, an index of the day's papers, ranking with reasons.
+
+Pure Python over plain records (no Django): callers turn Paper rows into :class:`PaperDoc` and
+subscriptions into :class:`Profile`, then call :func:`match_profiles` (the daily batch) or
+:func:`match_profile` (the live preview).  See ``docs/PERFORMANCE.md`` for figures.
+"""
+
+from .engine import match_profile, match_profiles
+from .index import PaperIndex
+from .naive import naive_match, naive_prepare
+from .query import MAX_QUERY_LENGTH, Query, QueryError, parse_query, validate_muted
+from .records import Match, PaperDoc, Profile, Reason
+
+__all__ = [
+    "MAX_QUERY_LENGTH",
+    "Match",
+    "PaperDoc",
+    "PaperIndex",
+    "Profile",
+    "Query",
+    "QueryError",
+    "Reason",
+    "match_profile",
+    "match_profiles",
+    "naive_match",
+    "naive_prepare",
+    "parse_query",
+    "validate_muted",
+]

@@ -1,0 +1,305 @@
+"""The day's papers as an inverted, positional index (built once, queried many times).
+
+Layout: every paper's title tokens, a sentinel, its abstract tokens and a sentinel are laid end to
+end in one array of stem ids (``stream``); a phrase is found by taking the positions of its first
+stem and checking the following slots of ``stream`` (sentinels stop phrases crossing fields or
+papers).  Authors get a separate stream (a sentinel between authors), categories a dictionary.
+Postings (positions of each stem) are computed lazily for a few stems, or all at once by one sort
+when a batch needs many; term results are cached on the index, so the live preview gets faster as
+the user types and the daily batch evaluates each distinct term once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .normalize import TOKEN_RE, fold, fold_offsets, phrase_variants, stem
+from .query import TEXT, Term
+from .records import PaperDoc
+
+# BM25 and field weights.  Title hits count as several abstract hits; authors and categories are
+# exact facts, so they score a flat (idf-weighted) amount.
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 3.0
+AUTHOR_WEIGHT = 1.5
+CATEGORY_WEIGHT = 0.5
+_EAGER_POSTINGS_AT = 64  # above this many distinct stems, one full sort beats lazy scans
+_SENTINEL = b"\x01"
+_AUTHOR_SENTINEL = ""
+# Byte classes for _tokenize_all: letters/digits (and every non-ASCII byte, which fold() guarantees
+# belongs to a letter or digit) stay, the sentinel stays, the rest becomes a space.
+_BYTE_TABLE = bytes(c if c >= 0x80 or chr(c).isalnum() or c in (0x01, 0x27) else 0x20 for c in range(256))
+_APOSTROPHE = 0x27
+_SPACE = 0x20
+
+
+@dataclass(frozen=True, slots=True)
+class TermHits:
+    """Where one term occurs: the papers (sorted indexes), their BM25 scores, a dense mask, and the
+    token positions/lengths of every occurrence (text fields only, for highlighting)."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+    mask: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+
+
+def _idf(df: int, n: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+class PaperIndex:
+    """Index of one batch of papers; see the module docstring."""
+
+    def __init__(self) -> None:  # use PaperIndex.build
+        self.docs: tuple[PaperDoc, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    @classmethod
+    def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
+        self = cls()
+        # Paper order = key order, so "lowest key first" tie-breaks are "lowest index first".
+        self.docs = tuple(sorted(docs, key=lambda d: d.key))
+        n = len(self.docs)
+        self.keys = np.fromiter((d.key for d in self.docs), dtype=np.int64, count=n)
+
+        # Tokenize all titles and abstracts in one go (see _tokenize_all), then stem each distinct
+        # token once and map the token list to stem ids at C speed.
+        words = _tokenize_all(self.docs)
+        self.stem_ids: dict[str, int] = {}
+        token_sid: dict[bytes, int] = {}
+        for word in dict.fromkeys(words):
+            if word == _SENTINEL:
+                token_sid[word] = -1
+                continue
+            token_sid[word] = self.stem_ids.setdefault(stem(word.decode()), len(self.stem_ids))
+        self.stream = np.fromiter(map(token_sid.__getitem__, words), dtype=np.int32, count=len(words))
+        findall = TOKEN_RE.findall
+
+        # Each paper is [title, sentinel, abstract, sentinel] in the stream.
+        sentinels = np.flatnonzero(self.stream == -1)
+        title_end, doc_last = sentinels[0::2], sentinels[1::2]
+        starts = np.concatenate(([0], doc_last[:-1] + 1)).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+        per_doc = doc_last + 1 - starts
+        self.doc_of = np.repeat(np.arange(n, dtype=np.int32), per_doc)
+        # Mark title ranges with a +1/-1 difference array, then a cumulative sum.
+        marks = np.zeros(len(self.stream) + 1, dtype=np.int32)
+        np.add.at(marks, starts, 1)
+        np.add.at(marks, title_end, -1)
+        self.in_title = np.cumsum(marks[:-1]) > 0
+        self.title_start = starts
+        self.abstract_start = title_end + 1
+        self.doc_end = doc_last
+        lengths = (per_doc - 2).astype(np.float64)
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        self.length_norm = K1 * (1.0 - B + B * lengths / avg)
+
+        # Authors: folded tokens (no stemming: names are not plurals), a sentinel between authors.
+        author_words: list[str] = []
+        author_doc: list[int] = []
+        for i, doc in enumerate(self.docs):
+            for name in doc.authors:
+                toks = findall(fold(name))
+                author_words += toks
+                author_words.append(_AUTHOR_SENTINEL)
+                author_doc.extend([i] * (len(toks) + 1))
+        self.author_ids: dict[str, int] = {}
+        for word in dict.fromkeys(author_words):
+            self.author_ids[word] = -1 if word == _AUTHOR_SENTINEL else len(self.author_ids)
+        self.author_stream = np.fromiter(
+            map(self.author_ids.__getitem__, author_words), dtype=np.int32, count=len(author_words)
+        )
+        self.author_doc = np.array(author_doc, dtype=np.int32)
+        self.author_ids.pop(_AUTHOR_SENTINEL, None)
+
+        cats: dict[str, list[int]] = {}
+        for i, doc in enumerate(self.docs):
+            for cat in dict.fromkeys(fold(c).strip() for c in doc.categories):
+                cats.setdefault(cat, []).append(i)
+        self.categories = {cat: np.array(ix, dtype=np.int32) for cat, ix in cats.items()}
+
+        pop = np.fromiter((max(d.popularity or 0, 0) for d in self.docs), dtype=np.float64, count=n)
+        # A small boost: 100 upvotes add about as much as one more abstract mention of a rare word.
+        self.popularity_boost = np.minimum(0.25 * np.log1p(pop), 1.5)
+
+        self._postings: dict[int, np.ndarray] = {}
+        self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
+        self._terms: dict[tuple[str, tuple[str, ...]], TermHits] = {}
+        self._empty = TermHits(
+            np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        )
+        return self
+
+    # --- postings ----------------------------------------------------------------------------
+
+    def prepare_postings(self, expected_stems: int) -> None:
+        """Sort the whole stream once when a batch is about to look up many stems."""
+        if self._all_postings is not None or expected_stems < _EAGER_POSTINGS_AT:
+            return
+        order = np.argsort(self.stream, kind="stable")
+        counts = np.bincount(self.stream + 1, minlength=len(self.stem_ids) + 1)
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        self._all_postings = (order, offsets)
+
+    def positions(self, sid: int) -> np.ndarray:
+        """Sorted stream positions of one stem."""
+        if self._all_postings is not None:
+            order, offsets = self._all_postings
+            return order[offsets[sid + 1] : offsets[sid + 2]]
+        found = self._postings.get(sid)
+        if found is None:
+            found = np.flatnonzero(self.stream == sid)
+            self._postings[sid] = found
+        return found
+
+    # --- terms -------------------------------------------------------------------------------
+
+    def term_hits(self, term: Term) -> TermHits:
+        """Papers containing the term (cached per field and stems)."""
+        key = (term.field, term.unit)
+        hits = self._terms.get(key)
+        if hits is None:
+            hits = self._compute(term)
+            self._terms[key] = hits
+        return hits
+
+    def _compute(self, term: Term) -> TermHits:
+        n = len(self.docs)
+        if n == 0:
+            return self._empty
+        if term.field == "category":
+            docs = self.categories.get(term.unit[0])
+            if docs is None:
+                return self._empty
+            scores = np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), n))
+            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+        if term.field == "author":
+            pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
+            docs = np.unique(self.author_doc[pos]).astype(np.int32)
+            scores = np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), n))
+            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+
+        starts_parts: list[np.ndarray] = []
+        length_parts: list[np.ndarray] = []
+        for variant in phrase_variants(term.unit):
+            pos = self._phrase(self.stream, self.stem_ids, variant, self.positions)
+            if len(pos):
+                starts_parts.append(pos)
+                length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
+        if not starts_parts:
+            return self._empty
+        starts = np.concatenate(starts_parts)
+        lengths = np.concatenate(length_parts)
+        if term.field == "title":
+            keep = self.in_title[starts]
+            starts, lengths = starts[keep], lengths[keep]
+            if not len(starts):
+                return self._empty
+        order = np.argsort(starts, kind="stable")
+        starts, lengths = starts[order], lengths[order]
+        # Term frequency counts distinct start positions (two variants at one place are one hit).
+        first = np.ones(len(starts), dtype=bool)
+        first[1:] = starts[1:] != starts[:-1]
+        hit_pos = starts[first]
+        doc_per_hit = self.doc_of[hit_pos]
+        docs, first_index, counts = np.unique(doc_per_hit, return_index=True, return_counts=True)
+        title_hits = np.add.reduceat(self.in_title[hit_pos].astype(np.float64), first_index)
+        abstract_hits = 0.0 if term.field == "title" else counts - title_hits
+        tf = TITLE_WEIGHT * title_hits + abstract_hits
+        idf = _idf(len(docs), n)
+        scores = idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
+        return self._hits(docs.astype(np.int32), scores, starts, lengths)
+
+    def _hits(self, docs: np.ndarray, scores: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> TermHits:
+        mask = np.zeros(len(self.docs), dtype=bool)
+        mask[docs] = True
+        return TermHits(docs, scores, mask, starts, lengths)
+
+    def positions_author(self, aid: int) -> np.ndarray:
+        found = self._postings.get(-2 - aid)  # negative keys: author ids share the lazy cache
+        if found is None:
+            found = np.flatnonzero(self.author_stream == aid)
+            self._postings[-2 - aid] = found
+        return found
+
+    @staticmethod
+    def _phrase(stream: np.ndarray, ids: dict[str, int], unit: tuple[str, ...], positions) -> np.ndarray:
+        """Start positions where the stems of ``unit`` appear in a row."""
+        sids = [ids.get(s) for s in unit]
+        if any(s is None for s in sids):
+            return np.zeros(0, dtype=np.int64)
+        pos = positions(sids[0])
+        for k, sid in enumerate(sids[1:], start=1):
+            if not len(pos):
+                break
+            # Every field ends with a sentinel, so pos + k stays inside the stream.
+            pos = pos[stream[pos + k] == sid]
+        return pos
+
+    # --- highlighting support -----------------------------------------------------------------
+
+    def ensure_offsets(self, docs: Iterable[int]) -> None:
+        """Fill ``char_start``/``char_end`` (per stream position, into the original title/abstract)
+        for these papers.  Done lazily: only papers that end up in someone's top N pay for it."""
+        if not hasattr(self, "char_start"):
+            self.char_start = np.full(len(self.stream), -1, dtype=np.int64)
+            self.char_end = np.full(len(self.stream), -1, dtype=np.int64)
+            self._has_offsets = np.zeros(len(self.docs), dtype=bool)
+        for doc in docs:
+            if self._has_offsets[doc]:
+                continue
+            self._has_offsets[doc] = True
+            paper = self.docs[doc]
+            for text, first, stop in (
+                (paper.title, self.title_start[doc], self.abstract_start[doc] - 1),
+                (paper.abstract, self.abstract_start[doc], self.doc_end[doc]),
+            ):
+                spans = _spans(text)
+                if len(spans) != stop - first:  # tokenizers disagree (exotic Unicode): no highlight
+                    continue
+                if spans:
+                    arr = np.array(spans, dtype=np.int64)
+                    self.char_start[first:stop] = arr[:, 0]
+                    self.char_end[first:stop] = arr[:, 1]
+
+
+def _tokenize_all(docs: tuple[PaperDoc, ...]) -> list[bytes]:
+    """All tokens of all papers: title, sentinel, abstract, sentinel, ...
+
+    Equivalent to ``TOKEN_RE.findall(fold(text))`` per field, but done on one byte string: a regex
+    pass over a day's abstracts costs several times more than a byte translation and a split.
+    """
+    fields: list[str] = []
+    for doc in docs:
+        fields.append(fold(doc.title))
+        fields.append(fold(doc.abstract))
+    sep = " \x01 "
+    raw = np.frombuffer((sep.join(fields) + sep).encode().translate(_BYTE_TABLE), dtype=np.uint8).copy()
+    # An apostrophe is part of a word only between two word characters ("model's", not "'quoted'").
+    quotes = np.flatnonzero(raw == _APOSTROPHE)
+    if len(quotes):
+        wordish = (raw != _SPACE) & (raw != _APOSTROPHE) & (raw != 1)
+        prev_ok = wordish[np.maximum(quotes - 1, 0)] & (quotes > 0)
+        next_ok = wordish[np.minimum(quotes + 1, len(raw) - 1)] & (quotes + 1 < len(raw))
+        raw[quotes[~(prev_ok & next_ok)]] = _SPACE
+    return raw.tobytes().split()
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    folded = fold(text)
+    spans = [m.span() for m in TOKEN_RE.finditer(folded)]
+    origin = fold_offsets(text)
+    if origin is None:
+        return spans
+    return [(origin[s], origin[e - 1] + 1) for s, e in spans]
+
+
+__all__ = ["TEXT", "PaperIndex", "TermHits"]

@@ -1,0 +1,386 @@
+"""The interest query language: parsing, validation and the compiled query tree.
+
+Grammar (one query per interest)::
+
+    query   := any EOF
+    any     := all ("OR" all)*            # OR (upper case) binds loosest
+    all     := item+                      # bare items are ANDed
+    item    := ["-"] atom                 # "-" excludes
+    atom    := "(" any ")" | [field ":"] (word | '"' phrase '"')
+    field   := title | author | category  # default: title + abstract
+
+A word is split into tokens the same way paper text is (``fine-tuning`` -> ``fine tuning``), so a
+hyphenated word behaves like the quoted phrase of its parts.  Every error is a :class:`QueryError`
+carrying the 0-based position in the text the user typed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .normalize import fold, stem, tokens
+
+MAX_QUERY_LENGTH = 500
+MAX_TERMS = 32
+MAX_MUTED_LENGTH = 100
+FIELDS = ("title", "author", "category")
+TEXT = "text"  # the default field: title and abstract
+
+_QUOTE_FOLD = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"'})
+_FIELD_RE = re.compile(r"([A-Za-z]+):")
+
+
+class QueryError(ValueError):
+    """A query (or muted word) that cannot be used, with what is wrong and where."""
+
+    def __init__(self, message: str, position: int, query: str) -> None:
+        self.message = message
+        self.position = position
+        self.query = query
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} at position {self.position}: {_quote(self.query)}"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word or phrase to look for in one field.
+
+    ``unit`` is the phrase as a tuple of stems (author: folded tokens, category: the folded name).
+    ``text`` is the word or phrase as the user wrote it, used in the reasons of a match.
+    ``bare`` marks an unquoted, unprefixed single word (it takes part in joins and adjacency bonuses).
+    ``parts`` is set on the joined form of two bare words (``fine tuning`` -> ``finetuning``): it
+    only counts (for score and reasons) where the words themselves are not both present.
+    """
+
+    field: str
+    unit: tuple[str, ...]
+    text: str
+    bare: bool = False
+    parts: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    """Every positive node and none of the negative nodes."""
+
+    positive: tuple[Node, ...]
+    negative: tuple[Node, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Any:
+    """At least one of the nodes."""
+
+    items: tuple[Node, ...]
+
+
+Node = Term | All | Any
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed interest: its tree plus what ranking needs."""
+
+    text: str
+    root: Node
+    # Positive terms in the order written (deduplicated): these are the candidate "reasons".
+    terms: tuple[Term, ...] = field(default=())
+    # Joined forms of adjacent bare words (see Term.parts).
+    joins: tuple[Term, ...] = field(default=())
+    # Pairs of bare words written next to each other: a paper with them adjacent gets a bonus.
+    adjacent: tuple[tuple[Term, Term], ...] = field(default=())
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- lexer ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # WORD PHRASE OR MINUS LPAREN RPAREN
+    text: str
+    pos: int
+    field: str = TEXT
+
+
+def _lex(query: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "(":
+            toks.append(_Tok("LPAREN", ch, i))
+            i += 1
+            continue
+        if ch == ")":
+            toks.append(_Tok("RPAREN", ch, i))
+            i += 1
+            continue
+        if ch == "-":
+            nxt = query[i + 1] if i + 1 < n else ""
+            if not nxt or nxt.isspace() or nxt == ")":
+                raise QueryError("A lone '-' excludes nothing (write -word or -\"phrase\")", i, query)
+            if nxt == "-":
+                raise QueryError("Double '-': write a single '-' before the word to exclude", i, query)
+            toks.append(_Tok("MINUS", ch, i))
+            i += 1
+            continue
+        start = i
+        fieldname = TEXT
+        m = _FIELD_RE.match(query, i)
+        if m:
+            name = m.group(1).lower()
+            after = m.end()
+            if name in FIELDS:
+                fieldname = name
+                if after >= n or query[after].isspace() or query[after] in "()":
+                    raise QueryError(f"'{m.group(0)}' needs a word or \"phrase\" right after it", start, query)
+                i = after
+            elif name != "http" and name != "https":
+                raise QueryError(f"Unknown field '{m.group(1)}:' (use title:, author: or category:)", start, query)
+        if i < n and query[i] == '"':
+            close = query.find('"', i + 1)
+            if close < 0:
+                raise QueryError("Unbalanced quote", i, query)
+            inner = query[i + 1 : close]
+            if not inner.strip():
+                raise QueryError("Empty quotes", i, query)
+            toks.append(_Tok("PHRASE", inner, start, fieldname))
+            i = close + 1
+            continue
+        j = i
+        while j < n and not query[j].isspace() and query[j] not in '"()':
+            j += 1
+        if j < n and query[j] == '"' and j > i:
+            raise QueryError("A quote must start a phrase (put a space before it)", j, query)
+        word = query[i:j]
+        kind = "OR" if word == "OR" and fieldname == TEXT else "WORD"
+        toks.append(_Tok(kind, word, start, fieldname))
+        i = j
+    return toks
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, query: str, toks: list[_Tok]) -> None:
+        self.query = query
+        self.toks = toks
+        self.i = 0
+        self.nterms = 0
+
+    def error(self, message: str, position: int) -> QueryError:
+        return QueryError(message, position, self.query)
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def parse_any(self, depth: int) -> Node | None:
+        groups: list[Node] = []
+        tok = self.peek()
+        if tok is not None and tok.kind == "OR":
+            raise self.error("OR needs something on its left", tok.pos)
+        while True:
+            group = self.parse_all(depth)
+            if group is not None:
+                groups.append(group)
+            tok = self.peek()
+            if tok is None or tok.kind != "OR":
+                break
+            self.i += 1
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("OR", "RPAREN"):
+                raise self.error("OR needs something on its right", tok.pos)
+        if not groups:
+            return None
+        return groups[0] if len(groups) == 1 else Any(tuple(groups))
+
+    def parse_all(self, depth: int) -> Node | None:
+        positive: list[Node] = []
+        negative: list[Node] = []
+        first = self.peek()
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind in ("OR", "RPAREN"):
+                break
+            negated = tok.kind == "MINUS"
+            if negated:
+                self.i += 1
+                tok = self.peek()
+                assert tok is not None  # the lexer guarantees something follows a '-'
+            node = self.parse_atom(tok, depth)
+            if node is None:
+                if negated:
+                    raise self.error("Nothing to exclude after '-'", tok.pos - 1)
+                continue
+            (negative if negated else positive).append(node)
+        if not positive:
+            if negative:
+                raise self.error("This part only excludes: add a word to look for", first.pos if first else 0)
+            return None
+        positive = _with_joins(positive)
+        if len(positive) == 1 and not negative:
+            return positive[0]
+        return All(tuple(positive), tuple(negative))
+
+    def parse_atom(self, tok: _Tok, depth: int) -> Node | None:
+        if tok.kind == "LPAREN":
+            if depth >= 5:
+                raise self.error("Too many nested parentheses", tok.pos)
+            self.i += 1
+            inner = self.parse_any(depth + 1)
+            close = self.peek()
+            if close is None or close.kind != "RPAREN":
+                raise self.error("Unbalanced parenthesis", tok.pos)
+            self.i += 1
+            if inner is None:
+                raise self.error("Empty parentheses", tok.pos)
+            return inner
+        if tok.kind == "RPAREN":
+            raise self.error("Unbalanced parenthesis", tok.pos)
+        self.i += 1
+        term = self.make_term(tok)
+        if term is not None:
+            self.nterms += 1
+            if self.nterms > MAX_TERMS:
+                raise self.error(f"Too many words (at most {MAX_TERMS} per query)", tok.pos)
+        return term
+
+    def make_term(self, tok: _Tok) -> Term | None:
+        text = tok.text.strip()
+        if tok.field == "category":
+            name = fold(text).strip()
+            if not name or any(c.isspace() for c in name):
+                raise self.error("category: takes one category name such as cs.LG", tok.pos)
+            return Term("category", (name,), text)
+        words = tokens(text)
+        if not words:
+            if tok.field != TEXT or tok.kind == "PHRASE":
+                raise self.error("No letters or digits to look for", tok.pos)
+            return None  # stray punctuation such as '&' between words
+        if tok.field == "author":
+            return Term("author", tuple(words), text)
+        unit = tuple(stem(w) for w in words)
+        bare = tok.kind == "WORD" and tok.field == TEXT and len(unit) == 1
+        return Term(tok.field, unit, text, bare)
+
+
+def _with_joins(positive: list[Node]) -> list[Node]:
+    """``fine tuning`` written as two bare words also matches ``finetuning``.
+
+    Adjacent bare words a b become (a AND b) OR ab; one join at a time keeps the tree small.
+    """
+    pairs = [
+        i
+        for i in range(len(positive) - 1)
+        if isinstance(positive[i], Term)
+        and isinstance(positive[i + 1], Term)
+        and positive[i].bare
+        and positive[i + 1].bare
+    ]
+    if not pairs:
+        return positive
+    alternatives: list[Node] = [All(tuple(positive))]
+    for i in pairs:
+        a, b = positive[i], positive[i + 1]
+        joined = Term(TEXT, (a.unit[0] + b.unit[0],), f"{a.text} {b.text}", parts=(a, b))
+        rest = (*positive[:i], joined, *positive[i + 2 :])
+        alternatives.append(rest[0] if len(rest) == 1 else All(tuple(rest)))
+    return [Any(tuple(alternatives))]
+
+
+def _positive_terms(node: Node, out: dict[Term, None]) -> None:
+    if isinstance(node, Term):
+        out[node] = None
+    elif isinstance(node, All):
+        for child in node.positive:
+            _positive_terms(child, out)
+    else:
+        for child in node.items:
+            _positive_terms(child, out)
+
+
+def _adjacent_pairs(node: Node, out: dict[tuple[Term, Term], None]) -> None:
+    if isinstance(node, All):
+        for a, b in zip(node.positive, node.positive[1:], strict=False):
+            if isinstance(a, Term) and isinstance(b, Term) and a.bare and b.bare:
+                out[(a, b)] = None
+        for child in node.positive:
+            _adjacent_pairs(child, out)
+    elif isinstance(node, Any):
+        for child in node.items:
+            _adjacent_pairs(child, out)
+
+
+def parse_query(text: str) -> Query:
+    """Parse one interest query; raises :class:`QueryError` saying what is wrong and where."""
+    if not isinstance(text, str):
+        raise QueryError("A query must be text", 0, str(text))
+    query = text.translate(_QUOTE_FOLD)
+    if len(query) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"Query is too long ({len(query)} characters, at most {MAX_QUERY_LENGTH})", MAX_QUERY_LENGTH, text
+        )
+    if not query.strip():
+        raise QueryError("Query is empty", 0, text)
+    try:
+        toks = _lex(query)
+        parser = _Parser(query, toks)
+        root = parser.parse_any(0)
+        leftover = parser.peek()
+        if leftover is not None:
+            raise parser.error("Unbalanced parenthesis", leftover.pos)
+    except QueryError as err:
+        raise QueryError(err.message, err.position, text) from None
+    if root is None:
+        raise QueryError("No letters or digits to look for", 0, text)
+    terms: dict[Term, None] = {}
+    _positive_terms(root, terms)
+    adjacent: dict[tuple[Term, Term], None] = {}
+    _adjacent_pairs(root, adjacent)
+    return Query(
+        text=text,
+        root=root,
+        terms=tuple(t for t in terms if not t.parts),
+        joins=tuple(t for t in terms if t.parts),
+        adjacent=tuple(adjacent),
+    )
+
+
+def validate_muted(word: str) -> str:
+    """Clean one muted word or phrase for storage; raises :class:`QueryError` when unusable.
+
+    Returns the text trimmed, with surrounding quotes removed and inner whitespace collapsed.
+    A muted entry matches like a quoted phrase in the title or abstract.
+    """
+    if not isinstance(word, str):
+        raise QueryError("A muted word must be text", 0, str(word))
+    cleaned = " ".join(word.translate(_QUOTE_FOLD).split())
+    if len(cleaned) >= 2 and cleaned[0] == cleaned[-1] == '"':
+        cleaned = cleaned[1:-1].strip()
+    if not cleaned:
+        raise QueryError("Muted word is empty", 0, word)
+    if len(cleaned) > MAX_MUTED_LENGTH:
+        raise QueryError(f"Muted word is too long (at most {MAX_MUTED_LENGTH} characters)", MAX_MUTED_LENGTH, word)
+    if not tokens(cleaned):
+        raise QueryError("Muted word has no letters or digits", 0, word)
+    return cleaned
+
+
+def muted_term(word: str) -> Term:
+    """The term a (validated) muted word matches as: a phrase anywhere in title or abstract."""
+    cleaned = validate_muted(word)
+    return Term(TEXT, tuple(stem(w) for w in tokens(cleaned)), cleaned)
