@@ -1,5 +1,29 @@
+"""The subscriber's pages. The email code links to ``unsubscribe``, ``digest_view`` and ``preferences``."""
+
 from django.urls import path
+
+from accounts.views import account_delete
+from digest.views import archive, pages, preferences, preview, unsubscribe
 
 app_name = "digest"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", pages.landing, name="landing"),
+    path("preferences/", preferences.preferences, name="preferences"),
+    path("preferences/interests/", preferences.interest_add, name="interest_add"),
+    path("preferences/interests/<int:interest_id>/", preferences.interest_update, name="interest_update"),
+    path("preferences/interests/<int:interest_id>/remove/", preferences.interest_remove, name="interest_remove"),
+    path("preferences/delivery/", preferences.settings_update, name="settings_update"),
+    path("preferences/pause/", preferences.subscription_pause, name="pause"),
+    path("preferences/resume/", preferences.subscription_resume, name="resume"),
+    path("preferences/unsubscribe/", preferences.subscription_unsubscribe, name="unsubscribe_signed_in"),
+    path("preferences/resubscribe/", preferences.subscription_resubscribe, name="resubscribe"),
+    path("preferences/test-digest/", preferences.test_digest_send, name="test_digest"),
+    path("preview/", preview.preview, name="preview"),
+    path("archive/", archive.archive, name="archive"),
+    path("archive/<int:delivery_id>/", archive.archive_digest, name="archive_digest"),
+    path("d/<str:token>/", archive.digest_view, name="digest_view"),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
+    # Lives here so the project urls need no change; the view is the accounts app's.
+    path("account/delete/", account_delete, name="account_delete"),
+]

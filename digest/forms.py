@@ -1,0 +1,140 @@
+"""Forms of the subscriber pages: they turn the services' rules into inline error messages."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from zoneinfo import available_timezones
+
+from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+
+from digest.matching import QueryError
+from digest.models import Subscription
+from digest.services import subscriptions as subscription_services
+from digest.services.subscriptions import MAX_PAPERS_RANGE, QUERY_MAX_CHARS, SubscriptionError
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+EXAMPLE_QUERIES = (
+    '"diffusion model" video',
+    'grokking OR "delayed generalization"',
+    "title:reasoning LLM -survey",
+    "category:cs.RO manipulation",
+    'author:"Yann LeCun"',
+)
+
+
+_SELECTED = format_html("{}", " selected")
+
+
+class LongSelect(forms.Select):
+    """A select for long lists (600 time zones): options are built in Python, not one template each,
+    which costs milliseconds instead of a large share of the page's render time. Values are escaped."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        final = self.build_attrs(self.attrs, attrs)
+        options = format_html_join(
+            "",
+            "{}",
+            (
+                (
+                    format_html(
+                        '<option value="{}"{}>{}</option>', key, _SELECTED if str(key) == str(value) else "", label
+                    ),
+                )
+                for key, label in self.choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
+class InterestForm(forms.Form):
+    query = forms.CharField(
+        label="Query",
+        # The browser stops typing a little past the limit so an overlong paste still gets a clear message.
+        max_length=QUERY_MAX_CHARS + 200,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": 'e.g. "diffusion model" video -medical'}
+        ),
+        error_messages={"required": "Write a query, for example: diffusion video"},
+    )
+    # Filled by the browser's JavaScript during onboarding; ignored when unknown.
+    timezone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput(attrs={"id": "browser-timezone", "data-browser-timezone": ""}),
+    )
+
+    def clean_query(self) -> str:
+        try:
+            return subscription_services.query_clean(query=self.cleaned_data["query"])
+        except (QueryError, SubscriptionError) as err:
+            raise forms.ValidationError(str(err)) from err
+
+
+def muted_words_split(text: str) -> list[str]:
+    return [part for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+class SettingsForm(forms.Form):
+    frequency = forms.ChoiceField(label="How often", choices=Subscription.Frequency.choices, widget=forms.RadioSelect)
+    weekday = forms.TypedChoiceField(label="Weekday (weekly digests)", choices=WEEKDAYS, coerce=int)
+    send_hour = forms.TypedChoiceField(label="Send at", choices=HOURS, coerce=int)
+    timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices, widget=LongSelect)
+    max_papers = forms.IntegerField(
+        label="Papers per email", min_value=MAX_PAPERS_RANGE[0], max_value=MAX_PAPERS_RANGE[1]
+    )
+    muted_words = forms.CharField(
+        label="Muted words",
+        required=False,
+        max_length=6000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "one per line, or separated by commas"}),
+        help_text="A paper that mentions any of these is left out, whatever else it matched.",
+    )
+
+    def clean_muted_words(self) -> list[str]:
+        try:
+            return list(
+                subscription_services.muted_words_clean(words=muted_words_split(self.cleaned_data["muted_words"]))
+            )
+        except (QueryError, SubscriptionError) as err:
+            raise forms.ValidationError(str(err)) from err
+
+    def settings_value(self) -> subscription_services.DeliverySettings:
+        data = self.cleaned_data
+        return subscription_services.DeliverySettings(
+            muted_words=tuple(data["muted_words"]),
+            max_papers=data["max_papers"],
+            frequency=data["frequency"],
+            weekday=data["weekday"],
+            send_hour=data["send_hour"],
+            timezone=data["timezone"],
+        )
+
+    @classmethod
+    def for_subscription(cls, subscription: Subscription) -> SettingsForm:
+        return cls(
+            initial={
+                "frequency": subscription.frequency,
+                "weekday": subscription.weekday,
+                "send_hour": subscription.send_hour,
+                "timezone": subscription.timezone,
+                "max_papers": subscription.max_papers,
+                "muted_words": "\n".join(subscription.muted_words or []),
+            }
+        )

@@ -1,0 +1,186 @@
+"""What a query (or a whole subscription) would have matched over the last 7 days of papers.
+
+The preview answers while the subscriber types, so the paper index is built once per process and
+reused until the set of recent papers changes (a cheap aggregate query detects that).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max
+from django.utils import timezone as dj_timezone
+
+from digest.matching import PaperIndex, Profile, QueryError, match_profile, parse_query
+from digest.models import Paper
+from digest.selectors.papers import paper_docs_ingested_between
+
+PREVIEW_DAYS = 7
+PREVIEW_TOP = 10
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of text, highlighted or not; templates escape ``text`` like any other value."""
+
+    text: str
+    marked: bool = False
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    paper_key: int
+    url: str
+    title: tuple[Segment, ...]
+    snippet: tuple[Segment, ...]
+    authors: tuple[str, ...]
+    matched_terms: tuple[str, ...]
+    interests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    count: int = 0
+    items: tuple[PreviewItem, ...] = ()
+    error: str = ""
+    error_position: int | None = None
+    papers_considered: int = 0
+    days: int = PREVIEW_DAYS
+
+
+@dataclass(frozen=True)
+class _PaperCard:
+    url: str
+    authors: tuple[str, ...]
+    title: str
+
+
+@dataclass
+class _Corpus:
+    signature: tuple
+    index: PaperIndex
+    cards: dict[int, _PaperCard] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+_corpus: _Corpus | None = None
+
+
+def _recent(now: datetime):
+    return Paper.objects.filter(
+        hidden=False,
+        duplicate_of__isnull=True,
+        ingested_at__gt=now - timedelta(days=PREVIEW_DAYS),
+        ingested_at__lte=now,
+    )
+
+
+def _signature(now: datetime) -> tuple:
+    # Count + highest id + newest ingest + newest edit change whenever a paper enters, leaves (ages out, is hidden)
+    # or is edited; one indexed aggregate, far cheaper than rebuilding the index.
+    agg = _recent(now).aggregate(n=Count("id"), last=Max("id"), newest=Max("ingested_at"), edited=Max("updated_at"))
+    return (agg["n"], agg["last"], agg["newest"], agg["edited"])
+
+
+def preview_corpus(*, now: datetime | None = None) -> _Corpus:
+    """The index of the last 7 days of visible papers, rebuilt only when they changed."""
+    global _corpus
+    now = now or dj_timezone.now()
+    signature = _signature(now)
+    with _lock:
+        if _corpus is not None and _corpus.signature == signature:
+            return _corpus
+        docs = paper_docs_ingested_between(start=now - timedelta(days=PREVIEW_DAYS), end=now)
+        cards = {
+            row["id"]: _PaperCard(url=row["url"] or "", authors=tuple(row["authors"] or ()), title=row["title"])
+            for row in _recent(now).values("id", "url", "authors", "title")
+        }
+        _corpus = _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards)
+        return _corpus
+
+
+def preview_cache_clear() -> None:
+    global _corpus
+    with _lock:
+        _corpus = None
+
+
+def segments(text: str, spans: Iterable[Sequence[int]]) -> tuple[Segment, ...]:
+    """Split ``text`` at the highlight spans (sorted, clamped, overlaps merged)."""
+    merged: list[list[int]] = []
+    for span in sorted((max(0, int(s[0])), min(len(text), int(s[1]))) for s in spans):
+        start, end = span
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts: list[Segment] = []
+    cursor = 0
+    for start, end in merged:
+        if start > cursor:
+            parts.append(Segment(text[cursor:start]))
+        parts.append(Segment(text[start:end], marked=True))
+        cursor = end
+    if cursor < len(text):
+        parts.append(Segment(text[cursor:]))
+    return tuple(parts)
+
+
+def _item(match, card: _PaperCard) -> PreviewItem:
+    interests = tuple(dict.fromkeys(reason.interest for reason in match.reasons))
+    return PreviewItem(
+        paper_key=match.paper_key,
+        url=card.url,
+        title=segments(card.title, match.title_spans),
+        snippet=segments(match.snippet, match.snippet_spans),
+        authors=card.authors[:4] + (("et al.",) if len(card.authors) > 4 else ()),
+        matched_terms=tuple(match.matched_terms),
+        interests=interests,
+    )
+
+
+def _run(
+    *, interests: Sequence[str], muted: Sequence[str], top: int, exclude: frozenset[int] = frozenset()
+) -> PreviewResult:
+    corpus = preview_corpus()
+    total = len(corpus.cards)
+    if not interests or not total:
+        return PreviewResult(papers_considered=total)
+    # Every match is needed for the count; the engine ranks them, we keep the top few.
+    profile = Profile(key="preview", interests=tuple(interests), muted=tuple(muted), limit=max(total, 1))
+    matches = [m for m in match_profile(corpus.index, profile) if m.paper_key not in exclude]
+    items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)
+    return PreviewResult(count=len(matches), items=items, papers_considered=total)
+
+
+def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_TOP) -> PreviewResult:
+    """What one query would have matched over the last 7 days (the subscriber's muted words apply)."""
+    text = " ".join(query.split())
+    if not text:
+        return PreviewResult()
+    try:
+        parse_query(text)
+    except QueryError as err:
+        return PreviewResult(error=str(err), error_position=getattr(err, "position", None))
+    return _run(interests=[text], muted=muted, top=top)
+
+
+def preview_digest(
+    *, interests: Sequence[str], muted: Sequence[str], max_papers: int, already_sent: frozenset[int] = frozenset()
+) -> PreviewResult:
+    """The next digest if it went out now: all interests together, minus papers already received.
+
+    Queries that don't parse (while being edited) are left out rather than failing the whole preview."""
+    valid = []
+    for query in interests:
+        try:
+            parse_query(query)
+        except QueryError:
+            continue
+        valid.append(query)
+    return _run(interests=valid, muted=muted, top=max_papers, exclude=already_sent)

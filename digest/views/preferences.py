@@ -1,0 +1,192 @@
+"""The interests editor and delivery preferences (login required); every write is a POST with CSRF."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm
+from digest.matching import QueryError
+from digest.models import Delivery, Interest, Subscription
+from digest.selectors import subscriptions as subscription_selectors
+from digest.selectors.preview import preview_digest
+from digest.services import subscriptions as subscription_services
+from digest.services.subscriptions import SubscriptionError
+
+
+def subscription_of(request: HttpRequest) -> Subscription:
+    return subscription_selectors.subscription_for_user(
+        user=request.user
+    ) or subscription_services.subscription_create_for_user(user=request.user)
+
+
+def _interest_or_404(subscription: Subscription, interest_id: int) -> Interest:
+    try:
+        return subscription_selectors.interest_of_subscription(subscription=subscription, interest_id=interest_id)
+    except Interest.DoesNotExist as exc:
+        raise Http404("No such interest") from exc
+
+
+def preferences_render(
+    request: HttpRequest,
+    subscription: Subscription,
+    *,
+    add_form: InterestForm | None = None,
+    edit_forms: dict[int, InterestForm] | None = None,
+    settings_form: SettingsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    interests = subscription_selectors.interests_of(subscription=subscription)
+    edit_forms = edit_forms or {}
+    rows = [
+        (
+            interest,
+            edit_forms.get(interest.id) or InterestForm(initial={"query": interest.query}, prefix=f"i{interest.id}"),
+        )
+        for interest in interests
+    ]
+    digest = preview_digest(
+        interests=[interest.query for interest in interests],
+        muted=subscription.muted_words or [],
+        max_papers=subscription.max_papers,
+        already_sent=subscription_selectors.paper_ids_sent_to(subscription_id=subscription.id),
+    )
+    context = {
+        "subscription": subscription,
+        "interest_rows": rows,
+        "add_form": add_form or InterestForm(),
+        "settings_form": settings_form or SettingsForm.for_subscription(subscription),
+        "digest_preview": digest,
+        "onboarding": not interests,
+        "examples": EXAMPLE_QUERIES,
+    }
+    return render(request, "digest/preferences.html", context, status=status)
+
+
+@require_GET
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    return preferences_render(request, subscription_of(request))
+
+
+@require_POST
+@login_required
+def interest_add(request: HttpRequest) -> HttpResponse:
+    subscription = subscription_of(request)
+    form = InterestForm(request.POST)
+    if form.is_valid():
+        onboarding = not subscription.interests.exists()
+        try:
+            interest = subscription_services.interest_add(subscription=subscription, query=form.cleaned_data["query"])
+        except (QueryError, SubscriptionError) as err:
+            form.add_error("query", str(err))
+        else:
+            if onboarding and form.cleaned_data.get("timezone"):
+                subscription_services.subscription_timezone_set(
+                    subscription=subscription, name=form.cleaned_data["timezone"]
+                )
+            messages.success(request, f"Added “{interest.query}”.")
+            return redirect(f"{reverse('digest:preferences')}#interests")
+    return preferences_render(request, subscription, add_form=form, status=400)
+
+
+@require_POST
+@login_required
+def interest_update(request: HttpRequest, interest_id: int) -> HttpResponse:
+    subscription = subscription_of(request)
+    interest = _interest_or_404(subscription, interest_id)
+    form = InterestForm(request.POST, prefix=f"i{interest.id}")
+    if form.is_valid():
+        try:
+            subscription_services.interest_update(interest=interest, query=form.cleaned_data["query"])
+        except (QueryError, SubscriptionError) as err:
+            form.add_error("query", str(err))
+        else:
+            messages.success(request, f"Saved “{interest.query}”.")
+            return redirect(f"{reverse('digest:preferences')}#interests")
+    return preferences_render(request, subscription, edit_forms={interest.id: form}, status=400)
+
+
+@require_POST
+@login_required
+def interest_remove(request: HttpRequest, interest_id: int) -> HttpResponse:
+    subscription = subscription_of(request)
+    interest = _interest_or_404(subscription, interest_id)
+    query = interest.query
+    subscription_services.interest_remove(interest=interest)
+    messages.success(request, f"Removed “{query}”.")
+    return redirect(f"{reverse('digest:preferences')}#interests")
+
+
+@require_POST
+@login_required
+def settings_update(request: HttpRequest) -> HttpResponse:
+    subscription = subscription_of(request)
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            subscription_services.subscription_update_settings(subscription=subscription, new=form.settings_value())
+        except (QueryError, SubscriptionError) as err:
+            form.add_error(None, str(err))
+        else:
+            messages.success(request, "Delivery settings saved.")
+            return redirect(f"{reverse('digest:preferences')}#delivery")
+    return preferences_render(request, subscription, settings_form=form, status=400)
+
+
+@require_POST
+@login_required
+def subscription_pause(request: HttpRequest) -> HttpResponse:
+    subscription_services.subscription_pause(subscription=subscription_of(request))
+    messages.success(request, "Digests paused. Nothing will be sent until you resume.")
+    return redirect("digest:preferences")
+
+
+@require_POST
+@login_required
+def subscription_resume(request: HttpRequest) -> HttpResponse:
+    subscription_services.subscription_resume(subscription=subscription_of(request))
+    messages.success(request, "Digests resumed.")
+    return redirect("digest:preferences")
+
+
+@require_POST
+@login_required
+def subscription_resubscribe(request: HttpRequest) -> HttpResponse:
+    subscription_services.subscription_resubscribe(subscription=subscription_of(request))
+    messages.success(request, "Welcome back! Your digests start again with the next one.")
+    return redirect("digest:preferences")
+
+
+@require_POST
+@login_required
+def subscription_unsubscribe(request: HttpRequest) -> HttpResponse:
+    subscription_services.subscription_unsubscribe(subscription_id=subscription_of(request).id)
+    messages.success(request, "You are unsubscribed: no more digests. You can subscribe again here at any time.")
+    return redirect("digest:preferences")
+
+
+@require_POST
+@login_required
+def test_digest_send(request: HttpRequest) -> HttpResponse:
+    subscription = subscription_of(request)
+    try:
+        delivery = subscription_services.subscription_send_test(subscription=subscription)
+    except SubscriptionError as err:
+        messages.error(request, str(err))
+    else:
+        if delivery.state == Delivery.State.SKIPPED:
+            messages.warning(
+                request, "No paper of the last 7 days matches your interests yet, so there was nothing to send."
+            )
+        else:
+            messages.success(
+                request,
+                f"A test digest with {delivery.paper_count} paper{'s' if delivery.paper_count != 1 else ''} "
+                f"is on its way to {delivery.to_email}.",
+            )
+    return redirect(f"{reverse('digest:preferences')}#test-digest")

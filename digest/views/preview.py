@@ -1,0 +1,64 @@
+"""Live preview of a query over the last 7 days: a fragment for the page's script, a full page without JS."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from digest.forms import InterestForm
+from digest.selectors import subscriptions as subscription_selectors
+from digest.selectors.preview import PreviewResult, preview_digest, preview_query
+from digest.services.subscriptions import QUERY_MAX_CHARS
+from digest.views.preferences import subscription_of
+
+
+def _interest_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def preview(request: HttpRequest) -> HttpResponse:
+    """GET ``?q=…[&interest=<id>][&fragment=1]`` from the script; POST from the "Preview" button (no JS)."""
+    data = request.POST if request.method == "POST" else request.GET
+    interest_id = _interest_id(data.get("interest"))
+    query = data.get("q") or data.get("query") or (interest_id and data.get(f"i{interest_id}-query")) or ""
+    subscription = subscription_of(request)
+    interests = subscription_selectors.interests_of(subscription=subscription)
+    if interest_id is not None and not any(i.id == interest_id for i in interests):
+        interest_id = None  # someone else's id: preview as a new interest, reveal nothing
+
+    result: PreviewResult | None
+    if not query.strip():
+        result = None
+    elif len(query) > QUERY_MAX_CHARS:
+        result = PreviewResult(
+            error=f"A query can be at most {QUERY_MAX_CHARS} characters (this one has {len(query)})."
+        )
+    else:
+        result = preview_query(query=query, muted=subscription.muted_words or [])
+    combined_queries = [query if i.id == interest_id else i.query for i in interests]
+    if interest_id is None and result is not None and not result.error:
+        combined_queries.append(query)
+    combined = preview_digest(
+        interests=combined_queries,
+        muted=subscription.muted_words or [],
+        max_papers=subscription.max_papers,
+        already_sent=subscription_selectors.paper_ids_sent_to(subscription_id=subscription.id),
+    )
+    context = {
+        "query": query,
+        "result": result,
+        "digest_preview": combined,
+        "subscription": subscription,
+        "editing": next((i for i in interests if i.id == interest_id), None),
+    }
+    if data.get("fragment") == "1":
+        response = render(request, "digest/_preview_panel.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+    form_prefix = f"i{interest_id}" if interest_id else None
+    context["form"] = InterestForm(initial={"query": query}, prefix=form_prefix)
+    return render(request, "digest/preview.html", context)

@@ -1,0 +1,140 @@
+"""The live preview: what a query matched in the last 7 days, highlighted, and the next digest as a whole."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from digest.models import SentPaper
+from digest.selectors import preview as preview_selectors
+from digest.selectors.preview import Segment, segments
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_segments_split_text_at_merged_clamped_spans():
+    assert segments("diffusion video models", [(10, 15), (0, 9), (12, 16), (20, 99)]) == (
+        Segment("diffusion", True),
+        Segment(" "),
+        Segment("video ", True),
+        Segment("mode"),
+        Segment("ls", True),
+    )
+    assert segments("abc", []) == (Segment("abc"),)
+    assert segments("abc", [(2, 1)]) == (Segment("abc"),)
+
+
+def test_the_fragment_lists_matches_of_the_last_seven_days_with_highlights(ada_client, recent_papers):
+    response = ada_client.get("/preview/", {"q": "diffusion", "fragment": "1"})
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    html = response.content.decode()
+    assert "<strong>2</strong> papers matched in the last 7 days" in html
+    assert "Sparse <mark>Diffusion</mark> Models" in html
+    assert "Medical Image" in html
+    assert "An Old Diffusion Paper" not in html  # 30 days old
+    assert "Hidden Diffusion Spam" not in html  # hidden by a moderator
+    assert "<html" not in html  # a fragment, not a page
+
+
+def test_muted_words_apply_to_the_preview(ada_client, ada_sub, recent_papers):
+    ada_sub.muted_words = ["medical"]
+    ada_sub.save()
+    html = ada_client.get("/preview/", {"q": "diffusion", "fragment": "1"}).content.decode()
+    assert "<strong>1</strong> paper matched" in html
+    assert "Medical Image" not in html
+
+
+def test_a_malformed_query_previews_as_the_parsers_message(ada_client, recent_papers):
+    from digest.matching import QueryError, parse_query
+
+    with pytest.raises(QueryError) as err:
+        parse_query('"video generation')
+    html = ada_client.get("/preview/", {"q": '"video generation', "fragment": "1"}).content.decode()
+    assert 'class="query-error" role="alert"' in html
+    assert err.value.message in html
+
+
+def test_an_overlong_query_previews_as_an_error(ada_client, recent_papers):
+    html = ada_client.get("/preview/", {"q": "diffusion " * 40, "fragment": "1"}).content.decode()
+    assert "at most 300 characters" in html
+
+
+def test_the_next_digest_combines_all_interests_and_the_one_being_typed(bo_client, recent_papers):
+    html = bo_client.get("/preview/", {"q": "video", "fragment": "1"}).content.decode()
+    assert "Your next digest, with this query" in html
+    next_digest = html.split("Your next digest")[1]
+    assert "Traces Make Better Teachers" in next_digest  # from Bo's own "reasoning" interest
+    assert "Sparse Diffusion Models for Long" in next_digest  # from the query being typed
+
+
+def test_editing_an_interest_previews_the_digest_with_it_replaced(bo_client, bo_sub, recent_papers):
+    reasoning = bo_sub.interests.get(query="reasoning")
+    llm = bo_sub.interests.get(query="LLM")
+    llm.delete()
+    html = bo_client.get("/preview/", {"q": "diffusion", "interest": reasoning.id, "fragment": "1"}).content.decode()
+    next_digest = html.split("Your next digest")[1]
+    assert "Traces Make Better Teachers" not in next_digest
+    assert "Models for Long Video Generation" in next_digest
+
+
+def test_papers_already_received_are_not_in_the_next_digest(ada_client, ada_sub, recent_papers):
+    SentPaper.objects.create(subscription=ada_sub, paper=recent_papers["video"])
+    html = ada_client.get("/preferences/").content.decode()
+    panel = html.split("data-preview-panel")[1]
+    assert "Medical Image" in panel
+    assert "Long Video Generation" not in panel
+
+
+def test_without_javascript_the_preview_button_posts_to_a_full_page(ada_client, recent_papers):
+    response = ada_client.post_form("/preview/", {"query": "diffusion -medical"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" in html
+    assert "<strong>1</strong> paper matched" in html
+    assert 'value="diffusion -medical"' in html
+    assert 'action="/preferences/interests/"' in html  # "Add this interest" right there
+
+
+def test_the_no_js_preview_of_an_existing_interest_offers_to_save_it(ada_client, ada_sub, recent_papers):
+    interest = ada_sub.interests.get(query="diffusion")
+    html = ada_client.post_form(
+        "/preview/", {"interest": interest.id, f"i{interest.id}-query": "diffusion video"}
+    ).content.decode()
+    assert f'action="/preferences/interests/{interest.id}/"' in html
+    assert "Save this interest" in html
+
+
+def test_another_subscribers_interest_id_is_previewed_as_a_new_query(ada_client, bo_sub, recent_papers):
+    theirs = bo_sub.interests.get(query="reasoning")
+    html = ada_client.get("/preview/", {"q": "diffusion", "interest": theirs.id}).content.decode()
+    assert "Save this interest" not in html
+    assert "reasoning" not in html.split("<main")[1].split("Your next digest")[0]
+
+
+def test_example_chips_link_to_the_preview_without_javascript(ada_client):
+    html = ada_client.get("/preferences/").content.decode()
+    assert 'href="/preview/?q=title%3Areasoning%20LLM%20-survey"' in html
+
+
+def test_the_index_is_reused_until_the_papers_change(recent_papers, django_assert_max_num_queries):
+    first = preview_selectors.preview_corpus()
+    assert preview_selectors.preview_corpus() is first
+    factories.paper_make(title="Brand new diffusion", ingested_at=timezone.now() - timedelta(minutes=1))
+    second = preview_selectors.preview_corpus()
+    assert second is not first
+    recent_papers["video"].hidden = True
+    recent_papers["video"].save()
+    assert preview_selectors.preview_corpus() is not second
+    # A cached answer costs one aggregate query, not a reload of the week's papers.
+    with django_assert_max_num_queries(1):
+        preview_selectors.preview_corpus()
+
+
+def test_preview_on_an_empty_week_says_so(ada_client):
+    html = ada_client.get("/preview/", {"q": "diffusion", "fragment": "1"}).content.decode()
+    assert "<strong>0</strong> papers matched" in html
+    assert "No papers have come in during the last 7 days" in html
