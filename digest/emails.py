@@ -385,7 +385,7 @@ def _texts_clean(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _why_text(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
     if interests:
-        return "Matches " + ", ".join(interests)
+        return "Matches: " + ", ".join(interests)
     return "Matched words: " + ", ".join(terms) if terms else ""
 
 
@@ -401,13 +401,11 @@ def _paper_make(
     popularity: int | None,
     suggested: bool,
 ) -> _Paper:
-    clean_url = url_clean(url)
-    if not clean_url:
-        raise ValueError(f"DigestItem {paper_key}: url must be an absolute http(s) URL, got {url!r}")
+    # A URL that isn't http(s) (javascript:, relative, empty) is never linked; the card still shows.
     return _Paper(
         digest_date=day,
         paper_key=paper_key,
-        url=clean_url,
+        url=url_clean(url),
         pdf_url=url_clean(pdf_url),
         hf_url=url_clean(hf_url),
         authors=_authors_text(authors),
@@ -884,9 +882,17 @@ _TEXT_CARD_SLOTS = ("title_block", "authors_block", "meta_block", "snippet_block
 
 
 @functools.cache
-def _text_card_prepared(has_authors: bool, has_meta: bool, has_snippet: bool, has_why: bool) -> _Prepared:
+def _text_card_prepared(
+    has_authors: bool, has_meta: bool, has_snippet: bool, has_why: bool, has_links: bool
+) -> _Prepared:
     values = {name: _slot(name) for name in _TEXT_CARD_SLOTS}
-    flags = {"authors_block": has_authors, "meta_block": has_meta, "snippet_block": has_snippet, "why_block": has_why}
+    flags = {
+        "authors_block": has_authors,
+        "meta_block": has_meta,
+        "snippet_block": has_snippet,
+        "why_block": has_why,
+        "links_block": has_links,
+    }
     text = _env().get_template("_card.txt").render({k: (v if flags.get(k, True) else "") for k, v in values.items()})
     return _Prepared(text, [n for n in _TEXT_CARD_SLOTS if _slot(n) in text], html=False)
 
@@ -896,13 +902,13 @@ def _text_card(card: _Card, number: int) -> str:
     """One numbered paper in the plain-text part."""
     indent = " " * (len(str(number)) + 2)
     paper = card.paper
-    links = [_link_line("Abstract", paper.url, indent)]
+    links = [_link_line("Abstract", paper.url, indent)] if paper.url else []
     if paper.pdf_url:
         links.append(_link_line("PDF", paper.pdf_url, indent))
     if paper.hf_url:
         links.append(_link_line("Hugging Face", paper.hf_url, indent))
     meta = " · ".join(part for part in ("You might also like" if paper.suggested else "", paper.meta) if part)
-    prepared = _text_card_prepared(bool(paper.authors), bool(meta), bool(card.snippet), bool(card.why))
+    prepared = _text_card_prepared(bool(paper.authors), bool(meta), bool(card.snippet), bool(card.why), bool(links))
     return prepared.fill(
         {
             "title_block": _wrap(card.title, f"{number}. ", indent),
@@ -921,7 +927,7 @@ _TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "li
 @functools.cache
 def _text_skeleton(has_matched: bool) -> _Prepared:
     values = {name: _slot(name) for name in _TEXT_SLOTS}
-    text = _env().get_template("digest.txt").render(has_matched=has_matched, **values)
+    text = _env().get_template("digest.txt").render(has_matched=has_matched, **values) + "\n"
     return _Prepared(text, [n for n in _TEXT_SLOTS if _slot(n) in text], html=False)
 
 

@@ -247,10 +247,16 @@ def test_hostile_titles_authors_and_abstracts_are_escaped_and_never_reach_a_head
     assert html == digest_html_render_uncached(hostile_email())
 
 
-def test_a_javascript_abstract_url_is_refused_with_a_clear_error():
-    bad = ada_email(items=(replace(ada_email().items[0], url="javascript:alert(1)"),))
-    with pytest.raises(ValueError, match="url must be an absolute http"):
-        digest_html_render(bad)
+def test_a_paper_whose_only_url_is_javascript_is_shown_but_never_linked():
+    item = replace(ada_email().items[0], url="javascript:alert(1)", pdf_url="", hf_url="data:text/html,x")
+    bad = ada_email(items=(item,))
+    html = digest_html_render(bad)
+    doc = lxml_html.fromstring(html)
+    assert doc.xpath("//h2[contains(@class, 'card-title')]")[0].text_content().startswith("Sparse Diffusion")
+    assert not doc.xpath("//td[contains(@class, 'card-cell')]//a")
+    assert "javascript" not in html and "data:" not in html
+    assert html == digest_html_render_uncached(bad)
+    assert "javascript" not in digest_text_render(bad)
 
 
 @pytest.mark.parametrize(

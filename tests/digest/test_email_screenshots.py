@@ -1,0 +1,89 @@
+"""Screenshots of the HTML digest in headless Chromium: phone and desktop widths, light and dark.
+
+Writes docs/screenshots/email-<width>-<scheme>.png so anyone can look at the design without a mail client,
+and checks what a reader would notice: no sideways scrolling on a phone, the phone layout and dark mode
+really switch on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from digest.emails import digest_html_render
+from tests.conftest import service_missing
+from tests.digest.email_samples import ada_email
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("PAPERBOY_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def email_settings(settings):
+    settings.SITE_URL = "https://paperboy.example"
+    settings.PAPERBOY_POSTAL_ADDRESS = "Paperboy · 1 Example Street · Springfield · hello@paperboy.example"
+
+
+def shot(browser, *, width: int, scheme: str):
+    page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    page.route("**/*", lambda route: route.abort())  # the email needs nothing from the network
+    page.set_content(digest_html_render(ada_email()), wait_until="load")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"email-{width}-{scheme}.png"), full_page=True)
+    return page
+
+
+def style(page, selector: str, prop: str) -> str:
+    return page.eval_on_selector(selector, f"el => getComputedStyle(el).getPropertyValue('{prop}')")
+
+
+@pytest.mark.usefixtures("email_settings")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_width_reads_without_sideways_scrolling(browser, scheme):
+    page = shot(browser, width=375, scheme=scheme)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert style(page, ".card-title", "font-size") == "17px", "the phone layout's media query applies"
+    assert style(page, ".cards", "padding-left") == "16px"
+    page.close()
+
+
+@pytest.mark.usefixtures("email_settings")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_desktop_width_is_a_single_column_of_at_most_640_pixels(browser, scheme):
+    page = shot(browser, width=800, scheme=scheme)
+    box = page.eval_on_selector(".container", "el => el.getBoundingClientRect().width")
+    assert box == 640
+    assert style(page, ".card-title", "font-size") == "18px"
+    expected = "rgb(21, 26, 33)" if scheme == "dark" else "rgb(255, 255, 255)"
+    assert style(page, ".container", "background-color") == expected
+    mark = "rgb(133, 77, 14)" if scheme == "dark" else "rgb(254, 240, 138)"
+    assert style(page, "mark", "background-color") == mark
+    page.close()
