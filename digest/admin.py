@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -50,8 +51,12 @@ admin.site.site_header = "Paperboy admin"
 admin.site.site_title = "Paperboy admin"
 admin.site.index_title = "Moderation and operations"
 
-# A feed that failed this many fetches in a row is flagged in the list.
-FEED_FLAG_AFTER_FAILURES = getattr(settings, "PAPERBOY_FEED_FLAG_AFTER_FAILURES", 3)
+
+def flag_after() -> int:
+    """A feed that failed this many fetches in a row is flagged (the same setting the ingest uses)."""
+    return int(getattr(settings, "PAPERBOY_FEED_FLAG_AFTER_FAILURES", 3))
+
+
 RECENT_DAYS = 7
 
 
@@ -145,6 +150,23 @@ class DuplicateOfForm(forms.Form):
         return paper
 
 
+class ObjectActionsMixin:
+    """Shows some list actions as buttons on the object's own page (they post to the change list)."""
+
+    change_form_template = "admin/paperboy/change_form_actions.html"
+    # (action name, button label, asks for input first)
+    object_actions: tuple[tuple[str, str, bool], ...] = ()
+
+    def object_action_applies(self, obj, name: str) -> bool:
+        return True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        allowed = self.get_actions(request)
+        obj = self.get_object(request, unquote(object_id))
+        buttons = [a for a in self.object_actions if a[0] in allowed and obj and self.object_action_applies(obj, a[0])]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "object_actions": buttons})
+
+
 # --- Feeds ---------------------------------------------------------------------------------------
 
 
@@ -154,14 +176,14 @@ class FeedHealthFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return (
-            ("flagged", f"Flagged ({FEED_FLAG_AFTER_FAILURES}+ failures in a row)"),
+            ("flagged", f"Flagged ({flag_after()}+ failures in a row)"),
             ("failing", "Last fetch failed"),
             ("healthy", "Healthy"),
         )
 
     def queryset(self, request, queryset):
         if self.value() == "flagged":
-            return queryset.filter(consecutive_failures__gte=FEED_FLAG_AFTER_FAILURES)
+            return queryset.filter(consecutive_failures__gte=flag_after())
         if self.value() == "failing":
             return queryset.filter(consecutive_failures__gt=0)
         if self.value() == "healthy":
@@ -170,7 +192,22 @@ class FeedHealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(Feed)
-class FeedAdmin(admin.ModelAdmin):
+class FeedAdmin(ObjectActionsMixin, admin.ModelAdmin):
+    object_actions = (
+        ("approve_selected", "Approve", False),
+        ("reject_selected", "Reject…", True),
+        ("disable_selected", "Disable", False),
+        ("fetch_now", "Fetch now", False),
+    )
+
+    def object_action_applies(self, feed: Feed, name: str) -> bool:
+        return {
+            "approve_selected": feed.state != Feed.State.APPROVED,
+            "reject_selected": feed.state == Feed.State.PENDING,
+            "disable_selected": feed.state == Feed.State.APPROVED,
+            "fetch_now": feed.state == Feed.State.APPROVED,
+        }.get(name, True)
+
     list_display = (
         "name",
         "kind",
@@ -232,7 +269,7 @@ class FeedAdmin(admin.ModelAdmin):
 
     @admin.display(description="health", ordering="consecutive_failures")
     def health(self, feed: Feed) -> str:
-        if feed.consecutive_failures >= FEED_FLAG_AFTER_FAILURES:
+        if feed.consecutive_failures >= flag_after():
             return format_html(
                 '<span title="{} failures in a row" style="color:#a40e26">⚑ flagged</span>', feed.consecutive_failures
             )
@@ -396,7 +433,22 @@ class DuplicateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Paper)
-class PaperAdmin(BigTableAdmin):
+class PaperAdmin(ObjectActionsMixin, BigTableAdmin):
+    object_actions = (
+        ("hide_selected", "Hide…", True),
+        ("unhide_selected", "Unhide", False),
+        ("unflag_selected", "Clear the flag", False),
+        ("mark_duplicate", "Mark as duplicate…", True),
+    )
+
+    def object_action_applies(self, paper: Paper, name: str) -> bool:
+        return {
+            "hide_selected": not paper.hidden,
+            "unhide_selected": paper.hidden and paper.duplicate_of_id is None,
+            "unflag_selected": paper.flagged,
+            "mark_duplicate": paper.duplicate_of_id is None,
+        }.get(name, True)
+
     list_display = (
         "title_short",
         "feed",
@@ -646,7 +698,8 @@ def _resend(modeladmin: admin.ModelAdmin, request: HttpRequest, delivery: Delive
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(BigTableAdmin):
+class DeliveryAdmin(ObjectActionsMixin, BigTableAdmin):
+    object_actions = (("resend_selected", "Resend this digest", False),)
     list_display = ("id", "recipient", "slot", "kind", "state", "attempts", "paper_count", "sent_at", "reply")
     list_filter = ("state", "kind", ("slot", admin.DateFieldListFilter))
     # Exact address (iexact on the indexed users table, then the subscription's deliveries).

@@ -155,3 +155,18 @@ def test_the_feed_list_shows_health_and_recent_papers(rosa_client):
     assert list(flagged) == [sick]
     row = next(f for f in rosa_client.get(FEEDS_URL).context["cl"].result_list if f.pk == healthy.pk)
     assert row.papers_recent_n == 2  # the paper from 9 days ago is outside the 7-day window
+
+
+def test_the_feed_page_offers_the_actions_that_apply_as_buttons(mo_client, ada_sub):
+    feed = suggested_feed(ada_sub.user)
+    page = mo_client.get(f"{FEEDS_URL}{feed.pk}/change/").content.decode()
+    assert 'value="Approve"' in page and 'value="Reject…"' in page
+    assert 'value="Fetch now"' not in page  # only approved feeds are fetched
+
+    # The buttons post like a selected row: the approve button (with "index") runs at once.
+    mo_client.post(FEEDS_URL, {"action": "approve_selected", "_selected_action": feed.pk, "index": "0"})
+
+    feed.refresh_from_db()
+    assert feed.state == Feed.State.APPROVED
+    page = mo_client.get(f"{FEEDS_URL}{feed.pk}/change/").content.decode()
+    assert 'value="Approve"' not in page and 'value="Fetch now"' in page
