@@ -34,7 +34,7 @@ C = 10.0
 SEED = 0
 # At most this many "you might also like" papers, and only ones the model is fairly sure about.
 SUGGESTIONS_MAX = 3
-SUGGESTION_MIN_PROBABILITY = 0.6
+SUGGESTION_MIN_PROBABILITY = 0.7
 # How much the keyword score still counts when re-ordering matched papers (0 = model only).
 KEYWORD_WEIGHT = 0.3
 FORMAT_VERSION = 1
@@ -176,11 +176,12 @@ def suggestions_pick(
     *,
     exclude: set[Any] = frozenset(),  # type: ignore[assignment]
     limit: int = SUGGESTIONS_MAX,
-    min_probability: float = SUGGESTION_MIN_PROBABILITY,
+    min_probability: float | None = None,
 ) -> list[tuple[Any, float]]:
     """Up to ``limit`` docs not in ``exclude`` (the keyword matches, papers already sent or disliked)
     that the model likes with at least ``min_probability``, best first; ties by key for stability."""
+    threshold = SUGGESTION_MIN_PROBABILITY if min_probability is None else min_probability
     pool = [d for d in docs if d.key not in exclude]
-    scored = [(d.key, p) for d, p in zip(pool, rank(model, pool), strict=True) if p >= min_probability]
+    scored = [(d.key, p) for d, p in zip(pool, rank(model, pool), strict=True) if p >= threshold]
     scored.sort(key=lambda kv: (-kv[1], str(kv[0])))
     return scored[: max(0, min(limit, SUGGESTIONS_MAX))]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from digest.feedback.ranker import (
+    SUGGESTION_MIN_PROBABILITY,
     SUGGESTIONS_MAX,
     LearnedRanker,
     matches_rerank,
@@ -91,5 +92,5 @@ def test_suggestions_are_few_confident_and_never_excluded_papers(docs):
     picks = suggestions_pick(model, docs, exclude=excluded, limit=10)
     assert 0 < len(picks) <= SUGGESTIONS_MAX
     assert not excluded & {key for key, _ in picks}
-    assert all(p >= 0.6 for _, p in picks)
+    assert all(p >= SUGGESTION_MIN_PROBABILITY for _, p in picks)
     assert picks == suggestions_pick(model, docs, exclude=excluded, limit=10)
