@@ -909,7 +909,7 @@ def _text_card(card: _Card, number: int) -> str:
         links.append(_link_line("Hugging Face", paper.hf_url, indent))
     meta = " · ".join(part for part in ("You might also like" if paper.suggested else "", paper.meta) if part)
     prepared = _text_card_prepared(bool(paper.authors), bool(meta), bool(card.snippet), bool(card.why), bool(links))
-    return prepared.fill(
+    return prepared.fill(  # the caller puts one blank line between papers
         {
             "title_block": _wrap(card.title, f"{number}. ", indent),
             "authors_block": _wrap(paper.authors, indent, indent),
@@ -918,7 +918,7 @@ def _text_card(card: _Card, number: int) -> str:
             "why_block": _wrap(card.why, indent, indent),
             "links_block": "\n".join(links),
         }
-    )
+    ).rstrip("\n")
 
 
 _TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")
