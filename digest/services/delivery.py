@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from allauth.account.models import EmailAddress
@@ -33,12 +34,16 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
+from digest.bounces import bounce_address, bounce_token_make
 from digest.delivery_content import content_from_matches, content_paper_ids, digest_email_build
 from digest.emails import digest_message_build
 from digest.links import digest_links_make
 from digest.matching import PaperIndex, Profile, match_profiles
-from digest.models import Delivery, DeliveryRun, Interest, SendingControl, SentPaper, Subscription, Suppression
+from digest.models import Delivery, DeliveryRun, Interest, SentPaper, Subscription, Suppression
+from digest.ratelimit import rate_limiter_for_relay
 from digest.selectors.papers import paper_docs_ingested_between, papers_visible_by_id
+from digest.services.bounces import suppression_add
+from digest.services.circuit import PauseWatch, circuit_breaker, sending_is_paused, sending_pause_by_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -363,9 +368,12 @@ class SendResult:
     failed: int = 0
     skipped: int = 0
     expired: int = 0
+    suppressed: int = 0
     retry: list[int] = field(default_factory=list)
     retry_in_seconds: float = 0.0
     paused: bool = False
+    # Seconds spent per stage (render, smtp, db, ratelimit), for logs and the benchmark.
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, other: SendResult) -> None:
         self.claimed += other.claimed
@@ -373,25 +381,57 @@ class SendResult:
         self.failed += other.failed
         self.skipped += other.skipped
         self.expired += other.expired
+        self.suppressed += other.suppressed
         self.retry += other.retry
         self.paused = self.paused or other.paused
+        for stage, seconds in other.timings.items():
+            self.timings[stage] += seconds
+
+    def summary(self) -> dict:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "expired": self.expired,
+            "suppressed": self.suppressed,
+            "retry": len(self.retry),
+            "paused": self.paused,
+            "timings": {stage: round(seconds, 6) for stage, seconds in self.timings.items()},
+        }
 
 
 class SendError(Exception):
-    """One message was not accepted; ``permanent`` says whether trying again can help."""
+    """One message was not accepted; ``permanent`` says whether trying again can help.
 
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None, connection_broken: bool = False):
+    ``suppress`` says whether the refusal is about the recipient's address (so it goes on the
+    suppression list) rather than about us (a refused sender, a broken template).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: int | None = None,
+        connection_broken: bool = False,
+        suppress: bool | None = None,
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.connection_broken = connection_broken
+        self.suppress = permanent and code is not None if suppress is None else suppress
 
 
 def smtp_error_classify(exc: BaseException) -> SendError:
     """Turn what smtplib raised into a SendError: 5xx is permanent (but 552), everything else transient."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
-        return SendError(f"{code} {decode_reply(reply)}", permanent=code_is_permanent(code), code=code)
+        # A 421 at RCPT still means the server is closing the connection.
+        return SendError(
+            f"{code} {decode_reply(reply)}", permanent=code_is_permanent(code), code=code, connection_broken=code == 421
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return SendError(f"server disconnected: {exc}", permanent=False, connection_broken=True)
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -401,12 +441,14 @@ def smtp_error_classify(exc: BaseException) -> SendError:
             permanent=code_is_permanent(code),
             code=code,
             connection_broken=code == 421,
+            # The relay refusing our envelope sender says nothing about the recipient.
+            suppress=code_is_permanent(code) and not isinstance(exc, smtplib.SMTPSenderRefused),
         )
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return SendError(f"timed out talking to the SMTP server: {exc}", permanent=False, connection_broken=True)
     if isinstance(exc, OSError):
         return SendError(f"cannot reach the SMTP server: {exc}", permanent=False, connection_broken=True)
-    return SendError(f"{type(exc).__name__}: {exc}", permanent=True)
+    return SendError(f"{type(exc).__name__}: {exc}", permanent=True, suppress=False)
 
 
 def code_is_permanent(code: int) -> bool:
@@ -418,21 +460,75 @@ def decode_reply(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> list[Delivery]:
-    """Move the pending rows among ``delivery_ids`` to ``sending`` and return those this call won.
+def deliveries_expire(*, now: datetime, delivery_ids: Sequence[int] | None = None) -> int:
+    """Pending rows whose send window has passed become ``expired``: never sent late into the next day."""
+    rows = Delivery.objects.filter(state=Delivery.State.PENDING, expires_at__lte=now)
+    if delivery_ids is not None:
+        rows = rows.filter(id__in=list(delivery_ids))
+    return rows.update(state=Delivery.State.EXPIRED, last_error="send window passed")
 
-    A conditional UPDATE (pending → sending) tagged with a fresh token is atomic on every database:
-    when two workers race for the same rows, each row is won by exactly one of them.
-    """
-    token = uuid.uuid4().hex
-    with transaction.atomic():
-        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING, expires_at__lte=now).update(
-            state=Delivery.State.EXPIRED, last_error="send window passed"
+
+def deliveries_sendable(*, delivery_ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """The pending rows among ``delivery_ids`` whose time has come, in id order -- not claimed yet."""
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING)
+        .exclude(next_attempt_at__gt=now)
+        .exclude(expires_at__lte=now)
+        .select_related("subscription")
+        .order_by("id")
+    )
+
+
+def deliveries_pending_ids(*, delivery_ids: Sequence[int]) -> list[int]:
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def deliveries_suppress(*, deliveries: Sequence[Delivery]) -> set[int]:
+    """Rows whose address was suppressed since planning (a bounce, a refusal) end ``suppressed``."""
+    emails = {d.to_email for d in deliveries}
+    blocked = set(Suppression.objects.filter(active=True, email__in=emails).values_list("email", flat=True))
+    ids = [d.id for d in deliveries if d.to_email in blocked]
+    if ids:
+        Delivery.objects.filter(id__in=ids, state=Delivery.State.PENDING).update(
+            state=Delivery.State.SUPPRESSED, last_error="address is on the suppression list"
         )
-        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING).exclude(
-            next_attempt_at__gt=now
-        ).update(state=Delivery.State.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
-    return list(Delivery.objects.filter(claim_token=token).select_related("subscription").order_by("id"))
+    return set(ids)
+
+
+def delivery_claim(*, delivery: Delivery, token: str, now: datetime) -> bool:
+    """Move one row pending → ``sending`` and commit, right before its SMTP transaction starts.
+
+    A conditional UPDATE is atomic on every database: when two workers race for the row, exactly
+    one wins. Claiming one row at a time (not a whole chunk) keeps the invariant the sweeper relies
+    on: a worker has at most one row in ``sending``, the one whose transmission may be under way.
+    """
+    won = (
+        Delivery.objects.filter(id=delivery.id, state=Delivery.State.PENDING)
+        .exclude(next_attempt_at__gt=now)
+        .exclude(expires_at__lte=now)
+        .update(state=Delivery.State.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if won:
+        delivery.state = Delivery.State.SENDING
+        delivery.claim_token = token
+        delivery.claimed_at = now
+        delivery.attempts += 1
+    return bool(won)
+
+
+def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """Claim every sendable row among ``delivery_ids`` (one row at a time); returns those this call won."""
+    token = uuid.uuid4().hex
+    deliveries_expire(now=now, delivery_ids=delivery_ids)
+    return [
+        d
+        for d in deliveries_sendable(delivery_ids=delivery_ids, now=now)
+        if delivery_claim(delivery=d, token=token, now=now)
+    ]
 
 
 class SmtpSession:
@@ -446,6 +542,7 @@ class SmtpSession:
     def send(self, message) -> None:
         if self.connection is None or self.sent_on_connection >= self.max_messages:
             self.close()
+            # Every socket operation (connect, each command, each reply) times out after EMAIL_TIMEOUT.
             self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
             self.connection.open()
             self.sent_on_connection = 0
@@ -459,20 +556,39 @@ class SmtpSession:
         if self.connection is not None:
             try:
                 self.connection.close()
-            except Exception:  # a broken connection may fail to QUIT; it is gone either way.
+            except Exception:
                 logger.debug("closing SMTP connection failed", exc_info=True)
         self.connection = None
 
 
 def retry_delay(*, attempts: int) -> float:
-    """Exponential backoff with full jitter, so retries from many workers do not arrive together."""
+    """Exponential backoff with jitter (50-100% of the step), so retries from many workers do not arrive together."""
     base = settings.PAPERBOY_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
     return min(base, settings.PAPERBOY_RETRY_MAX_SECONDS) * (0.5 + random.random() / 2)
 
 
-def delivery_record_sent(*, delivery: Delivery, subject: str, paper_ids: Sequence[int], now: datetime) -> None:
+def message_envelope_set(message, *, delivery_id: int) -> None:
+    """Bounces must find their Delivery: a VERP envelope sender and a signed header.
+
+    Django's SMTP backend uses ``from_email`` as the envelope sender and the ``From`` header unless
+    ``extra_headers`` has one, so the visible From stays what the email builder chose.
+    """
+    message.extra_headers["X-Paperboy-Delivery"] = bounce_token_make(delivery_id)
+    if settings.PAPERBOY_VERP:
+        message.extra_headers.setdefault("From", message.from_email)
+        message.from_email = bounce_address(delivery_id)
+
+
+def delivery_record_sent(
+    *, delivery: Delivery, subject: str, paper_ids: Sequence[int], now: datetime, token: str | None = None
+) -> bool:
+    """Commit ``sent`` right after the server accepted the message (and the papers it carried)."""
+    token = token if token is not None else delivery.claim_token
     with transaction.atomic():
-        Delivery.objects.filter(id=delivery.id).update(
+        # Pending too: a sweeper that wrongly took this worker for dead may have put the row back.
+        updated = Delivery.objects.filter(
+            id=delivery.id, claim_token=token, state__in=[Delivery.State.SENDING, Delivery.State.PENDING]
+        ).update(
             state=Delivery.State.SENT, sent_at=now, subject=subject[:255], last_error="", paper_count=len(paper_ids)
         )
         if delivery.kind == Delivery.Kind.DIGEST:
@@ -483,71 +599,140 @@ def delivery_record_sent(*, delivery: Delivery, subject: str, paper_ids: Sequenc
                 ],
                 ignore_conflicts=True,
             )
+    if not updated:
+        logger.error(
+            "delivery %s was accepted by the server but its claim was taken over meanwhile; "
+            "PAPERBOY_SENDING_TIMEOUT is too short for this relay",
+            delivery.id,
+        )
+    return bool(updated)
 
 
-def delivery_record_error(*, delivery: Delivery, error: SendError, now: datetime, allow_retry: bool) -> bool:
+def delivery_record_error(
+    *, delivery: Delivery, error: SendError, now: datetime, allow_retry: bool, token: str | None = None
+) -> bool:
     """Record a failed attempt; returns True when the row will be retried."""
+    token = token if token is not None else delivery.claim_token
+    mine = Delivery.objects.filter(id=delivery.id, claim_token=token, state=Delivery.State.SENDING)
     if not error.permanent and allow_retry and delivery.attempts < settings.PAPERBOY_MAX_ATTEMPTS:
-        delivery.mark_retry(
-            error=str(error), next_attempt_at=now + timedelta(seconds=retry_delay(attempts=delivery.attempts))
-        )
+        retry_at = now + timedelta(seconds=retry_delay(attempts=delivery.attempts))
+        mine.update(state=Delivery.State.PENDING, last_error=str(error)[:2000], next_attempt_at=retry_at)
         return True
-    delivery.mark_failed(error=str(error))
-    if error.permanent and error.code is not None:
-        Suppression.objects.get_or_create(
-            email=delivery.to_email, defaults={"reason": f"SMTP refused: {error}"[:500], "source": "smtp"}
-        )
+    mine.update(state=Delivery.State.FAILED, last_error=str(error)[:2000])
+    if error.permanent and error.suppress:
+        suppression_add(email=delivery.to_email, reason=f"SMTP refused: {error}", source="smtp")
     return False
+
+
+class _Clock:
+    """Adds the time spent in a ``with clock("stage")`` block to ``timings[stage]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.stage = ""
+        self.start = 0.0
+
+    def __call__(self, stage: str) -> _Clock:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.start = perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        self.timings[self.stage] += perf_counter() - self.start
 
 
 def deliveries_send(
     *, delivery_ids: Sequence[int], now: datetime | None = None, allow_retry: bool = True
 ) -> SendResult:
-    """Send one chunk of deliveries over one SMTP connection. Each row is updated per message."""
-    now = now or timezone.now()
+    """Send one chunk of deliveries over one SMTP connection. Each row is updated per message.
+
+    Per message: render, wait for a rate-limit token, claim the row (commit ``sending``), speak SMTP,
+    commit ``sent`` or the error. A pause (admin or circuit breaker) stops the chunk between two
+    messages; the rows not reached stay ``pending``.
+    """
     result = SendResult()
-    if SendingControl.get().paused:
+    clock = _Clock(result.timings)
+    if sending_is_paused():
         result.paused = True
         return result
-    claimed = deliveries_claim(delivery_ids=delivery_ids, now=now)
-    result.claimed = len(claimed)
-    if not claimed:
-        return result
-    papers = papers_visible_by_id(paper_ids={pid for d in claimed for pid in content_paper_ids(d.content)})
-    interests = interests_by_subscription(subscription_ids={d.subscription_id for d in claimed})
+    with clock("db"):
+        start = now or timezone.now()
+        result.expired = deliveries_expire(now=start, delivery_ids=delivery_ids)
+        rows = deliveries_sendable(delivery_ids=delivery_ids, now=start)
+        suppressed = deliveries_suppress(deliveries=rows) if rows else set()
+        result.suppressed = len(suppressed)
+        rows = [d for d in rows if d.id not in suppressed]
+        if not rows:
+            return result
+        papers = papers_visible_by_id(paper_ids={pid for d in rows for pid in content_paper_ids(d.content)})
+        interests = interests_by_subscription(subscription_ids={d.subscription_id for d in rows})
+    token = uuid.uuid4().hex
     session = SmtpSession(max_messages=settings.PAPERBOY_SMTP_MAX_PER_CONNECTION)
+    limiter = rate_limiter_for_relay()
+    breaker = circuit_breaker()
+    pause = PauseWatch()
     try:
-        for delivery in claimed:
-            email = digest_email_build(
-                delivery=delivery,
-                papers=papers,
-                interests=interests.get(delivery.subscription_id, ()),
-                links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
-                frequency=delivery.subscription.frequency,
-            )
+        for delivery in rows:
+            if pause.paused():
+                result.paused = True
+                break
+            with clock("render"):
+                email = digest_email_build(
+                    delivery=delivery,
+                    papers=papers,
+                    interests=interests.get(delivery.subscription_id, ()),
+                    links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+                    frequency=delivery.subscription.frequency,
+                )
             if not email.items:
-                delivery.mark_skipped(reason="every matched paper was hidden by a moderator")
+                with clock("db"):
+                    Delivery.objects.filter(id=delivery.id, state=Delivery.State.PENDING).update(
+                        state=Delivery.State.SKIPPED, last_error="every matched paper was hidden by a moderator"
+                    )
                 result.skipped += 1
                 continue
+            with clock("ratelimit"):
+                limiter.acquire()
+            with clock("db"):
+                # ``now`` given by a caller (tests, a frozen clock) stays the claim time; else the real time.
+                if not delivery_claim(delivery=delivery, token=token, now=now or timezone.now()):
+                    continue  # another worker has it, or it was cancelled meanwhile
+            result.claimed += 1
             try:
-                message = digest_message_build(email)
-                session.send(message)
-            except Exception as exc:  # every failure is classified and recorded on its row.
+                with clock("render"):
+                    message = digest_message_build(email)
+                    message_envelope_set(message, delivery_id=delivery.id)
+                with clock("smtp"):
+                    session.send(message)
+            except Exception as exc:
                 error = exc if isinstance(exc, SendError) else smtp_error_classify(exc)
                 logger.warning("delivery %s to %s failed: %s", delivery.id, delivery.to_email, error)
                 if error.connection_broken:
                     session.close()
-                if delivery_record_error(delivery=delivery, error=error, now=now, allow_retry=allow_retry):
+                with clock("db"):
+                    retried = delivery_record_error(
+                        delivery=delivery, error=error, now=now or timezone.now(), allow_retry=allow_retry, token=token
+                    )
+                if retried:
                     result.retry.append(delivery.id)
                 else:
                     result.failed += 1
+                if breaker.failure():
+                    sending_pause_by_breaker(failures=breaker.threshold, last_error=str(error))
+                    result.paused = True
+                    break
                 continue
-            delivery_record_sent(
-                delivery=delivery,
-                subject=message.subject,
-                paper_ids=[item.paper_key for item in email.items],
-                now=timezone.now(),
-            )
+            with clock("db"):
+                delivery_record_sent(
+                    delivery=delivery,
+                    subject=message.subject,
+                    paper_ids=[item.paper_key for item in email.items],
+                    now=timezone.now(),
+                    token=token,
+                )
+                breaker.success()
             result.sent += 1
     finally:
         session.close()
@@ -567,7 +752,7 @@ def deliveries_due_ids(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     # Fresh rows are on the queue already; only rows that waited a while (a pause, a lost message)
     # or whose retry time came are queued again. Claiming makes a double queueing harmless anyway.
-    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(minutes=15))
+    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(seconds=settings.PAPERBOY_REQUEUE_AFTER_SECONDS))
     return list(
         Delivery.objects.filter(waited, state=Delivery.State.PENDING, send_at__lte=now)
         .exclude(next_attempt_at__gt=now)

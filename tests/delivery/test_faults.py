@@ -1,0 +1,228 @@
+"""Fault tests with real processes: Celery workers in subprocesses on a real Redis, the real
+PostgreSQL, and an SMTP server on loopback whose replies are scripted per recipient. Each test
+counts what the server actually accepted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections import Counter
+
+import pytest
+
+from digest.mailsink import free_port
+from digest.models import Delivery, Suppression
+from digest.services.delivery import deliveries_plan
+from tests.conftest import WorkerProcess
+from tests.delivery.conftest import readers_due, wait_until, worker_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+def queue_chunks(chunks: list[list[int]], *, times: int = 1) -> None:
+    from digest.tasks.delivery import deliveries_send_chunk_task
+
+    for _ in range(times):
+        for chunk in chunks:
+            deliveries_send_chunk_task.delay(chunk)
+
+
+def states() -> Counter:
+    return Counter(Delivery.objects.values_list("state", flat=True))
+
+
+def assert_exactly_once(smtp, subscribers) -> None:
+    """Every subscriber got one message, none twice, and the rows say exactly what the server took."""
+    emails = {s.user.email for s in subscribers}
+    received = smtp.received_by()
+    assert {rcpt: n for rcpt, n in received.items() if n != 1} == {}, "someone got a digest twice"
+    assert set(received) == emails, f"missing: {sorted(emails - set(received))}"
+    sent_rows = dict(Delivery.objects.filter(state=Delivery.State.SENT).values_list("to_email", "message_id"))
+    assert sent_rows == {a.rcpt: a.message_id for a in smtp.accepted}
+
+
+def test_transient_errors_recover_through_retries_and_permanent_ones_end_failed_and_suppressed(
+    postgres_db, scripted_smtp, celery_worker_process
+):
+    readers = readers_due(10)
+    email = [r.user.email for r in readers]
+    scripted_smtp.stall_seconds = 3
+    scripted_smtp.script(email[0], "421", "250")
+    scripted_smtp.script(email[1], "451", "451", "250")
+    scripted_smtp.script(email[2], "452", "250")
+    scripted_smtp.script(email[3], "552", "250")
+    scripted_smtp.script(email[4], "stall", "250")
+    scripted_smtp.script(email[5], "drop", "250")
+    scripted_smtp.script(email[6], "550")
+    scripted_smtp.script(email[7], "554")
+    worker = celery_worker_process(env=worker_env(scripted_smtp))
+
+    plan = deliveries_plan()
+    queue_chunks(plan.chunks)
+    wait_until(
+        lambda: states() == Counter({"sent": 8, "failed": 2}), timeout=30, what="every row settled", worker=worker
+    )
+
+    ok = [e for e in email if e not in (email[6], email[7])]
+    received = scripted_smtp.received_by()
+    assert received == Counter({e: 1 for e in ok})
+    assert_exactly_once(scripted_smtp, [r for r in readers if r.user.email in ok])
+    failed = {d.to_email: d for d in Delivery.objects.filter(state=Delivery.State.FAILED)}
+    assert set(failed) == {email[6], email[7]}
+    assert failed[email[6]].last_error.startswith("550") and failed[email[7]].last_error.startswith("554")
+    assert set(Suppression.objects.filter(active=True).values_list("email", flat=True)) == {email[6], email[7]}
+    retried = dict(Delivery.objects.filter(to_email__in=email[:6]).values_list("to_email", "attempts"))
+    assert retried == {email[0]: 2, email[1]: 3, email[2]: 2, email[3]: 2, email[4]: 2, email[5]: 2}
+    # Bounces can find their delivery: VERP envelope sender and the signed header.
+    first = scripted_smtp.accepted[0]
+    assert first.mail_from.startswith("bounces+") and first.headers["X-Paperboy-Delivery"] in first.mail_from
+    assert "bounces+" not in first.headers["From"]
+
+
+def test_a_worker_killed_mid_chunk_leaves_no_duplicate_and_no_gap_once_the_run_resumes(
+    postgres_db, scripted_smtp, celery_worker_process, settings
+):
+    from digest.tasks.delivery import digest_plan_task
+
+    readers = readers_due(12)
+    # The 6th message is in flight (RCPT sent, no reply yet) when the worker dies.
+    scripted_smtp.script(readers[5].user.email, "hold")
+    env = worker_env(scripted_smtp)
+    first = celery_worker_process(env=env)
+    plan = deliveries_plan()
+    queue_chunks(plan.chunks)
+    wait_until(scripted_smtp.held.is_set, what="the held message", worker=first)
+
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    scripted_smtp.release.set()
+    assert states() == Counter({"sent": 5, "sending": 1, "pending": 6})
+
+    # Resume: a new worker, and the beat's task, which reconciles rows left in ``sending`` once the
+    # sending timeout has passed and queues every pending row again.
+    celery_worker_process(env=env)
+    settings.PAPERBOY_SENDING_TIMEOUT = 0.5
+    settings.PAPERBOY_REQUEUE_AFTER_SECONDS = 0
+    time.sleep(0.6)
+    digest_plan_task()
+    wait_until(lambda: states() == Counter({"sent": 12}), what="all 12 sent", worker=first)
+
+    assert_exactly_once(scripted_smtp, readers)
+    held = Delivery.objects.get(to_email=readers[5].user.email)
+    assert held.attempts == 2 and "worker was lost" not in held.last_error  # sent cleanly the second time
+
+
+def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
+    postgres_db, scripted_smtp, celery_worker_process, settings
+):
+    from digest.tasks.delivery import digest_plan_task
+
+    readers = readers_due(30)
+    scripted_smtp.delay_seconds = 0.01
+    settings.PAPERBOY_CHUNK_SIZE = 5
+    env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="5")
+    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+
+    plan = deliveries_plan()
+    # Every chunk is queued three times (a beat that ran twice, an operator re-queueing by hand).
+    queue_chunks(plan.chunks, times=2)
+    digest_plan_task()  # plans nothing new, queues every pending row once more
+    wait_until(lambda: states() == Counter({"sent": 30}), what="all 30 sent", worker=workers)
+
+    assert_exactly_once(scripted_smtp, readers)
+    assert all(w.output().count("succeeded") > 0 for w in workers), "both workers took part"
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of our own on a free port (never the shared one), restartable by the test."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    folder = tempfile.mkdtemp(prefix="paperboy-redis-")
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", ""),
+                *("--appendonly", "yes", "--appendfsync", "always"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _redis_ping(port), timeout=10, what="redis-server up")
+        return process
+
+    server = {"process": start()}
+
+    def restart() -> None:
+        server["process"].send_signal(signal.SIGKILL)
+        server["process"].wait(timeout=10)
+        time.sleep(0.3)
+        server["process"] = start()
+
+    try:
+        yield f"redis://127.0.0.1:{port}/0", restart
+    finally:
+        server["process"].terminate()
+        server["process"].wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def broker_switch(app, url: str) -> None:
+    """Point this process's publisher at another broker (the app caches its connection pools)."""
+    app.pool.force_close_all()
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def _redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=0.2).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_a_redis_restart_during_the_run_completes_the_run_and_duplicates_nothing(
+    postgres_db, scripted_smtp, private_redis, settings
+):
+    from digest.tasks.delivery import digest_plan_task
+    from paperboy.celery import app
+
+    url, restart = private_redis
+    readers = readers_due(24)
+    scripted_smtp.delay_seconds = 0.05
+    settings.PAPERBOY_CHUNK_SIZE = 6
+    settings.PAPERBOY_RATELIMIT_REDIS_URL = url
+    previous = app.conf.broker_url, app.conf.task_always_eager
+    broker_switch(app, url)
+    app.conf.task_always_eager = False
+    # The rate limiter talks to the same Redis, so its fallback is exercised too.
+    env = worker_env(
+        scripted_smtp, PAPERBOY_CHUNK_SIZE="6", PAPERBOY_RATE_PER_SECOND="500", PAPERBOY_RATELIMIT_REDIS_URL=url
+    )
+    worker = WorkerProcess(redis_url=url, env=env)
+    try:
+        worker.wait_ready()
+        plan = deliveries_plan()
+        queue_chunks(plan.chunks)
+        wait_until(lambda: len(scripted_smtp.accepted) >= 4, what="the run under way", worker=worker)
+        restart()
+        wait_until(lambda: len(scripted_smtp.accepted) >= 24, timeout=30, what="the run completed", worker=worker)
+        # A beat after the restart finds nothing left to do and sends nothing again.
+        digest_plan_task()
+        time.sleep(1)
+    finally:
+        worker.stop()
+        broker_switch(app, previous[0])
+        app.conf.task_always_eager = previous[1]
+
+    assert states() == Counter({"sent": 24})
+    assert_exactly_once(scripted_smtp, readers)
+    assert os.path.exists(worker.log_path)
