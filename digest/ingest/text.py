@@ -122,7 +122,8 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 def _fold(text: str) -> str:
     """Case-fold and drop accents, so "Schrödinger" and "Schrodinger" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Compatibility-decompose before and after case folding: "𝕊" only becomes "S" after NFKD.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

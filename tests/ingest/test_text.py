@@ -132,3 +132,45 @@ def test_dates_in_the_usual_formats_are_read_as_utc(raw, iso):
 @pytest.mark.parametrize("raw", ["", None, "the day before yesterday", "2026-13-45", "0000-00-00"])
 def test_odd_or_missing_dates_are_unknown_rather_than_an_error(raw):
     assert datetime_parse(raw) is None
+
+
+# --- Properties -----------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_clean_text_is_one_line_without_runs_of_spaces_and_cleaning_twice_changes_nothing(raw):
+    once = text_clean(raw)
+    assert "\n" not in once and "\r" not in once and "\t" not in once
+    assert "  " not in once
+    assert text_clean(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_title_keys_are_stable_under_renormalisation(raw):
+    key = title_key(raw)
+    assert title_key(key) == key
+    assert key == key.strip() and len(key) <= 255
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.from_regex(r"\A\d{4}\.\d{4,5}\Z") | st.from_regex(r"\A(hep-th|math|cond-mat|astro-ph)/\d{7}\Z"),
+    st.integers(min_value=1, max_value=99),
+)
+def test_any_arxiv_id_with_any_version_round_trips(ident, version):
+    assert arxiv_id_parse(f"{ident}v{version}") == (ident, version)
+    assert arxiv_id_parse(f"https://arxiv.org/abs/{ident}v{version}") == (ident, version)
+    assert arxiv_id_parse(ident) == (ident, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("/&;#\"' abcdegilmoprst=x")), max_size=80))
+def test_a_script_in_html_never_survives_whatever_text_surrounds_it(fragment):
+    # Entities in the text may decode to "<script>" as plain text (escaped again when rendered);
+    # what matters is that the script element and its content are gone.
+    assert "alert(1)" not in html_to_text(f"<p>{fragment}<script>alert(1)</script>{fragment}</p>")
