@@ -1,0 +1,153 @@
+"""The sweeper's reconciliation, slot expiry, the shared rate limit and the circuit breaker, in-process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from digest.mailsink import free_port
+from digest.models import Delivery, DeliveryRun, SendingControl
+from digest.ratelimit import RateLimit, RateLimitConfigError, RateLimiter, rate_limits_parse
+from digest.services.delivery import deliveries_plan, deliveries_send
+from digest.services.sweeper import deliveries_sweep
+from tests.delivery.conftest import reader_make, readers_due
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def row(*, email: str, state: str, claimed_minutes_ago: float | None = None, attempts: int = 1, **fields) -> Delivery:
+    sub = reader_make(email=email, send_hour=9)
+    return Delivery.objects.create(
+        subscription=sub,
+        slot=NOON.date(),
+        state=state,
+        to_email=email,
+        message_id=f"<{email}.digest@localhost>",
+        send_at=NOON - timedelta(hours=3),
+        expires_at=fields.pop("expires_at", NOON + timedelta(hours=3)),
+        claimed_at=NOON - timedelta(minutes=claimed_minutes_ago) if claimed_minutes_ago is not None else None,
+        claim_token="deadworker",
+        attempts=attempts,
+        **fields,
+    )
+
+
+@time_machine.travel(NOON, tick=False)
+def test_the_sweeper_sends_a_row_a_lost_worker_left_in_sending_again_with_the_same_message_id(settings):
+    settings.PAPERBOY_SENDING_TIMEOUT = 600
+    lost = row(email="lost@example.org", state=Delivery.State.SENDING, claimed_minutes_ago=30)
+    busy = row(email="busy@example.org", state=Delivery.State.SENDING, claimed_minutes_ago=2)
+
+    result = deliveries_sweep()
+
+    lost.refresh_from_db()
+    busy.refresh_from_db()
+    assert (result.resent, result.unknown) == (1, 0)
+    assert lost.state == Delivery.State.PENDING and lost.next_attempt_at == NOON
+    assert lost.message_id == "<lost@example.org.digest@localhost>"
+    assert "same Message-ID" in lost.last_error
+    assert busy.state == Delivery.State.SENDING  # its worker may still be talking to the relay
+
+
+@time_machine.travel(NOON, tick=False)
+def test_the_sweeper_never_resends_a_lost_row_whose_window_passed_or_whose_attempts_are_used_up(settings):
+    settings.PAPERBOY_MAX_ATTEMPTS = 3
+    late = row(
+        email="late@example.org", state=Delivery.State.SENDING, claimed_minutes_ago=60, expires_at=NOON - timedelta(1)
+    )
+    tired = row(email="tired@example.org", state=Delivery.State.SENDING, claimed_minutes_ago=60, attempts=3)
+
+    assert deliveries_sweep().unknown == 2
+
+    for delivery in (late, tired):
+        delivery.refresh_from_db()
+        assert delivery.state == Delivery.State.FAILED
+        assert delivery.last_error.startswith("outcome unknown")
+
+
+@time_machine.travel(NOON, tick=False)
+def test_a_pending_row_past_its_send_window_expires_instead_of_going_out_late():
+    stale = row(email="stale@example.org", state=Delivery.State.PENDING, expires_at=NOON - timedelta(minutes=1))
+    fresh = row(email="fresh@example.org", state=Delivery.State.PENDING)
+
+    assert deliveries_sweep().expired == 1
+
+    assert Delivery.objects.get(id=stale.id).state == Delivery.State.EXPIRED
+    assert Delivery.objects.get(id=fresh.id).state == Delivery.State.PENDING
+
+
+def test_a_slot_planned_after_its_window_is_expired_at_once_and_a_finished_run_is_stamped(settings):
+    with time_machine.travel(NOON, tick=False):
+        readers_due(1)  # send hour 12:00 UTC
+    late = NOON + timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS, minutes=1)
+    with time_machine.travel(late, tick=False):
+        plan = deliveries_plan(now=late)
+        assert (plan.expired, plan.chunks) == (1, [])
+        assert deliveries_sweep().runs_finished == 1
+    assert Delivery.objects.get().state == Delivery.State.EXPIRED
+    assert DeliveryRun.objects.get().finished_at == late
+
+
+def test_a_rate_limit_is_one_bucket_shared_by_every_worker(redis_url):
+    limit = RateLimit(per_second=3, burst=3)
+    relay = f"test-relay-{free_port()}"
+    first = RateLimiter(relay=relay, limit=limit, redis_url=redis_url)
+    second = RateLimiter(relay=relay, limit=limit, redis_url=redis_url)
+
+    assert [first.take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert second.take() > 0  # the other worker finds the bucket empty
+    assert RateLimiter(relay=relay + "-other", limit=limit, redis_url=redis_url).take() == 0.0
+
+
+def test_the_hourly_limit_spreads_the_hour_and_waits_are_slept_in_short_steps():
+    slept: list[float] = []
+    limiter = RateLimiter(relay="local", limit=RateLimit(per_hour=120), redis_url="", sleep=slept.append)
+    for _ in range(2):  # one minute's worth (120 / 60) goes at once
+        assert limiter.acquire() == 0.0
+    assert limiter.take() == pytest.approx(30.0, rel=0.01)  # then one every 30 s
+    limiter.local.clock = iter([limiter.local.stamp + 31.0 * i for i in range(1, 100)]).__next__
+    limiter.acquire()
+    assert slept == []  # the fake clock moved on: no wait needed
+
+
+def test_an_unreachable_redis_falls_back_to_a_bucket_in_the_process():
+    limiter = RateLimiter(
+        relay="r", limit=RateLimit(per_second=2, burst=2), redis_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    assert [limiter.take() for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take() > 0
+
+
+def test_per_relay_limits_are_read_from_one_setting_and_nonsense_is_refused():
+    limits = rate_limits_parse("smtp.a.org:587=14/s,50000/h; Relay.B:25=5/s")
+    assert limits == {
+        "smtp.a.org:587": RateLimit(per_second=14, per_hour=50000),
+        "relay.b:25": RateLimit(per_second=5),
+    }
+    with pytest.raises(RateLimitConfigError):
+        rate_limits_parse("smtp.a.org:587=fast")
+
+
+def test_consecutive_failures_trip_the_circuit_breaker_which_pauses_sending_and_tells_the_admins(settings, monkeypatch):
+    told: list[str] = []
+    monkeypatch.setattr("digest.services.circuit.admins_tell", lambda *, subject, body: told.append(body))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
+    settings.PAPERBOY_BREAKER_THRESHOLD = 3
+    settings.PAPERBOY_RATELIMIT_REDIS_URL = ""  # count in this process
+    readers_due(5)
+    (chunk,) = deliveries_plan().chunks
+
+    result = deliveries_send(delivery_ids=chunk)
+
+    control = SendingControl.get()
+    assert result.paused and len(result.retry) == 3
+    assert control.paused and control.reason.startswith("Circuit breaker: 3 consecutive failed messages")
+    assert "cannot reach the SMTP server" in control.reason and len(told) == 1
+    states = sorted(Delivery.objects.values_list("state", flat=True))
+    assert states == ["pending"] * 5  # three to retry, two never tried
+    assert deliveries_send(delivery_ids=chunk).paused  # the next chunk waits on the switch
