@@ -131,7 +131,8 @@ def item_parse(item, *, ref: str = "") -> PaperRecord:
         raise ValueError(f"paper {title[:80]!r} has no id")
     abstract = text_clean(_str_or_empty(paper.get("summary")) or _str_or_empty(item.get("summary")), limit=ABSTRACT_MAX)
     authors = []
-    for author in paper.get("authors") or []:
+    listed = paper.get("authors")
+    for author in listed if isinstance(listed, list) else []:
         name = author.get("name") if isinstance(author, dict) else author
         if isinstance(name, str) and text_clean(name):
             authors.append(text_clean(name, limit=300))

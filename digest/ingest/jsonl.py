@@ -115,10 +115,12 @@ def line_parse(raw: bytes, *, ref: str = "") -> PaperRecord:
     parsed = arxiv_id_parse(raw_id) if raw_id else None
     arxiv_id, version = parsed if parsed else ("", None)
     source_id = ""
+    extra: dict = {}
     if raw_id and not arxiv_id:
         doi = doi_clean(raw_id)
         own = raw_id if len(raw_id) <= 200 else id_hash(raw_id)
         source_id = f"doi:{doi}" if doi else f"jsonl:{own}"
+        extra = {"doi": doi} if doi else {}
     categories = _categories(data.get("categories"))
     return PaperRecord(
         source="jsonl",
@@ -133,5 +135,6 @@ def line_parse(raw: bytes, *, ref: str = "") -> PaperRecord:
         url=url_clean(data.get("url")) or (abs_url(arxiv_id) if arxiv_id else ""),
         pdf_url=url_clean(data.get("pdf_url")) or (pdf_url(arxiv_id) if arxiv_id else ""),
         published=datetime_parse(data.get("published")) if isinstance(data.get("published"), str | int) else None,
+        extra=extra,
         ref=ref,
     )

@@ -69,8 +69,8 @@ def feed_parse(body: bytes, *, charset: str = "", what: str = "an RSS/Atom feed"
     if parsed.get("bozo") and not parsed.get("entries"):
         reason = parsed.get("bozo_exception")
         raise FetchError(f"could not read {what}: {reason or 'unreadable'}")
-    if not parsed.get("version") and not parsed.get("entries") and not parsed.get("feed"):
-        raise FetchError(f"not {what}: no feed element found")
+    if not parsed.get("version") and not parsed.get("entries"):
+        raise FetchError(f"not {what}: no <rss> or <feed> element found")
     return parsed
 
 

@@ -187,3 +187,15 @@ def test_an_adapter_bug_is_recorded_as_a_failed_run_instead_of_escaping(feed_ser
     run = feed_ingest(feed_id=feed.pk, now=NOW)
     assert run.status == "failed"
     assert run.error == "unexpected error: KeyError: 'surprise'"
+
+
+def test_an_xhtml_error_page_is_not_taken_for_a_feed(feed_server):
+    page = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Error</title></head><body><p>x</p></body></html>'
+    )
+    feed = feed_make(kind="rss", url=feed_server.serve("/feed.xml", Reply(body=page)))
+    run = feed_ingest(feed_id=feed.pk, now=NOW)
+    assert run.status == "failed"
+    assert run.error == "not an RSS/Atom feed: no <rss> or <feed> element found"

@@ -447,3 +447,22 @@ def test_the_rss2_flavour_of_the_arxiv_listing_reads_the_same(feed_server, corpu
     paper = Paper.objects.get()
     assert (run.status, run.new, run.updated) == ("ok", 0, 1)
     assert (paper.version, paper.abstract) == (2, " ".join(corpus[4].abstract.split()))
+
+
+def test_arxiv_pages_are_spaced_by_the_politeness_delay(feed_server, fast_http, corpus):
+    from digest.ingest.http import HostThrottle, HttpClient
+
+    fast_http.PAPERBOY_ARXIV_DELAY_SECONDS = 0.5
+    waits: list[float] = []
+    client = HttpClient.from_settings(sleep=waits.append, throttle=HostThrottle())
+    papers = entries(corpus, ["2611.00001", "2611.00002"])
+    feed_server.serve(
+        "/api/query",
+        Reply(body=arxiv_api_feed(papers[:1], total=2), content_type=ATOM),
+        Reply(body=arxiv_api_feed(papers[1:], total=2, start=1), content_type=ATOM),
+    )
+    feed = feed_make(kind="arxiv", url=feed_server.url("/api/query"), categories="cs.LG", params={"page_size": 1})
+    run = feed_ingest(feed_id=feed.pk, now=NOW, client=client)
+    assert (run.status, run.new) == ("ok", 2)
+    assert len(waits) == 1
+    assert 0.4 < waits[0] <= 0.5
