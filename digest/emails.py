@@ -20,7 +20,9 @@ import functools
 import logging
 import re
 import secrets
+import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -697,31 +699,94 @@ def _skeleton(for_browser: bool, has_more: bool) -> _Prepared:
     return _Prepared(premailer_inline(html), expected, html=True)
 
 
-_CARD_OPEN, _CARD_CLOSE = "<!--pbcard-->", "<!--/pbcard-->"
+_CardKey = tuple[_Paper, bool, bool]  # (paper, has a snippet, has a "why" line): one inlined card each
+CARD_BATCH = 50  # cards inlined per premailer run (one run over many cards is far cheaper than many runs)
+CARDS_CACHED = 8192
 
 
-@functools.lru_cache(maxsize=8192)
-def _card_inlined(paper: _Paper, has_snippet: bool, has_why: bool) -> _Prepared:
-    """One paper's card, inlined once per day (a paper is shared by many subscribers' digests)."""
-    card = (
-        _env()
-        .get_template("_card.html")
-        .render(
+class _CardCache:
+    """LRU of inlined cards. Filled in batches, which functools.lru_cache can't do."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.data: OrderedDict[_CardKey, _Prepared] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = self.premailer_runs = 0
+
+    def get_many(self, keys: list[_CardKey]) -> list[_Prepared]:
+        with self.lock:
+            missing = [k for k in dict.fromkeys(keys) if k not in self.data]
+        for start in range(0, len(missing), CARD_BATCH):
+            batch = missing[start : start + CARD_BATCH]
+            inlined = _cards_inline(batch)  # outside the lock: premailer is slow
+            with self.lock:
+                self.premailer_runs += 1
+                self.data.update(zip(batch, inlined, strict=True))
+                while len(self.data) > self.maxsize:
+                    self.data.popitem(last=False)
+        with self.lock:
+            self.misses += len(missing)
+            self.hits += len(keys) - len(missing)
+            out = []
+            for key in keys:
+                found = self.data.get(key)
+                if found is None:  # evicted by a concurrent batch: make it again, alone
+                    found = _cards_inline([key])[0]
+                    self.data[key] = found
+                self.data.move_to_end(key)
+                out.append(found)
+            return out
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+            self.hits = self.misses = self.premailer_runs = 0
+
+
+_CARDS = _CardCache(CARDS_CACHED)
+
+
+def _card_marker(n: int, closing: bool = False) -> str:
+    return f"<!--{'/' if closing else ''}pbcard{n}-->"
+
+
+def _cards_inline(keys: list[_CardKey]) -> list[_Prepared]:
+    """Inline several papers' cards with one premailer run and split them apart again."""
+    template = _env().get_template("_card.html")
+    cards = []
+    for n, (paper, has_snippet, has_why) in enumerate(keys):
+        card = template.render(
             title_html=_slot("title"),
             snippet_html=_slot("snippet") if has_snippet else "",
             why=_slot("why") if has_why else "",
             **_paper_values(paper, has_snippet=has_snippet, has_why=has_why),
         )
-    )
-    # Same surroundings as in the email, so the parser sees the card exactly as it does there.
+        cards.append(f"{_card_marker(n)}{card}{_card_marker(n, closing=True)}")
+    # Same surroundings as in the email, so the parser sees each card exactly as it does there.
     probe = (
         f"<html><head><style>{_css()}</style></head><body><table><tr>"
-        f'<td class="ff cards">{_CARD_OPEN}{card}{_CARD_CLOSE}</td></tr></table></body></html>'
+        f'<td class="ff cards">{chr(10).join(cards)}</td></tr></table></body></html>'
     )
     out = premailer_inline(probe)
-    inner = out[out.index(_CARD_OPEN) + len(_CARD_OPEN) : out.index(_CARD_CLOSE)]
-    expected = ["title"] + (["snippet"] if has_snippet else []) + (["why"] if has_why else [])
-    return _Prepared(inner, expected, html=True)
+    prepared = []
+    for n, (_paper, has_snippet, has_why) in enumerate(keys):
+        start = out.index(_card_marker(n)) + len(_card_marker(n))
+        inner = out[start : out.index(_card_marker(n, closing=True), start)]
+        expected = ["title"] + (["snippet"] if has_snippet else []) + (["why"] if has_why else [])
+        prepared.append(_Prepared(inner, expected, html=True))
+    return prepared
+
+
+def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
+    """Inline every card these emails need, in a few premailer runs; returns how many were new.
+
+    Optional: rendering inlines missing cards itself (per email). A worker about to send a chunk can call
+    this first so the day's papers cost one premailer run per 50 cards instead of one per email's batch.
+    """
+    keys = [(card.paper, bool(card.snippet), bool(card.why)) for email in emails for card in _view_make(email).cards]
+    before = _CARDS.misses
+    _CARDS.get_many(keys)
+    return _CARDS.misses - before
 
 
 def _paper_values(paper: _Paper, *, has_snippet: bool, has_why: bool) -> dict[str, object]:
@@ -752,7 +817,7 @@ def email_caches_clear() -> None:
         _skeleton,
         _paper_make,
         _card_make,
-        _card_inlined,
+        _CARDS,
         _highlight_fast,
         _texts_clean,
         _topics_rank,
@@ -760,6 +825,7 @@ def email_caches_clear() -> None:
         _wrap,
         _text_card,
         _text_card_prepared,
+        _text_paper,
         _text_skeleton,
         _subject_make,
     ):
@@ -773,10 +839,11 @@ def email_caches_clear() -> None:
 
 def _html_fast(view: _View) -> str:
     cards = _Pieces()
-    for n, card in enumerate(view.cards):
+    inlined = _CARDS.get_many([(card.paper, bool(card.snippet), bool(card.why)) for card in view.cards])
+    for n, (card, prepared) in enumerate(zip(view.cards, inlined, strict=True)):
         if n:
             cards.append("\n")  # what the template's loop puts between cards
-        _card_inlined(card.paper, bool(card.snippet), bool(card.why)).fill_into(
+        prepared.fill_into(
             cards,
             {
                 "title": _highlight_fast(card.title, card.title_spans),
@@ -897,26 +964,33 @@ def _text_card_prepared(
     return _Prepared(text, [n for n in _TEXT_CARD_SLOTS if _slot(n) in text], html=False)
 
 
-@functools.lru_cache(maxsize=65536)
-def _text_card(card: _Card, number: int) -> str:
-    """One numbered paper in the plain-text part."""
-    indent = " " * (len(str(number)) + 2)
-    paper = card.paper
+@functools.lru_cache(maxsize=8192)
+def _text_paper(paper: _Paper, indent: str) -> tuple[str, str, str]:
+    """The parts of a plain-text paper that don't depend on the subscriber: authors, meta line, links."""
     links = [_link_line("Abstract", paper.url, indent)] if paper.url else []
     if paper.pdf_url:
         links.append(_link_line("PDF", paper.pdf_url, indent))
     if paper.hf_url:
         links.append(_link_line("Hugging Face", paper.hf_url, indent))
     meta = " · ".join(part for part in ("You might also like" if paper.suggested else "", paper.meta) if part)
-    prepared = _text_card_prepared(bool(paper.authors), bool(meta), bool(card.snippet), bool(card.why), bool(links))
-    return prepared.fill(  # the caller puts one blank line between papers
+    authors = _wrap(paper.authors, indent, indent) if paper.authors else ""
+    return authors, _wrap(meta, indent, indent) if meta else "", "\n".join(links)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_card(card: _Card, number: int) -> str:
+    """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
+    indent = " " * (len(str(number)) + 2)
+    authors, meta, links = _text_paper(card.paper, indent)
+    prepared = _text_card_prepared(bool(authors), bool(meta), bool(card.snippet), bool(card.why), bool(links))
+    return prepared.fill(
         {
             "title_block": _wrap(card.title, f"{number}. ", indent),
-            "authors_block": _wrap(paper.authors, indent, indent),
-            "meta_block": _wrap(meta, indent, indent),
+            "authors_block": authors,
+            "meta_block": meta,
             "snippet_block": _wrap(card.snippet, indent, indent),
             "why_block": _wrap(card.why, indent, indent),
-            "links_block": "\n".join(links),
+            "links_block": links,
         }
     ).rstrip("\n")
 

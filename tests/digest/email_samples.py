@@ -168,26 +168,31 @@ def corpus_papers(corpus_path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def corpus_email(corpus_path: Path, *, count: int, start: int = 0, snippet_chars: int = 360) -> DigestEmail:
-    """A digest of ``count`` real papers from the shared corpus, highlighted on a few common words."""
+def corpus_email(
+    corpus_path: Path, *, count: int, start: int = 0, snippet_chars: int = 360, suggest_last: bool = False
+) -> DigestEmail:
+    """A digest of ``count`` real papers from the shared corpus, highlighted on a few common words.
+
+    What a paper shows (authors, categories, upvotes) depends on the paper only, as in real life.
+    """
     terms = ("model", "language", "learning", "diffusion", "reasoning")
     papers = corpus_papers(corpus_path)[start : start + count]
     authors = ("Ada Lovelace", "Grace Hopper", "Katherine Johnson", "Alan Turing", "Émile Borel")
     items = tuple(
         item_make(
-            start + n,
+            k,
             p["title"],
             p["abstract"],
             terms=terms,
             interests=tuple(t for t in terms if spans_for(p["title"] + " " + p["abstract"], (t,))) or ("model",),
-            authors=authors[: 1 + n % 5],
-            categories=("cs.LG", "cs.CL", "cs.CV")[: 1 + n % 3],
-            popularity=(n * 7) if n % 2 else None,
-            hf=bool(n % 3),
+            authors=authors[: 1 + k % 5],
+            categories=("cs.LG", "cs.CL", "cs.CV")[: 1 + k % 3],
+            popularity=(k * 7) if k % 2 else None,
+            hf=bool(k % 3),
             snippet_chars=snippet_chars,
-            suggested=n == count - 1,
+            suggested=suggest_last and k == start + count - 1,
         )
-        for n, p in enumerate(papers)
+        for k, p in enumerate(papers, start=start)
     )
     return DigestEmail(
         recipient="bo@example.org",

@@ -303,7 +303,7 @@ def test_highlights_stay_on_their_words_when_whitespace_and_control_characters_a
 
 
 def test_a_25_paper_digest_stays_under_gmails_clipping_limit(corpus_path):
-    digest = corpus_email(corpus_path, count=25)
+    digest = corpus_email(corpus_path, count=25, suggest_last=True)
     html = digest_html_render(digest)
     size = len(html.encode())
     assert size < HTML_BUDGET_BYTES < 102 * 1024
@@ -349,19 +349,33 @@ def test_a_slightly_long_digest_only_shortens_its_snippets(corpus_path, monkeypa
 
 def test_cached_inlining_equals_premailer_on_the_whole_email(corpus_path):
     emails.email_caches_clear()
-    for digest in (ada_email(), corpus_email(corpus_path, count=10), corpus_email(corpus_path, count=10, start=5)):
+    for digest in (
+        ada_email(),
+        corpus_email(corpus_path, count=10, suggest_last=True),
+        corpus_email(corpus_path, count=10, start=5),
+    ):
         assert digest_html_render(digest) == digest_html_render_uncached(digest)
         assert digest_html_render(digest, for_browser=True) == digest_html_render_uncached(digest, for_browser=True)
-    assert emails._card_inlined.cache_info().hits > 0, "the second corpus digest reuses cards from the first"
+    assert emails._CARDS.hits > 0, "the second corpus digest reuses cards from the first"
 
 
 def test_a_card_is_inlined_once_and_reused_by_other_subscribers():
     emails.email_caches_clear()
     digest_html_render(ada_email())
-    misses = emails._card_inlined.cache_info().misses
+    misses = emails._CARDS.misses
     other = ada_email(recipient="bo@example.org", interests=("video generation",), message_id="<x@paperboy.example>")
     digest_html_render(other)
-    assert emails._card_inlined.cache_info().misses == misses
+    assert emails._CARDS.misses == misses
+
+
+def test_warming_a_chunk_inlines_all_its_cards_in_one_premailer_run_with_the_same_result(corpus_path):
+    emails.email_caches_clear()
+    chunk = [corpus_email(corpus_path, count=10, start=start) for start in (0, 5, 20)]
+    assert emails.email_cards_warm(chunk) == 25
+    assert emails._CARDS.premailer_runs == 1
+    for digest in chunk:
+        assert digest_html_render(digest) == digest_html_render_uncached(digest)
+    assert emails._CARDS.premailer_runs == 1, "rendering found every card already inlined"
 
 
 HOSTILE_TEXT = st.text(
