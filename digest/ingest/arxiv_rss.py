@@ -15,7 +15,7 @@ from datetime import datetime
 
 from digest.ingest.arxiv import abs_url, arxiv_delay, pdf_url
 from digest.ingest.http import HttpClient
-from digest.ingest.parsing import feed_parse, struct_time_to_datetime
+from digest.ingest.parsing import entry_date, feed_parse
 from digest.ingest.records import FeedSpec, FetchError, FetchResult, PaperRecord, Skip, Validators
 from digest.ingest.text import ABSTRACT_MAX, TITLE_MAX, arxiv_id_parse, authors_split, summary_to_text, text_clean
 
@@ -85,7 +85,7 @@ def entry_parse(entry) -> PaperRecord:
         authors = authors_split(entry.get("author"))
     categories = [text_clean(t.get("term")) for t in entry.get("tags") or []]
     categories = [c for c in dict.fromkeys(categories) if c]
-    published = struct_time_to_datetime(entry.get("published_parsed"))
+    published = entry_date(entry, "published_parsed")
     return PaperRecord(
         source="arxiv_rss",
         title=title,
@@ -98,7 +98,7 @@ def entry_parse(entry) -> PaperRecord:
         url=abs_url(arxiv_id),
         pdf_url=pdf_url(arxiv_id),
         published=published,
-        updated=struct_time_to_datetime(entry.get("updated_parsed")) or published,
+        updated=entry_date(entry, "updated_parsed") or published,
         ref=raw_id[:200] or arxiv_id,
         update_only=announce_type in REPLACE_TYPES,
     )

@@ -144,3 +144,9 @@ def struct_time_to_datetime(value) -> datetime | None:
         return datetime(*value[:6], tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def entry_date(entry, key: str) -> datetime | None:
+    """A feedparser entry's ``published_parsed``/``updated_parsed``, read without feedparser's
+    deprecated fallback from one to the other (each date means what its element said)."""
+    return struct_time_to_datetime(dict.get(entry, key))

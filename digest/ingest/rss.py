@@ -11,7 +11,7 @@ from datetime import datetime
 
 from digest.ingest.arxiv import abs_url, pdf_url
 from digest.ingest.http import HttpClient
-from digest.ingest.parsing import feed_parse, struct_time_to_datetime
+from digest.ingest.parsing import entry_date, feed_parse
 from digest.ingest.records import FeedSpec, FetchError, FetchResult, PaperRecord, Skip, Validators
 from digest.ingest.text import (
     ABSTRACT_MAX,
@@ -101,8 +101,8 @@ def entry_parse(entry, *, ref: str = "") -> PaperRecord:
     if not authors and entry.get("author"):
         authors = authors_split(entry["author"])
     categories = [text_clean(t.get("term"), limit=64) for t in entry.get("tags") or []]
-    published = struct_time_to_datetime(entry.get("published_parsed"))
-    updated = struct_time_to_datetime(entry.get("updated_parsed"))
+    published = entry_date(entry, "published_parsed")
+    updated = entry_date(entry, "updated_parsed")
     arxiv_id, version = parsed if parsed else ("", None)
     return PaperRecord(
         source="rss",
