@@ -131,7 +131,13 @@ class HostThrottle:
         key = f"paperboy:ingest:throttle:{host}"
         deadline = time.monotonic() + max(30.0, interval * 10)
         # cache.add is atomic: whoever adds the key owns the next slot; it expires after the interval.
-        while not cache.add(key, "1", timeout=math.ceil(interval)):
+        while True:
+            try:
+                if cache.add(key, "1", timeout=math.ceil(interval)):
+                    return
+            except Exception as exc:  # Redis down: the in-process spacing above still holds.
+                logger.warning("shared throttle unavailable (%s); spacing requests in this process only", exc)
+                return
             if time.monotonic() > deadline:
                 logger.warning("throttle for %s still busy after waiting; going ahead", host)
                 return

@@ -153,3 +153,23 @@ def test_requests_to_one_host_are_spaced_by_the_politeness_interval(feed_server,
     client.get(url, min_interval=0.5)
     assert len(sleeps.calls) == 1
     assert 0.4 < sleeps.calls[0] <= 0.5
+
+
+def test_the_shared_throttle_spaces_requests_of_different_processes_through_the_cache(fast_http):
+    from django.core.cache import cache
+
+    from digest.ingest.http import HostThrottle
+
+    cache.delete("paperboy:ingest:throttle:arxiv.test")
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:  # the other process's slot expires
+            cache.delete("paperboy:ingest:throttle:arxiv.test")
+
+    HostThrottle().wait("arxiv.test", 1.0, sleep=sleep)  # one process takes the slot
+    assert waits == []
+    HostThrottle().wait("arxiv.test", 1.0, sleep=sleep)  # another process must wait for it
+    assert waits == [0.5, 0.5, 0.5]
+    cache.delete("paperboy:ingest:throttle:arxiv.test")
