@@ -63,6 +63,7 @@ PAGES = [
     "/admin/digest/paper/?feed__id__exact={feed}",
     "/admin/digest/paper/?ingested_at__gte={week}",
     "/admin/digest/paper/?q=bench:123456",
+    "/admin/digest/paper/?q=number+123456+on",
     "/admin/digest/paper/?p=100",
     "/admin/digest/subscription/",
     "/admin/digest/subscription/?q=reader99999@",
@@ -88,7 +89,8 @@ def seed() -> None:
         for sql in SEED_SQL:
             started = time.perf_counter()
             cursor.execute(sql)
-            print(f"{time.perf_counter() - started:6.1f} s  {sql.split()[2]}")
+            words = sql.split()
+            print(f"{time.perf_counter() - started:6.1f} s  {words[2] if len(words) > 2 else words[0]}")
 
 
 def measure() -> None:

@@ -153,3 +153,14 @@ def test_clearing_a_flag_is_logged(mo):
 
     assert not Paper.objects.get(pk=paper.pk).flagged
     assert LogEntry.objects.filter(object_id=str(paper.pk), user=mo).exists()
+
+
+def test_papers_are_found_by_exact_id_before_title_words(mo_client):
+    wanted = paper_make(title="Grokking at the edge", external_id="2401.04242", arxiv_id="2401.04242")
+    paper_make(title="A paper citing 2401.04242 in its title")
+
+    by_id = mo_client.get(PAPERS_URL, {"q": "arXiv:2401.04242"}).context["cl"].result_list
+    by_words = mo_client.get(PAPERS_URL, {"q": "edge"}).context["cl"].result_list
+
+    assert list(by_id) == [wanted]
+    assert list(by_words) == [wanted]

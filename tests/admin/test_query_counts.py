@@ -138,3 +138,24 @@ def test_subscriber_page_with_many_deliveries(rosa_client, django_assert_num_que
             Delivery.objects.create(subscription=sub, slot=date(2026, 1, 1) + timedelta(days=next(_n)), state="sent")
 
     assert_constant(rosa_client, url, add, django_assert_num_queries)
+
+
+def test_big_lists_stop_counting_at_the_cap_and_say_so(mo_client, monkeypatch):
+    from digest.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 3)
+    for n in range(4):
+        paper_make(title=f"Paper {n}")
+
+    page = mo_client.get("/admin/digest/paper/")
+
+    assert page.context["cl"].result_count == 3
+    assert "more than 3 papers" in page.content.decode()
+
+
+def test_title_search_has_a_trigram_index_on_postgresql(postgres_db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'paper_title_trgm'")
+        [(definition,)] = cursor.fetchall()
+
+    assert "gin_trgm_ops" in definition and "upper(title)" in definition
