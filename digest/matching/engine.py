@@ -6,7 +6,7 @@
    weighted up, plus a bonus where bare words written side by side appear side by side).
 3. Combine: a sparse (subscribers x queries) @ (queries x papers) product sums, for every
    subscriber, the scores of their interests that matched each paper; muted words subtract the paper
-   out; a small popularity boost is added.  No Python loop over subscriber x paper.
+   out; a small popularity boost multiplies the result.  No Python loop over subscriber x paper.
 4. Rank: per subscriber keep the top ``limit`` (score desc, then paper key asc), vectorised.
 5. Explain: reasons, highlight spans and snippets are computed only for those top matches, and
    shared between subscribers who got the same paper for the same interests.
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 ADJACENCY_WEIGHT = 0.5  # share of the phrase's own score added when bare words appear side by side
 MAX_LIMIT = 10_000
 _MUTE_PENALTY = 1e12
+_BLOCK = 8192  # profiles combined and ranked at a time (bounds memory at ~100 MB per block)
 _SCORE_DECIMALS = 6  # scores are rounded so equal-looking scores tie-break by key, visibly
 
 
@@ -179,27 +180,40 @@ def match_profiles(
     stats["evaluate_s"] = clock() - mark
     mark = clock()
 
-    # 3. Combine per profile: sum of matching interests' scores, muted papers pushed below zero.
+    # 3 + 4. Combine per profile (sum of the matching interests' scores; muted papers pushed below
+    # zero) and rank, a block of profiles at a time so memory stays bounded however many there are.
     interests = sparse.csr_matrix(
         (np.ones(len(profile_q)), profile_q, profile_q_indptr), shape=(len(profiles), len(batch.queries))
     )
-    combined = (interests @ by_query).tocsr()
+    mutes = per_mute = None
     if batch.muted:
-        muted_docs = [index.term_hits(t).docs for t in batch.muted]
-        per_mute = _csr(muted_docs, None, ndocs)
+        per_mute = _csr([index.term_hits(t).docs for t in batch.muted], None, ndocs)
         mutes = sparse.csr_matrix(
             (np.ones(len(m_flat)), np.array(m_flat, dtype=np.int32), np.concatenate(([0], np.cumsum(m_count)))),
             shape=(len(profiles), len(batch.muted)),
         )
-        combined = (combined - _MUTE_PENALTY * (mutes @ per_mute)).tocsr()
-
-    stats["combine_s"] = clock() - mark
-    mark = clock()
-
-    # 4. Rank.
-    rows, docs, scores, candidates = _top_n(combined, index, [max(1, min(p.limit, MAX_LIMIT)) for p in profiles])
+    limits = np.array([max(1, min(p.limit, MAX_LIMIT)) for p in profiles], dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    candidates = 0
+    combine_s = rank_s = 0.0
+    for first in range(0, len(profiles), _BLOCK):
+        last = min(first + _BLOCK, len(profiles))
+        mark = clock()
+        combined = (interests[first:last] @ by_query).tocsr()
+        if mutes is not None:
+            combined = (combined - _MUTE_PENALTY * (mutes[first:last] @ per_mute)).tocsr()
+        combine_s += clock() - mark
+        mark = clock()
+        rows, docs, scores, found = _top_n(combined, index, limits[first:last])
+        parts.append((rows + first, docs, scores))
+        candidates += found
+        rank_s += clock() - mark
+    rows = np.concatenate([p[0] for p in parts])
+    docs = np.concatenate([p[1] for p in parts])
+    scores = np.concatenate([p[2] for p in parts])
+    stats["combine_s"] = combine_s
     stats["candidate_pairs"] = candidates
-    stats["rank_s"] = clock() - mark
+    stats["rank_s"] = rank_s
     mark = clock()
     if not len(rows):
         return {}
@@ -212,7 +226,7 @@ def match_profiles(
 
 
 def _top_n(
-    combined: sparse.csr_matrix, index: PaperIndex, limits: list[int]
+    combined: sparse.csr_matrix, index: PaperIndex, limits: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(row, paper, score) of each row's best ``limit`` entries, rows ascending, best first, and the
     number of (row, paper) pairs that matched at all."""
@@ -225,8 +239,8 @@ def _top_n(
     candidates = len(scores)
     if not candidates:
         return row_of, docs, scores, 0
-    scores = np.round(scores + index.popularity_boost[docs], _SCORE_DECIMALS)
-    limit = np.asarray(limits, dtype=np.int64)
+    scores = np.round(scores * index.popularity_factor[docs], _SCORE_DECIMALS)
+    limit = limits
 
     # Prefilter cheaply before sorting: within a row, an entry scoring below the row's
     # limit-th best can go.  Bucket scores on a log scale; keep buckets down to the one that

@@ -28,6 +28,7 @@ B = 0.75
 TITLE_WEIGHT = 3.0
 AUTHOR_WEIGHT = 1.5
 CATEGORY_WEIGHT = 0.5
+POPULARITY_WEIGHT = 0.15
 _EAGER_POSTINGS_AT = 64  # above this many distinct stems, one full sort beats lazy scans
 _SENTINEL = b"\x01"
 _AUTHOR_SENTINEL = ""
@@ -127,8 +128,9 @@ class PaperIndex:
         self.categories = {cat: np.array(ix, dtype=np.int32) for cat, ix in cats.items()}
 
         pop = np.fromiter((max(d.popularity or 0, 0) for d in self.docs), dtype=np.float64, count=n)
-        # A small boost: 100 upvotes add about as much as one more abstract mention of a rare word.
-        self.popularity_boost = np.minimum(0.25 * np.log1p(pop), 1.5)
+        # A small multiplicative boost: at most +15% (reached at 1000 upvotes), so popularity breaks
+        # near ties but never beats a better textual match such as a title hit.
+        self.popularity_factor = 1.0 + POPULARITY_WEIGHT * np.minimum(np.log1p(pop) / math.log(1001.0), 1.0)
 
         self._postings: dict[int, np.ndarray] = {}
         self._all_postings: tuple[np.ndarray, np.ndarray] | None = None

@@ -1,0 +1,166 @@
+"""Property tests: the parser only ever fails with QueryError; the index agrees with the naive matcher."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from digest.matching import (
+    PaperDoc,
+    PaperIndex,
+    Profile,
+    QueryError,
+    match_profile,
+    match_profiles,
+    naive_match,
+    parse_query,
+    validate_muted,
+)
+
+WORDS = [
+    "graph",
+    "graphs",
+    "Graph's",
+    "neural",
+    "network",
+    "networks",
+    "fine",
+    "tuning",
+    "finetuning",
+    "fine-tuning",
+    "fine-tuned",
+    "data",
+    "set",
+    "dataset",
+    "datasets",
+    "LLM",
+    "LLMs",
+    "model",
+    "Models",
+    "queries",
+    "query",
+    "café",
+    "cafe",
+    "x-ray",
+    "xray",
+    "diffusion",
+    "video",
+    "pre",
+    "training",
+    "pretraining",
+    "ＬＬＭ",
+    "a",
+    "2024",
+]
+AUTHORS = ["Geoffrey Hinton", "Ada Lovelace", "José García", "Jose Garcia", "Hinton Geoffrey"]
+CATEGORIES = ["cs.LG", "cs.CL", "stat.ML"]
+SEPARATORS = [" ", " ", " ", "-", ", ", ". ", " (", ") ", "’s "]
+
+text = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=14).map(
+    lambda parts: "".join(w + s for w, s in parts)
+)
+papers = st.lists(
+    st.builds(
+        lambda title, abstract, authors, cats, pop: (title, abstract, tuple(authors), tuple(cats), pop),
+        text,
+        text,
+        st.lists(st.sampled_from(AUTHORS), max_size=3),
+        st.lists(st.sampled_from(CATEGORIES), max_size=2),
+        st.one_of(st.none(), st.integers(0, 500)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@st.composite
+def atoms(draw) -> str:
+    kind = draw(st.sampled_from(["word", "word", "phrase", "title", "author", "category"]))
+    if kind == "word":
+        atom = draw(st.sampled_from(WORDS))
+    elif kind == "phrase":
+        atom = '"' + " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))) + '"'
+    elif kind == "title":
+        atom = "title:" + draw(st.sampled_from(WORDS))
+    elif kind == "author":
+        name = draw(st.sampled_from(["hinton", "garcia", "García", '"geoffrey hinton"', '"ada lovelace"']))
+        atom = "author:" + name
+    else:
+        atom = "category:" + draw(st.sampled_from(["cs.lg", "CS.CL", "stat.ML", "cs"]))
+    return ("-" if draw(st.booleans()) and draw(st.booleans()) else "") + atom
+
+
+@st.composite
+def queries(draw) -> str:
+    groups = [" ".join(draw(st.lists(atoms(), min_size=1, max_size=3))) for _ in range(draw(st.integers(1, 3)))]
+    query = " OR ".join(groups)
+    if draw(st.booleans()) and draw(st.booleans()):
+        query = f"({query}) {draw(atoms())}"
+    return query
+
+
+def valid(query: str) -> bool:
+    try:
+        parse_query(query)
+    except QueryError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_the_parser_only_ever_fails_with_query_error(query):
+    try:
+        parsed = parse_query(query)
+    except QueryError as err:
+        assert 0 <= err.position <= len(query)
+        assert err.message and str(err)
+    else:
+        assert parsed.terms or parsed.joins
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab -\"():ORtiley“”é'", max_size=40))
+def test_the_parser_survives_query_syntax_soup(query):
+    try:
+        parse_query(query)
+    except QueryError as err:
+        assert 0 <= err.position <= len(query)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=120))
+def test_validate_muted_only_ever_fails_with_query_error(word):
+    try:
+        cleaned = validate_muted(word)
+    except QueryError:
+        return
+    assert cleaned == cleaned.strip() and cleaned
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(papers, st.lists(queries(), min_size=1, max_size=3), st.lists(st.sampled_from(WORDS), max_size=2))
+def test_the_index_finds_exactly_what_the_naive_matcher_finds(rows, interests, muted):
+    assume(all(valid(q) for q in interests))
+    docs = [PaperDoc(key * 3 + 1, *row) for key, row in enumerate(rows)]
+    profile = Profile(42, tuple(interests), tuple(muted), limit=1000)
+    indexed = {m.paper_key for m in match_profile(PaperIndex.build(docs), profile)}
+    assert indexed == naive_match(docs, profile)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(papers, st.lists(st.lists(queries(), min_size=1, max_size=3), min_size=1, max_size=5))
+def test_the_batch_agrees_with_one_profile_at_a_time(rows, interest_lists):
+    assume(all(valid(q) for qs in interest_lists for q in qs))
+    docs = [PaperDoc(key, *row) for key, row in enumerate(rows)]
+    index = PaperIndex.build(docs)
+    profiles = [Profile(k, tuple(qs), limit=3) for k, qs in enumerate(interest_lists)]
+    batch = match_profiles(index, profiles)
+    for profile in profiles:
+        single = match_profile(index, profile)
+        assert batch.get(profile.key, []) == single
+        assert [m.score for m in single] == sorted((m.score for m in single), reverse=True)
+        for m in single:
+            title = docs[m.paper_key].title
+            assert all(0 <= a < b <= len(title) for a, b in m.title_spans)
+            assert all(0 <= a < b <= len(m.snippet) for a, b in m.snippet_spans)
