@@ -9,8 +9,9 @@ hyphenated forms, OR, exclusions, title:/author:/category: fields, and sometimes
 Everything is seeded, so two runs see the same data.
 
 Seconds are wall-clock; the CPU seconds of the same span are printed too, since on a shared machine
-the wall clock also measures the neighbours.  Peak memory is the process's peak resident set size (``resource.getrusage``), which includes the
-interpreter, numpy/scipy and the synthetic data themselves: an upper bound for the engine.
+the wall clock also measures the neighbours.  Peak memory is the process's peak resident set size
+(``resource.getrusage``), which includes the interpreter, numpy/scipy and the synthetic data
+themselves: an upper bound for the engine.
 """
 
 from __future__ import annotations

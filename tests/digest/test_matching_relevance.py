@@ -209,6 +209,6 @@ def test_the_paper_about_the_query_ranks_first(corpus, query, best):
 
 
 def test_the_snippet_shows_the_query_words_of_a_corpus_paper(corpus):
-    docs, index = corpus
+    _, index = corpus
     match = match_profile(index, Profile(1, ('"delayed generalization"',), limit=1))[0]
     assert [match.snippet[a:b].lower() for a, b in match.snippet_spans][:1] == ["delayed generalization"]
