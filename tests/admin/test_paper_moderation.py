@@ -164,3 +164,17 @@ def test_papers_are_found_by_exact_id_before_title_words(mo_client):
 
     assert list(by_id) == [wanted]
     assert list(by_words) == [wanted]
+
+
+def test_titles_and_errors_from_feeds_are_escaped_in_the_admin(mo_client):
+    feed = Feed.objects.create(
+        name="Evil <b>feed</b>", kind="rss", url="https://e.example.org", last_error="<img src=x onerror=alert(1)>"
+    )
+    paper_make(title="<script>alert('x')</script> Diffusion", feed=feed)
+
+    papers = mo_client.get(PAPERS_URL).content.decode()
+    feeds = mo_client.get("/admin/digest/feed/").content.decode()
+
+    assert "<script>alert" not in papers and "&lt;script&gt;alert" in papers
+    assert "<img src=x" not in feeds and "&lt;img src=x" in feeds
+    assert "<b>feed</b>" not in feeds
