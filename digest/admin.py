@@ -357,6 +357,13 @@ class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin, admin.ModelAdmin):
             ),
         )
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # A feed a moderator adds is trusted from the start; record who decided.
+            obj.moderated_by = request.user
+            obj.moderated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
     @admin.action(description="Approve selected feeds (start fetching)", permissions=["change"])
     def approve_selected(self, request, queryset):
         changed = sum(moderation.feed_approve(feed=feed, by=request.user) for feed in queryset)
@@ -630,10 +637,21 @@ class PaperAdmin(ObjectActionsMixin, PageAnnotateMixin, BigTableAdmin):
 
 
 class InterestInline(admin.TabularInline):
+    """Shown, not edited: interests go through the query-language checks of the preferences page."""
+
     model = Interest
     extra = 0
     fields = ("query", "position", "created_at")
-    readonly_fields = ("created_at",)
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SubscriberStateFilter(admin.SimpleListFilter):

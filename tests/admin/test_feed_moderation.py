@@ -170,3 +170,16 @@ def test_the_feed_page_offers_the_actions_that_apply_as_buttons(mo_client, ada_s
     assert feed.state == Feed.State.APPROVED
     page = mo_client.get(f"{FEEDS_URL}{feed.pk}/change/").content.decode()
     assert 'value="Approve"' not in page and 'value="Fetch now"' in page
+
+
+def test_a_feed_added_by_a_moderator_is_approved_and_records_who_added_it(mo_client, mo):
+    response = mo_client.post(
+        f"{FEEDS_URL}add/",
+        {"name": "arXiv cs.RO", "kind": "arxiv", "url": "", "categories": "cs.RO", "params": "{}",
+         "cadence_minutes": 60, "next_fetch_at_0": "", "next_fetch_at_1": ""},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    feed = Feed.objects.get(name="arXiv cs.RO")
+    assert (feed.state, feed.moderated_by) == (Feed.State.APPROVED, mo)
+    assert LogEntry.objects.filter(object_id=str(feed.pk), user=mo, action_flag=1).exists()
