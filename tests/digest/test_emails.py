@@ -449,3 +449,24 @@ def test_render_benchmark_runs_and_prints_its_result_line():
     last = out.getvalue().strip().splitlines()[-1]
     match = re.fullmatch(r"RESULT emails_per_s=([0-9.]+) premailer_each_per_s=([0-9.]+)", last)
     assert match and float(match[1]) > 0 and float(match[2]) > 0
+
+
+# --- the fast paths agree with the simple ones ------------------------------------------------------
+
+
+@given(st.text(alphabet=st.sampled_from([*"ab  c", "\n", "\t", "\x00", "\xa0", "\u2028", "\x85", "\x9f"]), max_size=30))
+def test_run_based_cleaning_agrees_with_the_per_character_cleaner(text):
+    fast, newpos = emails._clean_mapped(text)
+    slow, slow_pos = emails._clean_per_char(text)
+    assert fast == slow == emails.text_clean(text)
+    assert [newpos(p) for p in range(len(text) + 1)] == slow_pos
+
+
+@given(
+    st.lists(st.sampled_from(["a", "bb", "word", "é—", "x" * 70, "https://example.org/" + "y" * 80]), max_size=40),
+    st.sampled_from([("", ""), ("   ", "   "), ("12. ", "    ")]),
+)
+def test_regex_wrapping_agrees_with_word_by_word_wrapping(words, indents):
+    text = " ".join(words)
+    first, rest = indents
+    assert emails._wrap.__wrapped__(text, first, rest) == emails._wrap_words(text, first, rest, 72)
