@@ -101,7 +101,7 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1")
 
         if options["jsonl"] is not None:
-            docs, extras = docs_from_jsonl(options["jsonl"], lambda msg: self.stderr.write(f"warning: {msg}"))
+            docs, extras = docs_from_jsonl(Path(options["jsonl"]), lambda msg: self.stderr.write(f"warning: {msg}"))
         else:
             days = options["days"] if options["days"] is not None else 1
             if days < 1:

@@ -1,0 +1,86 @@
+"""manage.py preview_query: a query against a JSON Lines file or the last N days, nothing written."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from digest.models import Paper
+from tests.factories import paper_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def papers_file(tmp_path):
+    rows = [
+        {
+            "id": "2401.00001",
+            "title": "Video diffusion at scale",
+            "abstract": "We train video diffusion models.",
+            "authors": ["Ada Lovelace"],
+            "categories": ["cs.CV"],
+            "url": "https://arxiv.org/abs/2401.00001",
+        },
+        {"title": "Diffusion for medical imaging", "abstract": "Diffusion helps radiology."},
+        {"title": "Graph networks", "abstract": "Message passing, no generative models."},
+        {"title": "", "abstract": "a line without a title"},
+    ]
+    path = tmp_path / "papers.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n", encoding="utf-8")
+    return path
+
+
+def run(*args, **options) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("preview_query", *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_jsonl_format_prints_one_object_per_match_best_first(papers_file):
+    out, err = run("diffusion", jsonl=str(papers_file), format="jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert {r["title"] for r in records} == {"Video diffusion at scale", "Diffusion for medical imaging"}
+    assert all(set(r) == {"title", "score", "matches"} and r["matches"] == ["diffusion"] for r in records)
+    assert records[0]["score"] >= records[1]["score"]
+    assert "line 4: missing title" in err and "line 5: not valid JSON" in err
+    assert Paper.objects.count() == 0
+
+
+def test_text_format_shows_rank_score_reasons_and_snippet(papers_file):
+    out, _ = run("diffusion -medical", jsonl=str(papers_file), limit=5)
+    assert "1 match(es) among 3 paper(s)" in out
+    assert "Video diffusion at scale" in out and "medical" not in out.split("\n", 1)[1]
+    assert "matched: diffusion" in out
+
+
+def test_limit_and_muted_words_apply(papers_file):
+    out, _ = run("diffusion", jsonl=str(papers_file), format="jsonl", limit=1)
+    assert len(out.splitlines()) == 1
+    out, _ = run("diffusion", jsonl=str(papers_file), format="jsonl", muted=["video"])
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["Diffusion for medical imaging"]
+
+
+def test_a_bad_query_exits_with_the_parsers_message(papers_file):
+    with pytest.raises(CommandError, match=r'Unbalanced quote at position 10: "diffusion \\"video"'):
+        run('diffusion "video', jsonl=str(papers_file))
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("diffusion", jsonl=str(tmp_path / "nope.jsonl"))
+
+
+def test_days_reads_recent_visible_papers_from_the_database():
+    paper_make(title="Recent diffusion paper")
+    paper_make(title="Hidden diffusion paper", hidden=True)
+    paper_make(title="Old diffusion paper", ingested_at=timezone.now() - timedelta(days=10))
+    out, _ = run("diffusion", days=3, format="jsonl")
+    assert [json.loads(line)["title"] for line in out.splitlines()] == ["Recent diffusion paper"]
+    out, _ = run("diffusion", days=30, format="jsonl")
+    assert {json.loads(line)["title"] for line in out.splitlines()} == {"Recent diffusion paper", "Old diffusion paper"}
