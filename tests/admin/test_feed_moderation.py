@@ -13,7 +13,7 @@ from digest.models import Feed
 from digest.services import moderation
 from tests.factories import paper_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 FEEDS_URL = "/admin/digest/feed/"
 

@@ -9,7 +9,7 @@ from digest.models import Feed
 from digest.services import moderation
 from digest.services.moderation import MAX_PENDING_SUGGESTIONS, feed_suggest
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.suggest_urls")]
+pytestmark = pytest.mark.django_db
 
 SUGGEST_URL = "/feeds/suggest/"
 

@@ -10,7 +10,7 @@ from digest.models import Delivery, Feed, Paper, SentPaper
 from digest.services import moderation
 from tests.factories import bo, paper_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 PAPERS_URL = "/admin/digest/paper/"
 
@@ -29,7 +29,6 @@ def planned_digest(sub, papers: list[Paper]) -> Delivery:
     )
 
 
-@pytest.mark.urls("tests.admin.suggest_urls")  # rendering links to the subscriber pages
 def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, ada_sub):
     from digest.delivery_content import digest_email_from_delivery
 
@@ -49,7 +48,6 @@ def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, 
     assert LogEntry.objects.get(object_id=str(junk.pk)).user == mo
 
 
-@pytest.mark.urls("tests.admin.suggest_urls")  # rendering links to the subscriber pages
 def test_unhiding_before_the_send_puts_the_paper_back(mo, ada_sub):
     from digest.delivery_content import digest_email_from_delivery
 

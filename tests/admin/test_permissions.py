@@ -10,7 +10,7 @@ from digest.models import Delivery, Feed
 from digest.services import moderation
 from tests.factories import paper_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 MODERATION_PAGES = [
     "/admin/",

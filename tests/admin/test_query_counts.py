@@ -17,7 +17,7 @@ from digest.models import Delivery, DeliveryRun, Feed, FeedRun, SentPaper
 from digest.services import moderation
 from tests.factories import paper_make, subscriber_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 # A list page is a handful of queries (session, user, permissions, filters, count, rows).
 SMALL = 15

@@ -11,7 +11,7 @@ from digest.models import Delivery, DeliveryRun, SendingControl
 from digest.selectors.runs import slot_stats_recent
 from tests.factories import subscriber_make
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 SLOT = date(2026, 11, 20)
 START = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from digest.services import moderation
 from tests.conftest import service_missing
 from tests.factories import paper_make, subscriber_make
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from digest.models import Delivery, Suppression
 from digest.services import moderation
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
+pytestmark = pytest.mark.django_db
 
 NOW = "2026-11-20 09:00Z"
 
