@@ -176,3 +176,28 @@ def test_titles_and_errors_from_feeds_are_escaped_in_the_admin(mo_client):
     assert "<script>alert" not in papers and "&lt;script&gt;alert" in papers
     assert "<img src=x" not in feeds and "&lt;img src=x" in feeds
     assert "<b>feed</b>" not in feeds
+
+
+def test_a_paper_hidden_after_planning_never_reaches_the_inbox(mo_client, ada_sub, smtp_sink):
+    from datetime import timedelta
+
+    from digest.services.delivery import deliveries_send, message_id_make
+
+    keep = paper_make(title="Diffusion models for video generation")
+    junk = paper_make(title="Diffusion of miracle pills")
+    now = timezone.now()
+    delivery = planned_digest(ada_sub, [keep, junk])
+    Delivery.objects.filter(pk=delivery.pk).update(
+        send_at=now - timedelta(minutes=1), expires_at=now + timedelta(hours=1), message_id=message_id_make()
+    )
+
+    mo_client.post(
+        PAPERS_URL, {"action": "hide_selected", "_selected_action": [junk.pk], "apply": "1", "reason": "Spam"}
+    )
+    deliveries_send(delivery_ids=[delivery.pk])
+
+    [mail] = smtp_sink.messages()
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "Diffusion models for video generation" in text and "Diffusion models for video generation" in html
+    assert "miracle pills" not in text and "miracle pills" not in html
