@@ -507,8 +507,9 @@ def _view_make(
         headline = f"{_plural(count, 'new paper')} for you"
     date_text = _date_text(day)
     preheader = " · ".join([c.title for c in cards[:3]])
-    if len(preheader) > PREHEADER_MAX_CHARS:
-        preheader = preheader[: PREHEADER_MAX_CHARS - 1].rstrip() + "…"
+    if len(preheader) > PREHEADER_MAX_CHARS:  # cut at a word, inbox previews show ~100 characters anyway
+        cut = preheader.rfind(" ", 0, PREHEADER_MAX_CHARS)
+        preheader = preheader[: cut if cut > PREHEADER_MAX_CHARS // 2 else PREHEADER_MAX_CHARS - 1].rstrip(" ·") + "…"
     interests = _texts_clean(email.interests)
     all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0) for i in email.items])
     return _View(
