@@ -166,3 +166,27 @@ def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
 
     ids = sorted(d.pk for d in failed)
     assert chunks == [[sent.pk], ids[:2], ids[2:]]
+
+
+def test_a_resent_digest_really_goes_out_again_with_a_new_message_id(rosa_client, ada_sub, smtp_sink):
+    from digest.services.delivery import deliveries_send
+    from tests.factories import paper_make
+
+    paper = paper_make(title="Video diffusion at scale")
+    sent = delivery_make(
+        ada_sub,
+        slot=timezone.localdate(),
+        content=[{"paper": paper.pk, "score": 1.0, "reasons": [{"interest": "diffusion", "terms": ["diffusion"]}]}],
+        sent_at=timezone.now(),
+    )
+
+    rosa_client.post(
+        "/admin/digest/delivery/", {"action": "resend_selected", "_selected_action": [sent.pk], "index": 0}
+    )
+    deliveries_send(delivery_ids=[sent.pk])
+
+    [mail] = smtp_sink.messages()
+    assert mail["To"] == "ada@example.org"
+    assert mail["Message-ID"] != "<old@paperboy>"
+    assert "Video diffusion at scale" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert Delivery.objects.get(pk=sent.pk).state == Delivery.State.SENT
