@@ -25,7 +25,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -1095,6 +1095,11 @@ def digest_subject_render(email: DigestEmail) -> str:
 _MESSAGE_ID_RE = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 
 
+@functools.lru_cache(maxsize=4)
+def _date_header(now: datetime) -> str:
+    return format_datetime(now)  # one formatting per second, not per email
+
+
 @functools.lru_cache(maxsize=8)
 def _from_header(setting: str) -> str:
     """DEFAULT_FROM_EMAIL, given the display name "Paperboy" when it has none."""
@@ -1112,7 +1117,7 @@ def digest_message_build(email: DigestEmail, *, connection=None) -> EmailMultiAl
     view = _view_make(email)  # one view for all three parts
     headers = {
         "Message-ID": email.message_id,
-        "Date": format_datetime(timezone.now()),
+        "Date": _date_header(timezone.now().replace(microsecond=0)),
         "List-Id": text_clean(settings.PAPERBOY_LIST_ID),
         "List-Unsubscribe": f"<{view.unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
