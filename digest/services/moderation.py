@@ -152,14 +152,18 @@ def feed_reject(*, feed: Feed, by: User, reason: str) -> RejectOutcome:
     reason = reason.strip()
     if not reason:
         raise ModerationError("A rejection needs a reason: the person who suggested the feed will read it.")
-    if feed.state != Feed.State.PENDING:
-        raise ModerationError(f"“{feed.name}” is {feed.get_state_display().lower()}; only pending feeds are rejected.")
-    feed.state = Feed.State.REJECTED
-    feed.enabled = False
-    feed.rejection_reason = reason[:2000]
-    feed.moderated_by = by
-    feed.moderated_at = timezone.now()
-    feed.save(update_fields=["state", "enabled", "rejection_reason", "moderated_by", "moderated_at"])
+    with transaction.atomic():
+        # Locked and re-read: two moderators rejecting at once must not email the suggester twice.
+        locked = Feed.objects.select_for_update().get(pk=feed.pk)
+        if locked.state != Feed.State.PENDING:
+            state = locked.get_state_display().lower()
+            raise ModerationError(f"“{feed.name}” is {state}; only pending feeds are rejected.")
+        feed.state = Feed.State.REJECTED
+        feed.enabled = False
+        feed.rejection_reason = reason[:2000]
+        feed.moderated_by = by
+        feed.moderated_at = timezone.now()
+        feed.save(update_fields=["state", "enabled", "rejection_reason", "moderated_by", "moderated_at"])
     _log(by=by, objects=[feed], message=f"Rejected feed: {_one_line(reason, limit=300)}")
 
     if feed.suggested_by is None or not feed.suggested_by.email:

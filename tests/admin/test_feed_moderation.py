@@ -183,3 +183,15 @@ def test_a_feed_added_by_a_moderator_is_approved_and_records_who_added_it(mo_cli
     feed = Feed.objects.get(name="arXiv cs.RO")
     assert (feed.state, feed.moderated_by) == (Feed.State.APPROVED, mo)
     assert LogEntry.objects.filter(object_id=str(feed.pk), user=mo, action_flag=1).exists()
+
+
+def test_a_second_moderator_rejecting_the_same_suggestion_sends_no_second_email(rosa, mo, ada_sub, smtp_sink):
+    feed = suggested_feed(ada_sub.user)
+    stale_copy = Feed.objects.get(pk=feed.pk)  # what the second moderator's page loaded
+
+    moderation.feed_reject(feed=feed, by=rosa, reason="Off topic")
+    with pytest.raises(moderation.ModerationError, match="only pending feeds"):
+        moderation.feed_reject(feed=stale_copy, by=mo, reason="Duplicate")
+
+    assert len(smtp_sink.messages()) == 1
+    assert Feed.objects.get(pk=feed.pk).rejection_reason == "Off topic"
