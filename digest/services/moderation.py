@@ -392,22 +392,23 @@ def delivery_resend(*, delivery: Delivery, by: User) -> Delivery:
     if Suppression.objects.filter(email__iexact=address, active=True).exists():
         raise ModerationError("This address is suppressed; lift the suppression before resending.")
     now = timezone.now()
-    delivery.state = Delivery.State.PENDING
-    delivery.send_at = now
-    delivery.next_attempt_at = now
-    delivery.expires_at = now + _send_window()
-    delivery.claim_token = ""
-    delivery.claimed_at = None
-    # A new Message-ID: mail providers drop a second message with an id they have already seen.
-    delivery.message_id = _message_id_make()
-    delivery.sent_at = None
-    delivery.last_error = ""
-    delivery.save(
-        update_fields=[
-            "state", "send_at", "next_attempt_at", "expires_at", "claim_token", "claimed_at",
-            "message_id", "sent_at", "last_error",
-        ]
-    )  # fmt: skip
+    changes = {
+        "state": Delivery.State.PENDING,
+        "send_at": now,
+        "next_attempt_at": now,
+        "expires_at": now + _send_window(),
+        "claim_token": "",
+        "claimed_at": None,
+        # A new Message-ID: mail providers drop a second message with an id they have already seen.
+        "message_id": _message_id_make(),
+        "sent_at": None,
+        "last_error": "",
+    }
+    # Conditional on the state read above: of two operators resending at once, one wins.
+    if not Delivery.objects.filter(pk=delivery.pk, state=delivery.state).update(**changes):
+        raise ModerationError("This digest changed meanwhile (someone else resent it?); reload and try again.")
+    for name, value in changes.items():
+        setattr(delivery, name, value)
     _log(by=by, objects=[delivery], message="Queued the digest to be sent again")
     _queue_send(delivery_ids=[delivery.pk])
     return delivery

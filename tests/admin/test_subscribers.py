@@ -190,3 +190,14 @@ def test_a_resent_digest_really_goes_out_again_with_a_new_message_id(rosa_client
     assert mail["Message-ID"] != "<old@paperboy>"
     assert "Video diffusion at scale" in mail.get_body(preferencelist=("plain",)).get_content()
     assert Delivery.objects.get(pk=sent.pk).state == Delivery.State.SENT
+
+
+def test_two_operators_resending_the_same_digest_queue_it_once(rosa, ada_sub):
+    sent = delivery_make(ada_sub)
+    stale_copy = Delivery.objects.get(pk=sent.pk)
+
+    moderation.delivery_resend(delivery=sent, by=rosa)
+    with pytest.raises(moderation.ModerationError, match="changed meanwhile"):
+        moderation.delivery_resend(delivery=stale_copy, by=rosa)
+
+    assert LogEntry.objects.filter(object_id=str(sent.pk)).count() == 1
