@@ -627,10 +627,14 @@ class _Prepared:
             raise RuntimeError(f"prepared template slots {sorted(names)} != expected {sorted(expected)}")
         self.head = chunks[0]
         # (slot name, 0 = plain / 1 = HTML text / 2 = HTML attribute, static chunk that follows)
-        self.plan = tuple(
-            (name, (2 if before.rfind("<") > before.rfind(">") else 1) if html else 0, after)
-            for name, before, after in zip(names, chunks[:-1], chunks[1:], strict=True)
-        )
+        plan = []
+        in_tag = False  # carried over chunks without "<" or ">", e.g. between two attributes of one tag
+        for name, before, after in zip(names, chunks[:-1], chunks[1:], strict=True):
+            opened, closed = before.rfind("<"), before.rfind(">")
+            if opened != closed:
+                in_tag = opened > closed
+            plan.append((name, (2 if in_tag else 1) if html else 0, after))
+        self.plan = tuple(plan)
 
     def fill(self, values: Mapping[str, object]) -> str:
         out: list[str] = []

@@ -426,6 +426,15 @@ def test_any_text_renders_the_same_as_premailer_on_the_whole_email(
     assert digest_html_render(digest) == digest_html_render_uncached(digest)
 
 
+def test_two_placeholders_in_one_tag_are_both_escaped_as_attributes():
+    slot = emails._slot
+    prepared = emails._Prepared(f'<p>{slot("a")}</p><a href="{slot("b")}" title="{slot("c")}">x</a>', "abc", html=True)
+    filled = prepared.fill({"a": 'say "hi" <b>', "b": "https://e.org/?q=1&r=2", "c": '"><script>'})
+    assert (
+        filled == '<p>say "hi" &lt;b&gt;</p><a href="https://e.org/?q=1&amp;r=2" title="&quot;&gt;&lt;script&gt;">x</a>'
+    )
+
+
 def test_stylesheet_selectors_are_context_free():
     """Per-card inlining is exact only if no selector depends on an element's surroundings."""
     sheet = cssutils.parseString((emails.TEMPLATE_DIR / "digest.css").read_text(), validate=False)
