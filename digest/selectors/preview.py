@@ -7,19 +7,25 @@ reused until the set of recent papers changes (a cheap aggregate query detects t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Max
 from django.utils import timezone as dj_timezone
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from digest.matching import PaperIndex, Profile, QueryError, match_profile, parse_query
+from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
 from digest.models import Paper
 from digest.selectors.papers import paper_docs_ingested_between
 
 PREVIEW_DAYS = 7
 PREVIEW_TOP = 10
+# While someone types, requests come every few hundred milliseconds: trust the index for this long
+# before asking the database whether the papers changed (new papers show up this much later at most).
+RECHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,14 @@ class Segment:
 
     text: str
     marked: bool = False
+
+
+def segments_html(parts: Iterable[Segment]) -> SafeString:
+    """Escaped text with <mark> around the highlighted parts (rendered in Python: a template loop per
+    segment made the preview fragment several times slower to render)."""
+    return format_html_join(
+        "", "{}", ((format_html("<mark>{}</mark>", p.text) if p.marked else escape(p.text),) for p in parts)
+    )
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,14 @@ class PreviewItem:
     authors: tuple[str, ...]
     matched_terms: tuple[str, ...]
     interests: tuple[str, ...]
+
+    @property
+    def title_html(self) -> SafeString:
+        return segments_html(self.title)
+
+    @property
+    def snippet_html(self) -> SafeString:
+        return segments_html(self.snippet)
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class _Corpus:
     signature: tuple
     index: PaperIndex
     cards: dict[int, _PaperCard] = field(default_factory=dict)
+    checked_at: float = 0.0  # time.monotonic() of the last signature check
 
 
 _lock = threading.Lock()
@@ -88,17 +111,21 @@ def _signature(now: datetime) -> tuple:
 def preview_corpus(*, now: datetime | None = None) -> _Corpus:
     """The index of the last 7 days of visible papers, rebuilt only when they changed."""
     global _corpus
+    current = _corpus
+    if current is not None and now is None and time.monotonic() - current.checked_at < RECHECK_SECONDS:
+        return current
     now = now or dj_timezone.now()
     signature = _signature(now)
     with _lock:
         if _corpus is not None and _corpus.signature == signature:
+            _corpus.checked_at = time.monotonic()
             return _corpus
         docs = paper_docs_ingested_between(start=now - timedelta(days=PREVIEW_DAYS), end=now)
         cards = {
             row["id"]: _PaperCard(url=row["url"] or "", authors=tuple(row["authors"] or ()), title=row["title"])
             for row in _recent(now).values("id", "url", "authors", "title")
         }
-        _corpus = _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards)
+        _corpus = _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards, checked_at=time.monotonic())
         return _corpus
 
 
@@ -135,7 +162,8 @@ def _item(match, card: _PaperCard) -> PreviewItem:
     interests = tuple(dict.fromkeys(reason.interest for reason in match.reasons))
     return PreviewItem(
         paper_key=match.paper_key,
-        url=card.url,
+        # Only web links: a feed can't turn a title into a javascript: link.
+        url=card.url if card.url.startswith(("https://", "http://")) else "",
         title=segments(card.title, match.title_spans),
         snippet=segments(match.snippet, match.snippet_spans),
         authors=card.authors[:4] + (("et al.",) if len(card.authors) > 4 else ()),
@@ -151,11 +179,17 @@ def _run(
     total = len(corpus.cards)
     if not interests or not total:
         return PreviewResult(papers_considered=total)
-    # Every match is needed for the count; the engine ranks them, we keep the top few.
-    profile = Profile(key="preview", interests=tuple(interests), muted=tuple(muted), limit=max(total, 1))
-    matches = [m for m in match_profile(corpus.index, profile) if m.paper_key not in exclude]
+    # Only the top few are explained (highlights and snippets are the costly part); the engine counts
+    # every match on the way, which is the number the preview shows.
+    excluded = exclude & corpus.cards.keys()
+    profile = Profile(key=0, interests=tuple(interests), muted=tuple(muted), limit=top + len(excluded))
+    stats: dict = {}
+    found = match_profiles(corpus.index, [profile], strict=True, stats=stats).get(0, [])
+    matches = [m for m in found if m.paper_key not in excluded]
+    # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
+    count = stats.get("candidate_pairs", 0) - (len(found) - len(matches))
     items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)
-    return PreviewResult(count=len(matches), items=items, papers_considered=total)
+    return PreviewResult(count=count, items=items, papers_considered=total)
 
 
 def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_TOP) -> PreviewResult:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from digest.models import SentPaper
+from digest.models import Paper, SentPaper
 from digest.selectors import preview as preview_selectors
 from digest.selectors.preview import Segment, segments
 from tests import factories
@@ -25,6 +25,26 @@ def test_segments_split_text_at_merged_clamped_spans():
     )
     assert segments("abc", []) == (Segment("abc"),)
     assert segments("abc", [(2, 1)]) == (Segment("abc"),)
+
+
+def test_highlighted_html_escapes_the_text_and_marks_only_the_spans():
+    html = preview_selectors.segments_html(segments("<b>diffusion</b> & co", [(3, 12)]))
+    assert html == "&lt;b&gt;<mark>diffusion</mark>&lt;/b&gt; &amp; co"
+
+
+def test_while_typing_the_index_is_trusted_for_a_few_seconds(recent_papers, django_assert_num_queries):
+    preview_selectors.preview_corpus()
+    factories.paper_make(title="Brand new diffusion", ingested_at=timezone.now() - timedelta(minutes=1))
+    with django_assert_num_queries(0):
+        preview_selectors.preview_corpus()
+
+
+def test_a_paper_link_is_only_ever_a_web_link(ada_client):
+    paper = factories.paper_make(title="Diffusion trick")
+    Paper.objects.filter(id=paper.id).update(url="javascript:alert(1)")
+    html = ada_client.get("/preview/", {"q": "diffusion", "fragment": "1"}).content.decode()
+    assert "javascript:" not in html
+    assert "Diffusion</mark> trick" in html
 
 
 def test_the_fragment_lists_matches_of_the_last_seven_days_with_highlights(ada_client, recent_papers):
@@ -120,7 +140,8 @@ def test_example_chips_link_to_the_preview_without_javascript(ada_client):
     assert 'href="/preview/?q=title%3Areasoning%20LLM%20-survey"' in html
 
 
-def test_the_index_is_reused_until_the_papers_change(recent_papers, django_assert_max_num_queries):
+def test_the_index_is_reused_until_the_papers_change(recent_papers, django_assert_max_num_queries, monkeypatch):
+    monkeypatch.setattr(preview_selectors, "RECHECK_SECONDS", 0.0)
     first = preview_selectors.preview_corpus()
     assert preview_selectors.preview_corpus() is first
     factories.paper_make(title="Brand new diffusion", ingested_at=timezone.now() - timedelta(minutes=1))
