@@ -1,76 +1,23 @@
-"""Reasons, highlight spans and snippets for the final top matches only.
+"""Reasons, highlight spans and snippets, for the final top matches only, when first read.
 
-Work is shared as much as the data allow: a Match object is shared by every subscriber who got the
-same paper for the same interests, a reason by every (interest, paper) with the same matched words.
-Which interests and words matched is worked out for all winners in a few vectorised passes.
-Highlight spans and snippets are computed when first read (see ``_LazyMatch``), so the daily batch
-only pays for the ones a digest renders, and they are cached per paper and words.
+``match_profiles`` hands out one Match per (subscriber, paper) in the top N.  Creating a million
+fully explained objects would cost more than the whole match, so each is a ``_LazyMatch``: its
+reasons (which interests and words matched), title spans and snippet are worked out on first
+access and cached per (interest, paper) and per (paper, words), where subscribers share them.
 """
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 import numpy as np
 
 from .highlight import ELLIPSIS, Spans, merge_spans, snippet_window
-from .index import PaperIndex, TermHits
+from .index import PaperIndex
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
 
 _MAX_SLOTS = 64  # terms + joins of one query tracked in a uint64 bitmask (the parser allows fewer)
-
-
-class _Terms:
-    """A numbering of every term (and join) of the batch's queries."""
-
-    def __init__(self, index: PaperIndex, queries: list[Query]) -> None:
-        self.index = index
-        ids: dict[Term, int] = {}
-        self.terms: list[Term] = []
-        slot_tix: list[int] = []
-        slot_parts: list[tuple[int, int]] = []
-        indptr = [0]
-
-        def number(term: Term) -> int:
-            tix = ids.get(term)
-            if tix is None:
-                tix = ids[term] = len(self.terms)
-                self.terms.append(term)
-            return tix
-
-        for query in queries:
-            slots = (query.terms + query.joins)[:_MAX_SLOTS]
-            for term in slots:
-                slot_tix.append(number(term))
-                slot_parts.append((number(term.parts[0]), number(term.parts[1])) if term.parts else (-1, -1))
-            indptr.append(len(slot_tix))
-        self.slot_indptr = np.array(indptr, dtype=np.int64)
-        self.slot_tix = np.array(slot_tix, dtype=np.int64)
-        parts = np.array(slot_parts, dtype=np.int64).reshape(-1, 2)
-        self.slot_a, self.slot_b = parts[:, 0], parts[:, 1]
-        self.hits: list[TermHits] = [index.term_hits(t) for t in self.terms]
-        ndocs = len(index)
-        self.ndocs = ndocs
-        # (term, paper) membership keys, sorted, for vectorised lookups.
-        lengths = [len(h.docs) for h in self.hits]
-        self.member_keys = np.repeat(np.arange(len(self.terms), dtype=np.int64), lengths) * ndocs + (
-            np.concatenate([h.docs for h in self.hits]).astype(np.int64) if self.hits else np.zeros(0, np.int64)
-        )
-
-    def has(self, tix: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        if not len(self.member_keys):
-            return np.zeros(len(tix), dtype=bool)
-        wanted = tix * self.ndocs + docs
-        at = np.minimum(np.searchsorted(self.member_keys, wanted), len(self.member_keys) - 1)
-        return (self.member_keys[at] == wanted) & (tix >= 0)
-
-
-def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For segments of the given sizes: the segment of each element and its offset inside it."""
-    owner = np.repeat(np.arange(len(counts)), counts)
-    offset = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return owner, offset
 
 
 class Highlighter:
@@ -142,48 +89,100 @@ class Highlighter:
         return found
 
 
-class _LazyMatch(Match):
-    """A Match whose spans and snippet are computed on first access (then kept).
-
-    Behaves as a plain Match (same fields, equality, repr, pickles as a Match); the daily batch
-    thereby pays for highlighting only for the matches something actually renders.
-    """
-
-    __slots__ = ("_doc", "_highlighter", "_spans", "_terms")
+class Explainer:
+    """Everything needed to explain the matches of one ``match_profiles`` call, on demand."""
 
     def __init__(
-        self, paper_key: int, score: float, reasons: tuple[Reason, ...], highlighter: Highlighter, doc: int, terms
+        self,
+        index: PaperIndex,
+        queries: list[Query],
+        profile_q: np.ndarray,
+        profile_q_indptr: np.ndarray,
+        query_docs: list[np.ndarray],
     ) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "paper_key", paper_key)
-        setattr_(self, "score", score)
-        setattr_(self, "reasons", reasons)
-        setattr_(self, "_highlighter", highlighter)
-        setattr_(self, "_doc", doc)
-        setattr_(self, "_terms", terms)
-        setattr_(self, "_spans", None)
+        self.index = index
+        self.queries = queries
+        self.profile_q = profile_q
+        self.profile_q_indptr = profile_q_indptr
+        self.query_docs = query_docs  # sorted paper indexes each query matched
+        self.highlighter = Highlighter(index)
+        self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
 
-    def _highlight(self) -> tuple[Spans, str, Spans]:
-        spans = self._spans
-        if spans is None:
-            spans = self._highlighter.spans(self._doc, self._terms)
-            object.__setattr__(self, "_spans", spans)
-        return spans
+    def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
+        """The reason one interest gives for one paper, and the terms to highlight."""
+        key = (qid, doc)
+        found = self._reasons.get(key)
+        if found is None:
+            query = self.queries[qid]
+            hit = self.index.term_hits
+            present = tuple(t for t in query.terms if hit(t).mask[doc]) + tuple(
+                j for j in query.joins if hit(j).mask[doc] and not all(hit(p).mask[doc] for p in j.parts)
+            )
+            found = (Reason(query.text, tuple(dict.fromkeys(t.text for t in present))), present)
+            self._reasons[key] = found
+        return found
+
+    def _matches(self, qid: int, doc: int) -> bool:
+        docs = self.query_docs[qid]
+        at = int(np.searchsorted(docs, doc))
+        return at < len(docs) and int(docs[at]) == doc
+
+    def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
+        """Reasons (the profile's interests that matched, in its order) and their terms."""
+        first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
+        found = [self.reason(q, doc) for q in self.profile_q[first:last].tolist() if self._matches(q, doc)]
+        terms = found[0][1] if len(found) == 1 else tuple(dict.fromkeys(t for _, ts in found for t in ts))
+        return tuple(r for r, _ in found), terms
+
+
+class _LazyMatch(Match):
+    """A Match whose reasons, spans and snippet are worked out when first read (then kept).
+
+    Behaves as a plain Match (same fields, equality, hash, repr; pickles as a Match).  The daily
+    batch thereby creates a million of them in well under a second and only pays for explanations
+    that something reads: a digest being rendered, the preview page.
+    """
+
+    __slots__ = ("_d", "_x")
+
+    # _d = (paper_key, score, explainer, profile row, paper index); _x = (reasons, spans...) once read.
+
+    @property
+    def paper_key(self) -> int:  # type: ignore[override]
+        return self._d[0]
+
+    @property
+    def score(self) -> float:  # type: ignore[override]
+        return self._d[1]
+
+    def _explained(self) -> tuple:
+        try:
+            return self._x
+        except AttributeError:
+            _, _, explainer, row, doc = self._d
+            reasons, terms = explainer.explain(row, doc)
+            x = (reasons, *explainer.highlighter.spans(doc, terms))
+            object.__setattr__(self, "_x", x)
+            return x
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:  # type: ignore[override]
+        return self._explained()[0]
 
     @property
     def title_spans(self) -> Spans:  # type: ignore[override]
-        return self._highlight()[0]
+        return self._explained()[1]
 
     @property
     def snippet(self) -> str:  # type: ignore[override]
-        return self._highlight()[1]
+        return self._explained()[2]
 
     @property
     def snippet_spans(self) -> Spans:  # type: ignore[override]
-        return self._highlight()[2]
+        return self._explained()[3]
 
     def _fields(self) -> tuple:
-        return (self.paper_key, self.score, self.reasons, self.title_spans, self.snippet, self.snippet_spans)
+        return (self.paper_key, self.score, *self._explained())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):
@@ -204,93 +203,33 @@ class _LazyMatch(Match):
         return (Match, self._fields())
 
 
+_new = object.__new__
+_set_data = _LazyMatch.__dict__["_d"].__set__
+
+
+def _lazy(paper_key: int, score: float, explainer: Explainer, row: int, doc: int) -> Match:
+    match = _new(_LazyMatch)
+    _set_data(match, (paper_key, score, explainer, row, doc))
+    return match
+
+
 def explain(
     index: PaperIndex,
     queries: list[Query],
     profiles: list[Profile],
     profile_q: np.ndarray,
     profile_q_indptr: np.ndarray,
-    by_query_docs: list[np.ndarray],
+    query_docs: list[np.ndarray],
     rows: np.ndarray,
     docs: np.ndarray,
     scores: np.ndarray,
 ) -> dict[int, list[Match]]:
-    nq = len(queries)
-    ndocs = len(index)
-    docs64 = docs.astype(np.int64)
-
-    # 1. Which of each winner's interests matched its paper (winners x the profile's interests).
-    nint = np.diff(profile_q_indptr)
-    pair_of, offset = _expand(nint[rows])
-    cand_q = profile_q[profile_q_indptr[rows][pair_of] + offset].astype(np.int64)
-    cand_d = docs64[pair_of]
-    q_keys = np.repeat(np.arange(nq, dtype=np.int64), [len(d) for d in by_query_docs]) * ndocs + np.concatenate(
-        by_query_docs
-    ).astype(np.int64)
-    wanted = cand_q * ndocs + cand_d
-    at = np.minimum(np.searchsorted(q_keys, wanted), len(q_keys) - 1)
-    hit = q_keys[at] == wanted
-    hit_pair, hit_q, hit_d = pair_of[hit], cand_q[hit], cand_d[hit]
-    nhits = np.bincount(hit_pair, minlength=len(rows))
-    hit_start = np.concatenate(([0], np.cumsum(nhits)))
-
-    # 2. Distinct (interest, paper) among the winners, and which of the interest's terms are present.
-    qd, qd_first, qd_of_hit = np.unique(hit_q * ndocs + hit_d, return_index=True, return_inverse=True)
-    qd_q, qd_d = hit_q[qd_first], hit_d[qd_first]
-    terms = _Terms(index, queries)
-    nslots = np.diff(terms.slot_indptr)[qd_q]
-    owner, slot = _expand(nslots)
-    flat = terms.slot_indptr[qd_q][owner] + slot
-    d_of = qd_d[owner]
-    present = terms.has(terms.slot_tix[flat], d_of) & ~(
-        terms.has(terms.slot_a[flat], d_of) & terms.has(terms.slot_b[flat], d_of)
+    """One (lazily explained) Match per winner, grouped per profile, best first."""
+    explainer = Explainer(index, queries, profile_q, profile_q_indptr, query_docs)
+    n = len(rows)
+    matches = list(
+        map(_lazy, index.keys[docs].tolist(), scores.tolist(), repeat(explainer, n), rows.tolist(), docs.tolist())
     )
-    bits = np.where(present, np.left_shift(np.uint64(1), slot.astype(np.uint64)), np.uint64(0))
-    masks = np.zeros(len(qd), dtype=np.uint64)
-    np.add.at(masks, owner, bits)
-
-    reason_cache: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
-    qd_reason: list[tuple[Reason, tuple[Term, ...]]] = []
-    slot_indptr = terms.slot_indptr.tolist()
-    slot_tix = terms.slot_tix.tolist()
-    for q, mask in zip(qd_q.tolist(), masks.tolist(), strict=True):
-        found = reason_cache.get((q, mask))
-        if found is None:
-            query = queries[q]
-            slots = slot_tix[slot_indptr[q] : slot_indptr[q + 1]]
-            chosen = [j for j in range(len(slots)) if mask >> j & 1]
-            texts = tuple(dict.fromkeys(terms.terms[slots[j]].text for j in chosen))
-            found = (Reason(query.text, texts), tuple(terms.terms[slots[j]] for j in chosen))
-            reason_cache[(q, mask)] = found
-        qd_reason.append(found)
-
-    # 3. Signatures: (paper, matched interests).  Single-interest winners (the vast majority) are
-    #    identified by their (interest, paper) number; the rest by a tuple.
-    single = nhits == 1
-    first_hit = hit_start[:-1]
-    sig = np.where(single, qd_of_hit[np.minimum(first_hit, len(qd_of_hit) - 1)], -1 - np.arange(len(rows)))
-    uniq, sig_first, sig_inverse = np.unique(sig, return_index=True, return_inverse=True)
-
-    qd_of_hit_list = qd_of_hit.tolist()
-    hit_start_list = hit_start.tolist()
-    highlighter = Highlighter(index)
-    keys = index.keys.tolist()
-    score_list = scores.tolist()
-    doc_list = docs.tolist()
-    objects: list[Match] = []
-    for s, at_row in zip(uniq.tolist(), sig_first.tolist(), strict=True):
-        doc = doc_list[at_row]
-        if s >= 0:
-            reason, matched = qd_reason[s]
-            reasons: tuple[Reason, ...] = (reason,)
-        else:
-            qds = qd_of_hit_list[hit_start_list[at_row] : hit_start_list[at_row + 1]]
-            reasons = tuple(qd_reason[q][0] for q in qds)
-            matched = tuple(dict.fromkeys(t for q in qds for t in qd_reason[q][1]))
-        objects.append(_LazyMatch(keys[doc], score_list[at_row], reasons, highlighter, doc, matched))
-
-    # 5. Per profile, best first (rows are grouped and ordered already).
-    ordered = [objects[i] for i in sig_inverse.tolist()]
     bounds = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1], [True]))).tolist()
-    row_list = rows.tolist()
-    return {profiles[row_list[a]].key: ordered[a:b] for a, b in pairwise(bounds)}
+    keys = [profiles[r].key for r in rows[bounds[:-1]].tolist()]
+    return {key: matches[a:b] for key, (a, b) in zip(keys, pairwise(bounds), strict=True)}

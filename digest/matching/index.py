@@ -198,27 +198,36 @@ class PaperIndex:
                 length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
         if not starts_parts:
             return self._empty
-        starts = np.concatenate(starts_parts)
-        lengths = np.concatenate(length_parts)
+        if len(starts_parts) == 1:
+            starts, lengths = starts_parts[0], length_parts[0]
+        else:
+            starts = np.concatenate(starts_parts)
+            lengths = np.concatenate(length_parts)
+            order = np.argsort(starts, kind="stable")
+            starts, lengths = starts[order], lengths[order]
         if term.field == "title":
             keep = self.in_title[starts]
             starts, lengths = starts[keep], lengths[keep]
             if not len(starts):
                 return self._empty
-        order = np.argsort(starts, kind="stable")
-        starts, lengths = starts[order], lengths[order]
         # Term frequency counts distinct start positions (two variants at one place are one hit).
-        first = np.ones(len(starts), dtype=bool)
-        first[1:] = starts[1:] != starts[:-1]
-        hit_pos = starts[first]
-        doc_per_hit = self.doc_of[hit_pos]
-        docs, first_index, counts = np.unique(doc_per_hit, return_index=True, return_counts=True)
+        if len(starts_parts) > 1:
+            first = np.ones(len(starts), dtype=bool)
+            first[1:] = starts[1:] != starts[:-1]
+            hit_pos = starts[first]
+        else:
+            hit_pos = starts
+        doc_per_hit = self.doc_of[hit_pos]  # sorted, since positions are
+        bounds = np.flatnonzero(doc_per_hit[1:] != doc_per_hit[:-1]) + 1
+        first_index = np.concatenate(([0], bounds))
+        docs = doc_per_hit[first_index]
+        counts = np.diff(np.concatenate((first_index, [len(doc_per_hit)])))
         title_hits = np.add.reduceat(self.in_title[hit_pos].astype(np.float64), first_index)
         abstract_hits = 0.0 if term.field == "title" else counts - title_hits
         tf = TITLE_WEIGHT * title_hits + abstract_hits
         idf = _idf(len(docs), n)
         scores = idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
-        return self._hits(docs.astype(np.int32), scores, starts, lengths)
+        return self._hits(docs, scores, starts, lengths)
 
     def _hits(self, docs: np.ndarray, scores: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> TermHits:
         mask = np.zeros(len(self.docs), dtype=bool)

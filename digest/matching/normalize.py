@@ -167,6 +167,7 @@ def stems(text: str) -> list[str]:
 MIN_SPLIT_PART = 3
 
 
+@lru_cache(maxsize=50_000)
 def phrase_variants(unit: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """The stem sequences that count as the same phrase as ``unit``.
 

@@ -159,6 +159,8 @@ def test_the_batch_agrees_with_one_profile_at_a_time(rows, interest_lists):
     for profile in profiles:
         single = match_profile(index, profile)
         assert batch.get(profile.key, []) == single
+        everything = match_profile(index, Profile(profile.key, profile.interests, limit=1000))
+        assert [(m.paper_key, m.score) for m in single] == [(m.paper_key, m.score) for m in everything[:3]]
         assert [m.score for m in single] == sorted((m.score for m in single), reverse=True)
         for m in single:
             title = docs[m.paper_key].title
