@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.feedback.ranker import matches_rerank, ranker_train, suggestions_pick
+from digest.feedback.ranker import FeatureMatrix, matches_rerank, ranker_train, suggestions_pick
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match, naive_prepare
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "papers.jsonl"
@@ -161,6 +161,7 @@ def run(config: Config = Config(), *, corpus: list[PaperDoc] | None = None, out=
         today = rng.sample(docs, min(config.day_size, len(docs)))
         today_keys = {d.key for d in today}
         index = PaperIndex.build(today)
+        features = FeatureMatrix(today)  # tokenised once a day for every reader, as the planner does
         k_day: list[float] = []
         l_day: list[float] = []
         models = day_suggested = day_suggested_hits = 0
@@ -173,17 +174,20 @@ def run(config: Config = Config(), *, corpus: list[PaperDoc] | None = None, out=
             # Never train on a paper that is in today's sample: the model must not have seen it.
             liked = [by_key[k] for k, v in sorted(state.votes.items()) if v and k not in today_keys]
             disliked = [by_key[k] for k, v in sorted(state.votes.items()) if not v and k not in today_keys]
-            model = ranker_train(liked=liked, disliked=disliked, background=today)
+            model = ranker_train(liked=liked, disliked=disliked, background=features)
             learned_shown = keyword_shown
             suggested: list[int] = []
             if model is not None:
                 models += 1
                 order = matches_rerank(
-                    model, [by_key[m.paper_key] for m in matches], {m.paper_key: m.score for m in matches}
+                    model,
+                    [by_key[m.paper_key] for m in matches],
+                    {m.paper_key: m.score for m in matches},
+                    features=features,
                 )
                 learned_shown = [key for key, _ in order][:DIGEST_SIZE]
                 exclude = {m.paper_key for m in matches}
-                suggested = [key for key, _ in suggestions_pick(model, today, exclude=exclude)]
+                suggested = [key for key, _ in suggestions_pick(model, today, exclude=exclude, features=features)]
             day_suggested += len(suggested)
             day_suggested_hits += sum(key in truth for key in suggested)
 

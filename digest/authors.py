@@ -69,26 +69,30 @@ def _family(words: list[str]) -> str:
     return " ".join(name_fold(w) for w in words).replace("-", " ").strip()
 
 
-def author_parse(name: str) -> AuthorName:
-    """Read ``Last, First`` or ``First [particles] Last`` into an :class:`AuthorName`."""
-    name = " ".join(name.split())
+def author_split(name: str) -> tuple[str, str]:
+    """``(given, family)`` as written (spelling kept), from ``Last, First`` or ``First [particles] Last``."""
+    name = " ".join(name.replace('"', " ").split())
     if "," in name:
         family, _, given = name.partition(",")
         # "Smith, Jr., John": the suffix sits between the parts.
-        given_parts = [p for p in given.split(",") if name_fold(p).strip(" .") not in _SUFFIXES]
-        return AuthorName(family=_family(family.split()), given=_given_names(" ".join(given_parts)))
-    words = [w for w in name.split(" ") if name_fold(w).strip(".") not in _SUFFIXES]
-    if not words:
-        return AuthorName(family="", given=())
-    if len(words) == 1:
-        return AuthorName(family=_family(words), given=())
+        given_parts = [p.strip() for p in given.split(",") if name_fold(p).strip(" .") not in _SUFFIXES]
+        return " ".join(p for p in given_parts if p), family.strip()
+    words = [w for w in name.split(" ") if w and name_fold(w).strip(".") not in _SUFFIXES]
+    if len(words) <= 1:
+        return "", " ".join(words)
     # The family name starts at the first particle after the first word, else it is the last word.
     start = len(words) - 1
     for i in range(1, len(words) - 1):
         if words[i] in _PARTICLES:
             start = i
             break
-    return AuthorName(family=_family(words[start:]), given=_given_names(" ".join(words[:start])))
+    return " ".join(words[:start]), " ".join(words[start:])
+
+
+def author_parse(name: str) -> AuthorName:
+    """Read ``Last, First`` or ``First [particles] Last`` into an :class:`AuthorName`."""
+    given, family = author_split(name)
+    return AuthorName(family=_family(family.split()), given=_given_names(given))
 
 
 def author_key(name: str) -> str:
@@ -119,7 +123,24 @@ def authors_match(query: str, name: str, *, initials: bool = True) -> bool:
     return initials or not want.given or bool(have.given)
 
 
-def author_query(name: str) -> str:
-    """The interest that follows an author, in the matching engine's language: ``author:"Jan Müller"``."""
-    clean = " ".join(name.replace('"', " ").split())
-    return f'author:"{clean}"'
+def author_query(name: str, *, initials: bool = False) -> str:
+    """The interest that follows an author, in the matching engine's language.
+
+    The engine matches ``author:"..."`` as a phrase of folded words inside one author's name, so
+    accents are already equal (``Müller`` = ``Muller``). What differs between feeds is the order and
+    the initials, so the query spells out the forms a feed uses: ``First Last`` and ``Last, First``,
+    and with ``initials=True`` also ``F. Last`` and ``Last, F.`` (which may catch another F. Last).
+    """
+    given, family = author_split(name)
+    if not family:
+        return ""
+    if not given:
+        return f'author:"{family}"'
+    forms = [f"{given} {family}", f"{family}, {given}"]
+    if initials:
+        letters = [w[0] for w in re.split(r"[\s.\-]+", given) if w]
+        short = " ".join(f"{c}." for c in letters)
+        forms += [f"{short} {family}", f"{family}, {short}"]
+        if len(letters) > 1:  # "J. P. Müller" is often just "J. Müller"
+            forms += [f"{letters[0]}. {family}", f"{family}, {letters[0]}."]
+    return " OR ".join(f'author:"{form}"' for form in dict.fromkeys(forms))

@@ -7,7 +7,7 @@ Training runs in a Celery task (``digest.feedback.tasks``), never in a request. 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from digest.delivery_content import content_from_matches
-from digest.feedback.ranker import LearnedRanker, matches_rerank, ranker_train, suggestions_pick
+from digest.feedback.ranker import FeatureMatrix, LearnedRanker, matches_rerank, ranker_train, suggestions_pick
 from digest.matching import Match, PaperDoc
 from digest.models import Feedback, Paper, RankerModel, Subscription
 from digest.selectors.papers import paper_docs_ingested_between
@@ -73,7 +73,7 @@ def background_docs(*, now: datetime) -> list[PaperDoc]:
 
 
 def ranker_retrain(
-    *, subscription_id: int, background: Sequence[PaperDoc] = (), now: datetime | None = None
+    *, subscription_id: int, background: Sequence[PaperDoc] | FeatureMatrix = (), now: datetime | None = None
 ) -> RankerModel:
     """Train (or clear, below the feedback threshold) one subscriber's model and store it."""
     now = now or timezone.now()
@@ -99,7 +99,8 @@ def rankers_retrain_due(*, limit: int = 500, now: datetime | None = None) -> int
     due = subscriptions_due_for_training(limit=limit)
     if not due:
         return 0
-    background = background_docs(now=now)
+    # Tokenised once for the whole batch: only the readers' own papers are tokenised per reader.
+    background = FeatureMatrix(background_docs(now=now))
     trained = 0
     for subscription_id in due:
         try:
@@ -157,19 +158,26 @@ def matches_personalise(
     docs: Sequence[PaperDoc],
     exclude: set[int],
     limit: int,
+    features: FeatureMatrix | None = None,
 ) -> Personalised:
     """Re-order one subscriber's keyword ``matches`` (already free of papers sent before) with their
     model, cut to ``limit``, and pick a few suggestions among ``docs`` that are neither matched nor
-    in ``exclude``. Without a model the keyword order is kept and nothing is suggested."""
+    in ``exclude``. Without a model the keyword order is kept and nothing is suggested.
+
+    Pass ``features`` (``FeatureMatrix(docs)``, built once per planning window) when personalising
+    many subscribers over the same papers."""
     if model is None or not matches:
         return Personalised(matches=list(matches[:limit]), suggested=[])
     by_key = {doc.key: doc for doc in docs}
     matched = [m for m in matches if m.paper_key in by_key]
-    order = matches_rerank(model, [by_key[m.paper_key] for m in matched], {m.paper_key: m.score for m in matched})
+    features = features if features is not None else FeatureMatrix(docs)
+    order = matches_rerank(
+        model, [by_key[m.paper_key] for m in matched], {m.paper_key: m.score for m in matched}, features=features
+    )
     match_by_key = {m.paper_key: m for m in matched}
     ranked = [match_by_key[key] for key, _ in order][:limit]
     taken = {m.paper_key for m in matches} | set(exclude)
-    picks = suggestions_pick(model, docs, exclude=taken)
+    picks = suggestions_pick(model, docs, exclude=taken, features=features)
     return Personalised(matches=ranked, suggested=[_suggestion(by_key[key], p) for key, p in picks])
 
 
@@ -183,7 +191,3 @@ def content_split(found: Sequence[Match]) -> list[dict[str, Any]]:
     return content_from_matches([m for m in found if m.reasons]) + content_from_matches(
         [m for m in found if not m.reasons], suggested=True
     )
-
-
-def keyword_scores(matches: Sequence[Match]) -> Mapping[int, float]:
-    return {m.paper_key: m.score for m in matches}

@@ -91,9 +91,11 @@ def _mute_word(*, subscription: Subscription, word: str) -> str:
     return added
 
 
-def _follow_author(*, subscription: Subscription, name: str) -> str:
+def _follow_author(*, subscription: Subscription, name: str, initials: bool = False) -> str:
     """Add an ``author:"..."`` interest (once); returns the author name."""
-    query = author_query(name)
+    query = author_query(name, initials=initials)
+    if not query:
+        raise FeedbackError("Write the author's name, for example: Jan Müller")
     if any(q.casefold() == query.casefold() for q in subscription.interests.values_list("query", flat=True)):
         return name.strip()
     try:
@@ -103,14 +105,16 @@ def _follow_author(*, subscription: Subscription, name: str) -> str:
     return name.strip()
 
 
-def author_follow(*, subscription: Subscription, name: str) -> str:
-    """Follow an author from the preferences page; idempotent. Raises FeedbackError with a clear message."""
+def author_follow(*, subscription: Subscription, name: str, initials: bool = False) -> str:
+    """Follow an author from the preferences page; idempotent. Raises FeedbackError with a clear message.
+
+    ``initials`` also matches the name written with initials ("J. Müller" for "Jan Müller")."""
     clean = " ".join(name.split())
     if not clean:
         raise FeedbackError("Write the author's name, for example: Jan Müller")
     with transaction.atomic():
         Subscription.objects.select_for_update().filter(id=subscription.id).first()
-        return _follow_author(subscription=subscription, name=clean)
+        return _follow_author(subscription=subscription, name=clean, initials=initials)
 
 
 # --------------------------------------------------------------------------------------------------

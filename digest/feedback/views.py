@@ -74,7 +74,11 @@ def feed_regenerate(request: HttpRequest) -> HttpResponse:
 def author_follow(request: HttpRequest) -> HttpResponse:
     subscription = subscription_create_for_user(user=request.user)
     try:
-        name = services.author_follow(subscription=subscription, name=request.POST.get("name", ""))
+        name = services.author_follow(
+            subscription=subscription,
+            name=request.POST.get("name", ""),
+            initials=request.POST.get("initials") == "on",
+        )
     except services.FeedbackError as exc:
         messages.error(request, str(exc))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digest.authors import author_key, author_parse, author_query, authors_match
+from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, parse_query
 
 
 @pytest.mark.parametrize(
@@ -52,5 +53,22 @@ def test_both_orders_give_the_same_key():
     assert author_parse("van Beethoven, Ludwig") == author_parse("Ludwig van Beethoven")
 
 
-def test_follow_query_is_an_author_interest_without_stray_quotes():
-    assert author_query('  Jan "The Man"  Müller ') == 'author:"Jan The Man Müller"'
+def test_follow_query_spells_out_both_orders_and_initials_only_on_request():
+    assert author_query("Müller, Jan") == 'author:"Jan Müller" OR author:"Müller, Jan"'
+    assert author_query("Jan Müller", initials=True) == (
+        'author:"Jan Müller" OR author:"Müller, Jan" OR author:"J. Müller" OR author:"Müller, J."'
+    )
+    assert author_query('Ada "the" Lovelace') == 'author:"Ada the Lovelace" OR author:"Lovelace, Ada the"'
+    assert author_query("Müller") == 'author:"Müller"'
+    parse_query(author_query("Jean-Pierre van der Berg", initials=True))
+
+
+def test_the_engine_finds_the_followed_author_however_the_feed_wrote_the_name():
+    names = ["Müller, J.", "Jan Muller", "J. Müller", "Jonas Müller", "Müller, Jan", "K. Müller"]
+    index = PaperIndex.build([PaperDoc(key=i, title="t", abstract="a", authors=(n,)) for i, n in enumerate(names)])
+
+    def found(query: str) -> list[str]:
+        return sorted(names[m.paper_key] for m in match_profile(index, Profile(key=0, interests=(query,))))
+
+    assert found(author_query("Jan Müller")) == ["Jan Muller", "Müller, Jan"]
+    assert found(author_query("Jan Müller", initials=True)) == ["J. Müller", "Jan Muller", "Müller, J.", "Müller, Jan"]

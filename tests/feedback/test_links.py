@@ -158,7 +158,7 @@ def test_follow_link_adds_an_author_interest_once(anon, ada_digest):
     anon.confirm(path_of(url))
     anon.confirm(path_of(url))
     queries = list(ada_digest.subscription.interests.values_list("query", flat=True))
-    assert queries == ["diffusion", '"video generation"', 'author:"Jan Müller"']
+    assert queries == ["diffusion", '"video generation"', 'author:"Jan Müller" OR author:"Müller, Jan"']
 
 
 def test_confirm_page_escapes_the_paper_title(anon, ada_digest):
@@ -167,3 +167,15 @@ def test_confirm_page_escapes_the_paper_title(anon, ada_digest):
     response = anon.get(path_of(links_for(ada_digest).more_url))
     assert b"<script>alert(1)</script>" not in response.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+
+
+def test_following_an_author_from_preferences_can_include_initials(anon, ada_digest):
+    anon.force_login(ada_digest.subscription.user)
+    response = anon.post_form("/preferences/authors/follow/", {"name": "Müller, Jan", "initials": "on"})
+    assert response.status_code == 302
+    anon.post_form("/preferences/authors/follow/", {"name": "Müller, Jan", "initials": "on"})
+    assert list(ada_digest.subscription.interests.values_list("query", flat=True))[2:] == [
+        'author:"Jan Müller" OR author:"Müller, Jan" OR author:"J. Müller" OR author:"Müller, J."'
+    ]
+    assert anon.post_form("/preferences/authors/follow/", {"name": "  "}).status_code == 302
+    assert ada_digest.subscription.interests.count() == 3

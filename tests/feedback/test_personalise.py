@@ -11,7 +11,7 @@ from digest.feedback.personalise import (
     rankers_load,
     subscriptions_due_for_training,
 )
-from digest.feedback.ranker import MIN_DISLIKES, MIN_LIKES, ranker_train
+from digest.feedback.ranker import FORMAT_VERSION, MIN_DISLIKES, MIN_LIKES, ranker_train
 from digest.feedback.tasks import rankers_retrain_task
 from digest.matching import Match, PaperDoc, Reason
 from digest.models import Feedback, RankerModel
@@ -38,7 +38,7 @@ def test_the_task_trains_subscribers_with_new_feedback_and_only_them(ada_digest,
     vote(bo, "One paper", "Only one like so far.", "like")
     assert subscriptions_due_for_training() == [ada.id, bo.id]
     assert rankers_retrain_task.delay().get() == 2
-    assert RankerModel.objects.get(subscription=ada).params["version"] == 1
+    assert RankerModel.objects.get(subscription=ada).params["version"] == FORMAT_VERSION
     assert RankerModel.objects.get(subscription=bo).params == {}  # below the threshold: keyword order
     assert set(rankers_load(subscription_ids=[ada.id, bo.id])) == {ada.id}
     assert subscriptions_due_for_training() == []  # nothing new since
