@@ -6,12 +6,14 @@ reused until the set of recent papers changes (a cheap aggregate query detects t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone as dj_timezone
 from django.utils.html import escape, format_html, format_html_join
@@ -21,11 +23,16 @@ from digest.matching import PaperIndex, Profile, QueryError, match_profiles, par
 from digest.models import Paper
 from digest.selectors.papers import paper_docs_ingested_between
 
+logger = logging.getLogger(__name__)
+
 PREVIEW_DAYS = 7
 PREVIEW_TOP = 10
 # While someone types, requests come every few hundred milliseconds: trust the index for this long
 # before asking the database whether the papers changed (new papers show up this much later at most).
 RECHECK_SECONDS = 10.0
+# Serve the previous index while a thread builds the new one (tests switch this off: a thread has its
+# own database connection and would not see a test's uncommitted papers).
+REBUILD_IN_BACKGROUND = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class _Corpus:
 
 _lock = threading.Lock()
 _corpus: _Corpus | None = None
+_rebuilding = False
 
 
 def _recent(now: datetime):
@@ -108,8 +116,42 @@ def _signature(now: datetime) -> tuple:
     return (agg["n"], agg["last"], agg["newest"], agg["edited"])
 
 
+def _build(*, now: datetime, signature: tuple) -> _Corpus:
+    docs = paper_docs_ingested_between(start=now - timedelta(days=PREVIEW_DAYS), end=now)
+    cards = {
+        row["id"]: _PaperCard(url=row["url"] or "", authors=tuple(row["authors"] or ()), title=row["title"])
+        for row in _recent(now).values("id", "url", "authors", "title")
+    }
+    return _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards, checked_at=time.monotonic())
+
+
+def _rebuild_in_background(*, now: datetime, signature: tuple) -> None:
+    global _rebuilding
+
+    def run() -> None:
+        global _corpus, _rebuilding
+        try:
+            fresh = _build(now=now, signature=signature)
+            with _lock:
+                _corpus = fresh
+        except Exception:
+            logger.exception("rebuilding the preview index failed; the previous one stays in use")
+        finally:
+            _rebuilding = False
+            connection.close()  # this thread's own database connection
+
+    with _lock:
+        if _rebuilding:
+            return
+        _rebuilding = True
+    threading.Thread(target=run, name="preview-index", daemon=True).start()
+
+
 def preview_corpus(*, now: datetime | None = None) -> _Corpus:
-    """The index of the last 7 days of visible papers, rebuilt only when they changed."""
+    """The index of the last 7 days of visible papers, rebuilt only when they changed.
+
+    Only the very first request of a process waits for the build (seconds on 5,000 papers); after an
+    ingest the previous index keeps answering while a thread builds the new one."""
     global _corpus
     current = _corpus
     if current is not None and now is None and time.monotonic() - current.checked_at < RECHECK_SECONDS:
@@ -117,15 +159,17 @@ def preview_corpus(*, now: datetime | None = None) -> _Corpus:
     now = now or dj_timezone.now()
     signature = _signature(now)
     with _lock:
-        if _corpus is not None and _corpus.signature == signature:
-            _corpus.checked_at = time.monotonic()
-            return _corpus
-        docs = paper_docs_ingested_between(start=now - timedelta(days=PREVIEW_DAYS), end=now)
-        cards = {
-            row["id"]: _PaperCard(url=row["url"] or "", authors=tuple(row["authors"] or ()), title=row["title"])
-            for row in _recent(now).values("id", "url", "authors", "title")
-        }
-        _corpus = _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards, checked_at=time.monotonic())
+        current = _corpus
+        if current is not None and current.signature == signature:
+            current.checked_at = time.monotonic()
+            return current
+    if current is not None and REBUILD_IN_BACKGROUND:
+        current.checked_at = time.monotonic()  # no new check until the rebuild had time to land
+        _rebuild_in_background(now=now, signature=signature)
+        return current
+    with _lock:
+        if _corpus is None or _corpus.signature != signature:
+            _corpus = _build(now=now, signature=signature)
         return _corpus
 
 

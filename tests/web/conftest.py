@@ -37,8 +37,10 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_preview_index():
-    # The preview index is cached per process; tests roll back papers, so start every test clean.
+def _fresh_preview_index(monkeypatch):
+    # The preview index is cached per process; tests roll back papers, so start every test clean, and
+    # rebuild in the test's own thread (a background thread's connection can't see uncommitted rows).
+    monkeypatch.setattr("digest.selectors.preview.REBUILD_IN_BACKGROUND", False)
     preview_cache_clear()
     yield
     preview_cache_clear()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from digest.models import Delivery
 from tests import factories
+from tests.web.conftest import CsrfClient
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,18 @@ def test_html_in_an_unsubscribed_address_is_escaped_on_the_confirm_page(anon, db
     html = anon.get(unsubscribe_url(subscription_id=sub.id).removeprefix("http://localhost:8000")).content.decode()
     assert "<b>" not in html
     assert "a…@&lt;b&gt;example&lt;/b&gt;.org" in html
+
+
+def test_html_in_a_query_and_a_paper_is_escaped_in_the_test_digest_email(smtp_sink, django_capture_on_commit_callbacks):
+    sub = factories.subscriber_make(email="ada@example.org", interests=[f"diffusion {SCRIPT}"])
+    factories.paper_make(title=f"Diffusion {SCRIPT} models", abstract=f"Diffusion {IMG} alert script everywhere.")
+    client = CsrfClient()
+    client.force_login(sub.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post_form("/preferences/test-digest/", follow=True)
+    assert "is on its way to ada@example.org" in response.content.decode()
+    [message] = smtp_sink.messages()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert_inert(html)
+    assert "&lt;script&gt;" in html
+    assert "\n" not in message["Subject"]

@@ -39,6 +39,39 @@ def test_while_typing_the_index_is_trusted_for_a_few_seconds(recent_papers, djan
         preview_selectors.preview_corpus()
 
 
+def test_after_an_ingest_the_previous_index_answers_while_a_thread_builds_the_new_one(recent_papers, monkeypatch):
+    started: list[str] = []
+
+    class RecordingThread:
+        def __init__(self, *, target, name, daemon):
+            self.target = target
+            started.append(name)
+
+        def start(self):
+            self.target()
+
+    monkeypatch.setattr(preview_selectors, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(preview_selectors, "REBUILD_IN_BACKGROUND", True)
+    monkeypatch.setattr(preview_selectors.threading, "Thread", RecordingThread)
+    monkeypatch.setattr(preview_selectors, "connection", type("C", (), {"close": staticmethod(lambda: None)}))
+    old = preview_selectors.preview_corpus()  # the first build is synchronous: nothing to serve yet
+    assert started == []
+    factories.paper_make(title="Brand new diffusion", ingested_at=timezone.now() - timedelta(minutes=1))
+    real_build = preview_selectors._build
+    served: list = []
+
+    def build_and_look(**kwargs):
+        served.append(preview_selectors._corpus)  # while building, the old index is still the one served
+        return real_build(**kwargs)
+
+    monkeypatch.setattr(preview_selectors, "_build", build_and_look)
+    assert preview_selectors.preview_corpus() is old
+    assert started == ["preview-index"]
+    assert served == [old]
+    assert preview_selectors.preview_corpus() is not old
+    assert len(preview_selectors.preview_corpus().cards) == len(old.cards) + 1
+
+
 def test_a_paper_link_is_only_ever_a_web_link(ada_client):
     paper = factories.paper_make(title="Diffusion trick")
     Paper.objects.filter(id=paper.id).update(url="javascript:alert(1)")
