@@ -135,8 +135,12 @@ def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browse
     page = context.new_page()
     pages = Pages(page)
 
-    # Landing, with the sample digest from the real templates.
+    # Landing, with the sample digest from the real templates; the keyboard reaches "skip to content" first.
     page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
     assert page.frame_locator("iframe.sample-frame").locator("text=Sparse Diffusion Models").count() >= 1
     pages.check("landing")
     page.get_by_role("link", name="Sign up in a minute").click()
@@ -163,8 +167,21 @@ def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browse
     assert page.locator("#browser-timezone").input_value() == "Europe/Paris"
     pages.check("onboarding")
 
-    # Type an interest: the live preview answers while typing, with the matched words highlighted.
+    # An example chip fills the box and previews it, without leaving the page.
+    page.get_by_role("link", name='"diffusion model" video').click()
     query = page.get_by_label("Add an interest")
+    assert query.input_value() == '"diffusion model" video'
+    page.locator("[data-preview-panel] h2", has_text='Preview of "diffusion model" video').wait_for()
+    assert page.url.endswith("/preferences/")
+    # The weekday only applies to weekly digests.
+    weekday = page.get_by_label("Weekday (weekly digests)")
+    assert weekday.is_disabled()
+    page.get_by_role("radio", name="Weekly").check()
+    assert weekday.is_enabled()
+    page.get_by_role("radio", name="Daily").check()
+
+    # Type an interest: the live preview answers while typing, with the matched words highlighted.
+    query.fill("")
     query.click()
     query.press_sequentially("diffusion video", delay=20)
     preview = page.locator("[data-preview-panel]")

@@ -30,6 +30,29 @@ def test_signed_in_pages_send_anonymous_visitors_to_log_in(anon, path):
 def test_a_post_without_csrf_token_is_refused_and_changes_nothing(ada_client, ada_sub):
     response = ada_client.post("/preferences/interests/", {"query": "robots"})
     assert response.status_code == 403
+    assert "Please try again" in response.content.decode()
+    assert queries(ada_sub) == ["diffusion", '"video generation"']
+
+
+def test_every_form_of_the_signed_in_pages_needs_the_csrf_token(ada_client, ada_sub):
+    interest = ada_sub.interests.first()
+    paths = [
+        "/preferences/interests/",
+        f"/preferences/interests/{interest.id}/",
+        f"/preferences/interests/{interest.id}/remove/",
+        "/preferences/delivery/",
+        "/preferences/pause/",
+        "/preferences/resume/",
+        "/preferences/unsubscribe/",
+        "/preferences/resubscribe/",
+        "/preferences/test-digest/",
+        "/preview/",
+        "/account/delete/",
+        "/accounts/logout/",
+    ]
+    assert {path: ada_client.post(path, {"query": "x"}).status_code for path in paths} == dict.fromkeys(paths, 403)
+    ada_sub.refresh_from_db()
+    assert ada_sub.is_active
     assert queries(ada_sub) == ["diffusion", '"video generation"']
 
 
