@@ -181,6 +181,33 @@ def matches_personalise(
     return Personalised(matches=ranked, suggested=[_suggestion(by_key[key], p) for key, p in picks])
 
 
+def digests_personalise(
+    *,
+    matches: dict[int, list[Match]],
+    docs: Sequence[PaperDoc],
+    exclude: dict[int, set[int]],
+    limits: dict[int, int],
+) -> dict[int, list[Match]]:
+    """The planner's one call per window: every subscriber's keyword ``matches`` (papers already
+    sent removed) re-ordered by their model and cut to ``limits``, with their suggestions appended
+    as reason-less matches (store them with :func:`content_split`). The day's papers are tokenised
+    once, and only when someone in the window has a model."""
+    models = rankers_load(subscription_ids=list(matches))
+    features = FeatureMatrix(docs) if models else None
+    out: dict[int, list[Match]] = {}
+    for sub_id, found in matches.items():
+        result = matches_personalise(
+            model=models.get(sub_id),
+            matches=found,
+            docs=docs,
+            exclude=exclude.get(sub_id, set()),
+            limit=limits[sub_id],
+            features=features,
+        )
+        out[sub_id] = [*result.matches, *result.suggested]
+    return out
+
+
 def personalised_content(personalised: Personalised) -> list[dict[str, Any]]:
     """What the planner stores on ``Delivery.content``: matches, then the labelled suggestions."""
     return content_from_matches(personalised.matches) + content_from_matches(personalised.suggested, suggested=True)

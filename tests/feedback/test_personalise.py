@@ -6,6 +6,7 @@ import pytest
 
 from digest.feedback.personalise import (
     content_split,
+    digests_personalise,
     matches_personalise,
     personalised_content,
     rankers_load,
@@ -76,3 +77,19 @@ def test_without_a_model_the_keyword_order_is_kept_and_nothing_is_suggested():
     result = matches_personalise(model=None, matches=keyword, docs=[], exclude=set(), limit=2)
     assert [m.paper_key for m in result.matches] == [1, 2]
     assert result.suggested == []
+
+
+def test_the_planner_hook_personalises_only_subscribers_with_a_model(ada_digest, bo_digest):
+    ada, bo = ada_digest.subscription, bo_digest.subscription
+    feedback_enough(ada)
+    rankers_retrain_task.delay()
+    day = [
+        PaperDoc(key=1, title="Large language model agents that plan", abstract="Agents with a large language model."),
+        PaperDoc(key=2, title="Concept bottleneck for vision", abstract="Interpretable concept bottleneck layers."),
+        PaperDoc(key=3, title="Interpretable concept bottleneck models", abstract="Concept bottleneck layers, sparse."),
+    ]
+    keyword = {ada.id: [match(1, 3.0), match(2, 2.0)], bo.id: [match(1, 3.0), match(2, 2.0)]}
+    out = digests_personalise(matches=keyword, docs=day, exclude={}, limits={ada.id: 2, bo.id: 1})
+    assert [(m.paper_key, bool(m.reasons)) for m in out[ada.id]] == [(2, True), (1, True), (3, False)]
+    assert [m.paper_key for m in out[bo.id]] == [1]  # no model: keyword order, cut to size
+    assert [c["suggested"] for c in content_split(out[ada.id])] == [False, False, True]
