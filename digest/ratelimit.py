@@ -183,12 +183,14 @@ class RateLimiter:
             self._script = None
             return self.local.take()
 
-    def acquire(self) -> float:
-        """Wait for a token; returns the seconds spent waiting."""
+    def acquire(self, *, on_wait: Callable[[], None] | None = None) -> float:
+        """Wait for a token; returns the seconds spent waiting. ``on_wait`` runs once before any sleep."""
         if self.limit.unlimited:
             return 0.0
         waited = 0.0
         while (wait := self.take()) > 0:
+            if on_wait is not None and waited == 0.0:
+                on_wait()
             pause = min(wait, MAX_SLEEP_SECONDS)
             self.sleep(pause)
             waited += pause

@@ -173,8 +173,10 @@ def private_redis():
 
 
 def broker_switch(app, url: str) -> None:
-    """Point this process's publisher at another broker (the app caches its connection pools)."""
-    app.pool.force_close_all()
+    """Point this process's publisher at another broker (the app and kombu cache connection pools)."""
+    from kombu import pools
+
+    pools.reset()
     app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None
