@@ -128,3 +128,22 @@ def quiet_day_note(
                     )
     ranked = sorted(best.values(), key=lambda miss: (-miss.score, miss.paper_key))
     return QuietNote(tuple(ranked[:limit]))
+
+
+def quiet_note_content(note: QuietNote) -> list[dict]:
+    """The note in ``Delivery.content``'s shape (one entry per near miss), flagged ``"near_miss": true``
+    with the clause the paper lacks, so the archive can show a quiet-day note as it was emailed."""
+    return [
+        {
+            "paper": miss.paper_key,
+            "score": round(miss.score, 4),
+            "reasons": [{"interest": miss.interest, "terms": list(miss.matched_terms)}],
+            "title_spans": [],
+            "snippet": "",
+            "snippet_spans": [],
+            "suggested": False,
+            "near_miss": True,
+            "missing": miss.missing,
+        }
+        for miss in note.near_misses
+    ]

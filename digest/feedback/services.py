@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from digest.authors import author_query
 from digest.feedback.links import FeedbackAction
+from digest.feedback.selectors import feed_url_make
 from digest.matching import QueryError
 from digest.models import Delivery, Feedback, Paper, Subscription
 from digest.services.subscriptions import SubscriptionError, interest_add, muted_words_clean
@@ -132,6 +133,11 @@ def feed_token_ensure(*, subscription: Subscription) -> str:
         Subscription.objects.filter(id=subscription.id, feed_token="").update(feed_token=feed_secret_new())
         subscription.refresh_from_db(fields=["feed_token"])
     return subscription.feed_token
+
+
+def feed_url_for(*, subscription: Subscription) -> str:
+    """The subscriber's private feed URL (for the preferences page), creating the secret on first use."""
+    return feed_url_make(subscription_id=subscription.id, secret=feed_token_ensure(subscription=subscription))
 
 
 def feed_token_regenerate(*, subscription: Subscription) -> str:

@@ -11,7 +11,7 @@ from defusedxml import ElementTree as SafeET
 
 from digest.feedback.atom import ATOM_NS, AtomEntry, AtomFeed, atom_render
 from digest.feedback.selectors import feed_url_make
-from digest.feedback.services import feed_token_ensure
+from digest.feedback.services import feed_token_ensure, feed_url_for
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,7 @@ A = f"{{{ATOM_NS}}}"
 
 
 def feed_path(subscription) -> str:
-    return urlsplit(
-        feed_url_make(subscription_id=subscription.id, secret=feed_token_ensure(subscription=subscription))
-    ).path
+    return urlsplit(feed_url_for(subscription=subscription)).path
 
 
 def assert_valid_atom(body: bytes) -> feedparser.FeedParserDict:

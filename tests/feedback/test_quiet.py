@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digest.feedback.quiet import interest_relaxations, query_clauses, quiet_day_note
+from digest.feedback.quiet import interest_relaxations, query_clauses, quiet_day_note, quiet_note_content
 from digest.matching import PaperDoc
 
 DAY = [
@@ -47,3 +47,13 @@ def test_near_misses_respect_muted_words_and_papers_already_sent():
 
 def test_nothing_to_say_on_an_empty_day():
     assert quiet_day_note(interests=["diffusion video"], docs=[]).empty
+
+
+def test_the_note_is_stored_in_the_digest_content_shape_with_what_was_missing():
+    note = quiet_day_note(interests=['diffusion "video generation"'], docs=DAY)
+    content = quiet_note_content(note)
+    assert {(c["paper"], c["missing"], c["near_miss"]) for c in content} == {
+        (1, '"video generation"', True),
+        (3, "diffusion", True),
+    }
+    assert all(c["reasons"][0]["interest"] == 'diffusion "video generation"' for c in content)
