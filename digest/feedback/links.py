@@ -36,6 +36,17 @@ class FeedbackLinks:
     mute_urls: tuple[tuple[str, str], ...] = ()  # (word, url)
     follow_urls: tuple[tuple[str, str], ...] = ()  # (author, url)
 
+    def actions(self) -> tuple[tuple[str, str], ...]:
+        """(label, url) pairs in display order, for a card's HTML row or its plain-text lines.
+
+        Labels are plain text (a word comes from a paper): escape them when rendering HTML."""
+        return (
+            ("More like this", self.more_url),
+            ("Less like this", self.less_url),
+            *((f"Mute “{word}”", url) for word, url in self.mute_urls),
+            *((f"Follow {author}", url) for author, url in self.follow_urls),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FeedbackAction:

@@ -41,6 +41,14 @@ def test_each_link_carries_exactly_its_own_action(ada_digest):
     assert [read(u).word for _, u in links.follow_urls] == ["Jan Müller", "Ada Lovelace"]
     assert {read(links.more_url).subscription_id} == {ada_digest.subscription.id}
     assert read(links.more_url).paper_id == ada_digest.paper.id
+    assert [label for label, _ in links.actions()] == [
+        "More like this",
+        "Less like this",
+        "Mute “diffusion”",
+        "Mute “video generation”",
+        "Follow Jan Müller",
+        "Follow Ada Lovelace",
+    ]
 
 
 @pytest.mark.parametrize("which", ["more", "less", "mute", "follow"])
