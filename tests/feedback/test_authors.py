@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.authors import author_key, author_parse, author_query, authors_match
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, parse_query
@@ -72,3 +74,14 @@ def test_the_engine_finds_the_followed_author_however_the_feed_wrote_the_name():
 
     assert found(author_query("Jan Müller")) == ["Jan Muller", "Müller, Jan"]
     assert found(author_query("Jan Müller", initials=True)) == ["J. Müller", "Jan Muller", "Müller, J.", "Müller, Jan"]
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüéèçñø", min_size=2, max_size=10).map(str.capitalize)
+
+
+@given(given=_NAME, family=_NAME)
+def test_any_name_matches_itself_in_both_orders_and_as_initials(given, family):
+    assert author_key(f"{given} {family}") == author_key(f"{family}, {given}")
+    assert authors_match(f"{given} {family}", f"{family}, {given}", initials=False)
+    assert authors_match(f"{given} {family}", f"{given[0]}. {family}")
+    assert not authors_match(f"{given} {family}", f"{given[0]}. {family}", initials=False)
