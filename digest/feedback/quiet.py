@@ -12,7 +12,7 @@ always agrees with what the engine would match.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from digest.matching import PaperDoc, PaperIndex, Profile, QueryError, match_profile, parse_query
@@ -147,3 +147,18 @@ def quiet_note_content(note: QuietNote) -> list[dict]:
         }
         for miss in note.near_misses
     ]
+
+
+def quiet_notes_for(
+    *, profiles: Sequence[Profile], index: PaperIndex, exclude: Mapping[int, set[int]]
+) -> dict[int, list[dict]]:
+    """The planner's call for one window: for each profile (the opted-in subscribers nothing matched),
+    the note as ``Delivery.content``; subscribers with no near miss either are left out."""
+    notes: dict[int, list[dict]] = {}
+    for profile in profiles:
+        note = quiet_day_note(
+            interests=profile.interests, muted=profile.muted, index=index, exclude=exclude.get(profile.key, set())
+        )
+        if not note.empty:
+            notes[profile.key] = quiet_note_content(note)
+    return notes

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from digest.feedback.quiet import interest_relaxations, query_clauses, quiet_day_note, quiet_note_content
-from digest.matching import PaperDoc
+from digest.feedback.quiet import (
+    interest_relaxations,
+    query_clauses,
+    quiet_day_note,
+    quiet_note_content,
+    quiet_notes_for,
+)
+from digest.matching import PaperDoc, PaperIndex, Profile
 
 DAY = [
     PaperDoc(key=1, title="Diffusion models for image synthesis", abstract="We denoise images with diffusion."),
@@ -57,3 +63,10 @@ def test_the_note_is_stored_in_the_digest_content_shape_with_what_was_missing():
         (3, "diffusion", True),
     }
     assert all(c["reasons"][0]["interest"] == 'diffusion "video generation"' for c in content)
+
+
+def test_the_planner_gets_notes_only_for_subscribers_with_a_near_miss():
+    profiles = [Profile(key=1, interests=('diffusion "video generation"',)), Profile(key=2, interests=("protein",))]
+    notes = quiet_notes_for(profiles=profiles, index=PaperIndex.build(DAY), exclude={1: {3}})
+    assert list(notes) == [1]
+    assert [entry["paper"] for entry in notes[1]] == [1]
