@@ -134,6 +134,11 @@ def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browse
     context.set_default_timeout(15_000)
     page = context.new_page()
     pages = Pages(page)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    # Rejected forms and the invalid-link page answer 400 on purpose; anything else logged is a problem.
+    expected = "the server responded with a status of 400"
+    page.on("console", lambda msg: msg.type == "error" and expected not in msg.text and problems.append(msg.text))
 
     # Landing, with the sample digest from the real templates; the keyboard reaches "skip to content" first.
     page.goto(live_server.url + "/")
@@ -279,3 +284,4 @@ def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browse
         page.goto(live_server.url + path)
         pages.check(name)
     context.close()
+    assert problems == []
