@@ -155,3 +155,13 @@ def test_an_empty_index_or_no_profiles_match_nothing():
     assert match_profiles(PaperIndex.build([]), [Profile(1, ("diffusion",))]) == {}
     assert match_profiles(PaperIndex.build([paper(1, "Diffusion")]), []) == {}
     assert len(PaperIndex.build([paper(1, "Diffusion"), paper(2, "x")])) == 2
+
+
+def test_an_interest_or_muted_word_listed_twice_counts_once():
+    docs = [paper(1, "Video diffusion"), paper(2, "Medical diffusion")]
+    index = PaperIndex.build(docs)
+    once = match_profile(index, Profile(1, ("diffusion",), muted=("medical",)))
+    twice = match_profile(index, Profile(1, ("diffusion", "diffusion"), muted=("medical", "medical")))
+    assert twice == once
+    assert [m.paper_key for m in twice] == [1]
+    assert twice[0].reasons == (Reason("diffusion", ("diffusion",)),)
