@@ -179,3 +179,16 @@ def test_the_account_service_cancels_pending_deliveries_before_deleting(ada_sub,
     monkeypatch.setattr(User, "delete", spy_delete)
     services.account_delete(user=ada_sub.user)
     assert seen == [Delivery.State.CANCELLED]
+
+
+def test_repeated_wrong_passwords_are_rate_limited_even_for_the_right_one_next(db):
+    factories.user_make(email="ada@example.org")
+    client = CsrfClient()
+    for _ in range(5):
+        client.post_form("/accounts/login/", {"login": "ada@example.org", "password": "wrong"})
+    response = client.post_form(
+        "/accounts/login/", {"login": "ada@example.org", "password": "correct horse battery staple"}
+    )
+    assert response.status_code in (200, 429)
+    assert "Too many" in response.content.decode()
+    assert client.get("/preferences/").status_code == 302
