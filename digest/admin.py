@@ -36,9 +36,11 @@ from digest.models import (
     Delivery,
     DeliveryRun,
     Feed,
+    Feedback,
     FeedRun,
     Interest,
     Paper,
+    RankerModel,
     SendingControl,
     Subscription,
     Suppression,
@@ -1003,3 +1005,31 @@ class LogEntryAdmin(BigTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- What subscribers taught their digest (read-only; subscriber data, so superusers only) --------
+
+
+class ReadOnlyAdmin(BigTableAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "subscription", "kind", "word", "paper")
+    list_filter = ("kind",)
+    list_select_related = ("subscription__user", "paper")
+    raw_id_fields = ("subscription", "paper", "delivery")
+    search_fields = ("=subscription__user__email",)
+
+
+@admin.register(RankerModel)
+class RankerModelAdmin(ReadOnlyAdmin):
+    list_display = ("subscription", "trained_at", "n_likes", "n_dislikes")
+    list_select_related = ("subscription__user",)
+    raw_id_fields = ("subscription",)
+    exclude = ("params",)

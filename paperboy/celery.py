@@ -18,4 +18,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "ingest-due-feeds": {"task": "digest.ingest_due_feeds", "schedule": crontab(minute="*/10")},
     "plan-due-slots": {"task": "digest.plan_due_slots", "schedule": crontab(minute="*/5")},
+    # Learned rankers are retrained in batches, never in a request.
+    "retrain-rankers": {"task": "digest.feedback_retrain_rankers", "schedule": crontab(minute="*/30")},
 }

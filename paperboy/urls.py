@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("digest.urls")),
+    path("", include("digest.feedback.urls")),
 ]
