@@ -12,6 +12,7 @@ the user types and the daily batch evaluates each distinct term once.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -55,6 +56,52 @@ def _idf(df: int, n: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
+class _TokenIds(dict):
+    """bytes token -> stem id; a token is decoded and stemmed the first time it is seen only.
+
+    One process-wide vocabulary (it only grows, by the words of new papers): stem ids then mean the
+    same in every index, so a paper's token ids can be cached between builds (see _doc_streams).
+    """
+
+    def __init__(self) -> None:
+        super().__init__({_SENTINEL: -1})
+        self.stem_ids: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __missing__(self, token: bytes) -> int:
+        with self.lock:  # ids are handed out in order: two threads must not get the same one
+            sid = self.get(token)
+            if sid is None:
+                sid = self.stem_ids.setdefault(stem(token.decode()), len(self.stem_ids))
+                self[token] = sid
+        return sid
+
+
+_TOKEN_IDS = _TokenIds()
+# Token ids of recently indexed papers, by (title, abstract): the live preview rebuilds an index of
+# the same few thousand papers again and again, and the daily batch indexes papers already seen.
+_DOC_STREAMS: dict[tuple[str, str], np.ndarray] = {}
+_DOC_STREAMS_MAX = 20_000
+
+
+def _doc_streams(docs: tuple[PaperDoc, ...]) -> list[np.ndarray]:
+    """Per paper, the stem ids of [title, sentinel, abstract, sentinel] (cached)."""
+    found: list[np.ndarray | None] = [_DOC_STREAMS.get((d.title, d.abstract)) for d in docs]
+    missing = [i for i, arr in enumerate(found) if arr is None]
+    if missing:
+        words = _tokenize_all([docs[i] for i in missing])
+        ids = np.fromiter(map(_TOKEN_IDS.__getitem__, words), dtype=np.int32, count=len(words))
+        ends = np.flatnonzero(ids == -1)[1::2] + 1
+        begins = np.concatenate(([0], ends[:-1]))
+        if len(_DOC_STREAMS) + len(missing) > _DOC_STREAMS_MAX:
+            _DOC_STREAMS.clear()  # simple and bounded; the next builds refill it
+        for i, a, b in zip(missing, begins.tolist(), ends.tolist(), strict=True):
+            arr = ids[a:b].copy()
+            found[i] = arr
+            _DOC_STREAMS[(docs[i].title, docs[i].abstract)] = arr
+    return found  # type: ignore[return-value]
+
+
 class PaperIndex:
     """Index of one batch of papers; see the module docstring."""
 
@@ -72,17 +119,11 @@ class PaperIndex:
         n = len(self.docs)
         self.keys = np.fromiter((d.key for d in self.docs), dtype=np.int64, count=n)
 
-        # Tokenize all titles and abstracts in one go (see _tokenize_all), then stem each distinct
-        # token once and map the token list to stem ids at C speed.
-        words = _tokenize_all(self.docs)
-        self.stem_ids: dict[str, int] = {}
-        token_sid: dict[bytes, int] = {}
-        for word in dict.fromkeys(words):
-            if word == _SENTINEL:
-                token_sid[word] = -1
-                continue
-            token_sid[word] = self.stem_ids.setdefault(stem(word.decode()), len(self.stem_ids))
-        self.stream = np.fromiter(map(token_sid.__getitem__, words), dtype=np.int32, count=len(words))
+        # Token ids per paper (tokenized in one go, see _tokenize_all, or from the cache), laid end
+        # to end.
+        self.stem_ids = _TOKEN_IDS.stem_ids
+        streams = _doc_streams(self.docs)
+        self.stream = np.concatenate(streams) if streams else np.zeros(0, dtype=np.int32)
         findall = TOKEN_RE.findall
 
         # Each paper is [title, sentinel, abstract, sentinel] in the stream.
@@ -147,7 +188,7 @@ class PaperIndex:
         if self._all_postings is not None or expected_stems < _EAGER_POSTINGS_AT:
             return
         order = np.argsort(self.stream, kind="stable")
-        counts = np.bincount(self.stream + 1, minlength=len(self.stem_ids) + 1)
+        counts = np.bincount(self.stream + 1)
         offsets = np.concatenate(([0], np.cumsum(counts)))
         self._all_postings = (order, offsets)
 
@@ -155,6 +196,8 @@ class PaperIndex:
         """Sorted stream positions of one stem."""
         if self._all_postings is not None:
             order, offsets = self._all_postings
+            if sid + 2 >= len(offsets):  # a word this index does not contain
+                return order[:0]
             return order[offsets[sid + 1] : offsets[sid + 2]]
         found = self._postings.get(sid)
         if found is None:
@@ -282,7 +325,7 @@ class PaperIndex:
                     self.char_end[first:stop] = arr[:, 1]
 
 
-def _tokenize_all(docs: tuple[PaperDoc, ...]) -> list[bytes]:
+def _tokenize_all(docs: list[PaperDoc]) -> list[bytes]:
     """All tokens of all papers: title, sentinel, abstract, sentinel, ...
 
     Equivalent to ``TOKEN_RE.findall(fold(text))`` per field, but done on one byte string: a regex
