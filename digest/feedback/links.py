@@ -9,14 +9,16 @@ readable in the archive, where signed-in readers get fresh links).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 
-from accounts.tokens import InvalidToken, token_make, token_read
+from accounts.tokens import InvalidToken, compact_token_make, compact_token_read, text_field, text_field_read
 from digest.links import absolute_url
 
 FEEDBACK_LINK_MAX_AGE = timedelta(days=60)
@@ -24,7 +26,7 @@ ACTIONS = ("like", "dislike", "mute", "follow")
 WORD_MAX_CHARS = 100
 # A card offers at most this many "mute" and "follow" links; more would drown the paper.
 MUTE_LINKS_MAX = 4
-FOLLOW_LINKS_MAX = 3
+FOLLOW_LINKS_MAX = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,33 +64,49 @@ class FeedbackAction:
 def feedback_token_make(
     *, subscription_id: int, paper_id: int, delivery_id: int | None, action: str, word: str = ""
 ) -> str:
+    # Compact tokens: a digest has several links per card and each must cost microseconds.
     if action not in ACTIONS:
         raise ValueError(f"unknown feedback action {action!r}")
-    data: dict[str, Any] = {"p": paper_id, "a": action}
-    if delivery_id is not None:
-        data["d"] = delivery_id
-    if word:
-        data["w"] = word[:WORD_MAX_CHARS]
-    return token_make(purpose="feedback", subscription_id=subscription_id, data=data)
+    fields = (
+        subscription_id,
+        paper_id,
+        "-" if delivery_id is None else delivery_id,
+        action,
+        text_field(word[:WORD_MAX_CHARS]) if word else "-",
+    )
+    return compact_token_make(purpose="feedback", fields=fields)
 
 
 def feedback_token_read(*, token: str) -> FeedbackAction:
     """The action a token was minted for; raises InvalidToken if tampered with, expired or malformed."""
-    subscription_id, data = token_read(
+    fields = compact_token_read(
         purpose="feedback", token=token, max_age_seconds=int(FEEDBACK_LINK_MAX_AGE.total_seconds())
     )
-    action, paper_id, delivery_id, word = data.get("a"), data.get("p"), data.get("d"), data.get("w", "")
-    if action not in ACTIONS or not isinstance(paper_id, int) or not isinstance(word, str):
+    if len(fields) != 5:
         raise InvalidToken("This link is not valid.")
-    if delivery_id is not None and not isinstance(delivery_id, int):
+    subscription, paper, delivery, action, word = fields
+    if action not in ACTIONS or not subscription.isdigit() or not paper.isdigit():
         raise InvalidToken("This link is not valid.")
+    if delivery != "-" and not delivery.isdigit():
+        raise InvalidToken("This link is not valid.")
+    word = "" if word == "-" else text_field_read(word)
     if action in {"mute", "follow"} and not word.strip():
         raise InvalidToken("This link is not valid.")
-    return FeedbackAction(subscription_id, paper_id, delivery_id, action, word)
+    delivery_id = None if delivery == "-" else int(delivery)
+    return FeedbackAction(int(subscription), int(paper), delivery_id, action, word)
+
+
+@functools.lru_cache(maxsize=8)
+def _url_template(site_url: str) -> tuple[str, str]:
+    """The feedback URL around its token, resolved once (``reverse`` per link would cost more than signing)."""
+    url = absolute_url(reverse("feedback:act", kwargs={"token": "TOKEN"}))
+    head, _, tail = url.partition("TOKEN")
+    return head, tail
 
 
 def feedback_url(**kwargs: Any) -> str:
-    return absolute_url(reverse("feedback:act", kwargs={"token": feedback_token_make(**kwargs)}))
+    head, tail = _url_template(settings.SITE_URL)
+    return f"{head}{feedback_token_make(**kwargs)}{tail}"
 
 
 def feedback_links_make(
