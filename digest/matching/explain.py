@@ -147,6 +147,11 @@ class _LazyMatch(Match):
 
     # _d = (paper_key, score, explainer, profile row, paper index); _x = (reasons, spans...) once read.
 
+    def __init__(self, paper_key, score, reasons, title_spans, snippet, snippet_spans) -> None:
+        # Only reached through dataclasses.replace(): the batch creates these with _lazy().
+        object.__setattr__(self, "_d", (paper_key, score, None, -1, -1))
+        object.__setattr__(self, "_x", (reasons, title_spans, snippet, snippet_spans))
+
     @property
     def paper_key(self) -> int:  # type: ignore[override]
         return self._d[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 from digest.matching import Match, PaperDoc, PaperIndex, Profile, Reason, match_profile, match_profiles
@@ -149,6 +150,14 @@ def test_a_match_equals_and_pickles_as_a_plain_match():
     clone = pickle.loads(pickle.dumps(match))
     assert type(clone) is Match
     assert clone == plain
+
+
+def test_a_match_works_with_dataclass_helpers():
+    (match,) = match_profile(PaperIndex.build([paper(1, "Video diffusion")]), Profile(1, ("diffusion",)))
+    changed = dataclasses.replace(match, score=99.0)
+    assert changed.score == 99.0 and changed.reasons == match.reasons and changed.snippet == match.snippet
+    assert dataclasses.asdict(match)["paper_key"] == 1
+    assert "snippet=" in repr(match)
 
 
 def test_an_empty_index_or_no_profiles_match_nothing():
