@@ -150,7 +150,10 @@ def match_profiles(
 
     Interests or muted words that do not parse are skipped (and logged) so one bad row cannot stop
     the daily run; ``strict=True`` raises :class:`QueryError` instead (the live preview uses it).
-    ``stats``, when given, is filled with counts and per-phase seconds (for the benchmark).
+    ``stats``, when given, is filled with counts and per-phase CPU seconds (for the benchmark).
+
+    The returned Matches explain themselves (reasons, spans, snippet) when first read, and keep a
+    reference to this batch's index until then: drop them when the digests are built.
     """
     # The batch allocates about a million small objects and frees none of them: the cyclic garbage
     # collector would rescan the growing heap again and again for nothing.

@@ -111,6 +111,20 @@ class PaperIndex:
     def __len__(self) -> int:
         return len(self.docs)
 
+    def __getstate__(self) -> dict:
+        # Picklable (e.g. for a cache): drop the lock and the caches, they are rebuilt on demand.
+        state = self.__dict__.copy()
+        for name in ("_offsets_lock", "_terms", "_postings", "_all_postings", "char_start", "char_end", "_has_offsets"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._offsets_lock = threading.Lock()
+        self._terms = {}
+        self._postings = {}
+        self._all_postings = None
+
     @classmethod
     def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
         self = cls()
@@ -176,6 +190,7 @@ class PaperIndex:
         self._postings: dict[int, np.ndarray] = {}
         self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
         self._terms: dict[tuple[str, tuple[str, ...]], TermHits] = {}
+        self._offsets_lock = threading.Lock()
         self._empty = TermHits(
             np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
         )
@@ -303,6 +318,10 @@ class PaperIndex:
     def ensure_offsets(self, docs: Iterable[int]) -> None:
         """Fill ``char_start``/``char_end`` (per stream position, into the original title/abstract)
         for these papers.  Done lazily: only papers that end up in someone's top N pay for it."""
+        with self._offsets_lock:  # the web preview may explain matches from several threads
+            self._ensure_offsets(docs)
+
+    def _ensure_offsets(self, docs: Iterable[int]) -> None:
         if not hasattr(self, "char_start"):
             self.char_start = np.full(len(self.stream), -1, dtype=np.int64)
             self.char_end = np.full(len(self.stream), -1, dtype=np.int64)

@@ -174,3 +174,11 @@ def test_an_interest_or_muted_word_listed_twice_counts_once():
     assert twice == once
     assert [m.paper_key for m in twice] == [1]
     assert twice[0].reasons == (Reason("diffusion", ("diffusion",)),)
+
+
+def test_an_index_survives_pickling_for_a_cache():
+    index = PaperIndex.build([paper(1, "Video diffusion"), paper(2, "Graph networks")])
+    warm = match_profile(index, Profile(1, ("diffusion",)))[0].snippet  # fills the caches
+    assert warm
+    clone = pickle.loads(pickle.dumps(index))
+    assert match_profile(clone, Profile(1, ("diffusion",))) == match_profile(index, Profile(1, ("diffusion",)))
