@@ -47,8 +47,9 @@ TEXT_WIDTH = 72
 PREHEADER_MAX_CHARS = 140
 # Gmail clips a message whose HTML exceeds ~102 KB; stay clear of it with a little headroom.
 HTML_BUDGET_BYTES = 100_000
-# When over budget: shorten snippets step by step, then drop them, then drop papers (with a "more" link).
-_SNIPPET_STEPS = (SNIPPET_MAX_CHARS, 240, 150, 0)
+# When over budget: shorten snippets step by step, then drop the feedback links, then the snippets, then
+# papers (with a "more" link). (snippet limit, keep feedback links) per step; the browser page keeps all.
+_TRIM_STEPS = ((SNIPPET_MAX_CHARS, True), (240, True), (150, True), (150, False), (0, False))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -72,6 +73,10 @@ class DigestItem:
     matched_terms: tuple[str, ...] = ()
     interests: tuple[str, ...] = ()  # which of the subscriber's interests matched it
     suggested: bool = False  # "you might also like", labelled as such
+    # Per subscriber (signed URLs differ per reader): (label, URL) pairs such as ("More like this", url).
+    # Rendering knows nothing of tokens; a pair whose URL isn't http(s) is left out (a dead button misleads).
+    actions: tuple[tuple[str, str], ...] = ()
+    near_miss: str = ""  # quiet-day note: 'Almost matched "diffusion video": no "video"' (plain text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,10 @@ class DigestEmail:
     links: DigestLinks
     message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
     frequency: str = "daily"  # or "weekly"
+    kind: str = "digest"  # or "quiet": nothing matched today; the items are the nearest misses
+
+
+EMAIL_KINDS = ("digest", "quiet")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,10 +361,27 @@ class _Card:
     snippet_spans: tuple[tuple[int, int], ...]
     why: str
     interests: tuple[str, ...]
+    near_miss: str
+    actions: tuple[tuple[str, str], ...]  # cleaned: non-empty label, absolute http(s) URL
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The optional per-subscriber slots this card has (with the paper: its inlined-card cache key)."""
+        return tuple(
+            name
+            for name, present in (
+                ("snippet", self.snippet),
+                ("why", self.why),
+                ("near_miss", self.near_miss),
+                ("actions", self.actions),
+            )
+            if present
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class _View:
+    kind: str
     for_browser: bool
     cards: tuple[_Card, ...]
     more: int  # papers left out to stay under the size budget
@@ -399,6 +425,16 @@ def _why_text(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
     return "Matched words: " + ", ".join(terms) if terms else ""
 
 
+def _actions_clean(actions: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Labels as one line of text, URLs absolute http(s) only; a pair missing either is left out."""
+    out = []
+    for label, url in actions:
+        label, url = text_clean(label), url_clean(url)
+        if label and url:
+            out.append((label, url))
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=8192)
 def _paper_make(
     day: date,
@@ -425,7 +461,7 @@ def _paper_make(
 
 
 @functools.lru_cache(maxsize=65536)
-def _card_make(item: DigestItem, day: date, snippet_limit: int) -> _Card:
+def _card_make(item: DigestItem, day: date, snippet_limit: int, with_actions: bool = True) -> _Card:
     """Clean one item. Cached on the whole (frozen) item: subscribers who share interests share items."""
     paper = _paper_make(
         day,
@@ -442,20 +478,24 @@ def _card_make(item: DigestItem, day: date, snippet_limit: int) -> _Card:
     snippet, snippet_spans = _text_spans_clean(item.snippet, item.snippet_spans)
     snippet, snippet_spans = _snippet_trim(snippet, snippet_spans, snippet_limit)
     interests = _texts_clean(item.interests)
+    near_miss = text_clean(item.near_miss)
     return _Card(
         paper=paper,
         title=title or "(untitled)",
         title_spans=title_spans if title else (),
         snippet=snippet,
         snippet_spans=snippet_spans,
-        why=_why_text(interests, _texts_clean(item.matched_terms)),
+        # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
+        why="" if near_miss else _why_text(interests, _texts_clean(item.matched_terms)),
         interests=interests,
+        near_miss=near_miss,
+        actions=_actions_clean(item.actions) if with_actions else (),
     )
 
 
-def _card_get(item: DigestItem, day: date, snippet_limit: int) -> _Card:
+def _card_get(item: DigestItem, day: date, snippet_limit: int, with_actions: bool = True) -> _Card:
     try:
-        return _card_make(item, day, snippet_limit)
+        return _card_make(item, day, snippet_limit, with_actions)
     except TypeError:  # unhashable: a caller passed lists where the contract says tuples
         fixed = replace(
             item,
@@ -465,8 +505,9 @@ def _card_get(item: DigestItem, day: date, snippet_limit: int) -> _Card:
             snippet_spans=tuple(map(tuple, item.snippet_spans)),
             matched_terms=tuple(item.matched_terms),
             interests=tuple(item.interests),
+            actions=tuple(map(tuple, item.actions)),
         )
-        return _card_make(fixed, day, snippet_limit)
+        return _card_make(fixed, day, snippet_limit, with_actions)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -493,13 +534,19 @@ def _view_make(
     for_browser: bool = False,
     snippet_limit: int = SNIPPET_MAX_CHARS,
     max_cards: int | None = None,
+    with_actions: bool = True,
 ) -> _View:
+    if email.kind not in EMAIL_KINDS:
+        raise ValueError(f"DigestEmail.kind must be one of {EMAIL_KINDS}, got {email.kind!r}")
     items = email.items if max_cards is None else email.items[:max_cards]
     day = email.digest_date
-    cards = tuple([_card_get(i, day, snippet_limit) for i in items])
+    cards = tuple([_card_get(i, day, snippet_limit, with_actions) for i in items])
     count = len(email.items)
     weekly = email.frequency == "weekly"
-    if count == 0:
+    quiet = email.kind == "quiet"
+    if quiet:
+        headline = f"Nothing new matched your interests {'this week' if weekly else 'today'}"
+    elif count == 0:
         headline = "No new papers matched your interests"
     elif weekly:
         headline = f"{_plural(count, 'paper')} from this week"
@@ -507,12 +554,15 @@ def _view_make(
         headline = f"{_plural(count, 'new paper')} for you"
     date_text = _date_text(day)
     preheader = " · ".join([c.title for c in cards[:3]])
+    if quiet:
+        preheader = f"Nothing matched. Nearest: {preheader}" if preheader else "Nothing matched your interests."
     if len(preheader) > PREHEADER_MAX_CHARS:  # cut at a word, inbox previews show ~100 characters anyway
         cut = preheader.rfind(" ", 0, PREHEADER_MAX_CHARS)
         preheader = preheader[: cut if cut > PREHEADER_MAX_CHARS // 2 else PREHEADER_MAX_CHARS - 1].rstrip(" ·") + "…"
     interests = _texts_clean(email.interests)
-    all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0) for i in email.items])
+    all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0, with_actions) for i in email.items])
     return _View(
+        kind=email.kind,
         for_browser=for_browser,
         cards=cards,
         more=count - len(cards),
@@ -536,16 +586,38 @@ def _topics_html(topics: Iterable[str], esc: Callable[[str], str], span_open: st
     return ", ".join([f"{span_open}{esc(t)}</span>" for t in topics])
 
 
+def _quiet_intro(count: int) -> str:
+    if not count:
+        return "Nothing came close either."
+    if count == 1:
+        return "The nearest miss: a paper that almost matched, and what it was missing."
+    return f"The {count} nearest misses: papers that almost matched, and what each was missing."
+
+
+def _quiet_days(frequency: str) -> str:
+    return "weeks" if frequency == "weekly" else "days"
+
+
 def _skeleton_values(view: _View, esc: Callable[[str], str], topic_open: str) -> dict[str, object]:
     """Per-email values of the page around the cards: text, URLs, and Markup built from ``esc``-escaped pieces.
 
     (Not Markup.format: markupsafe escapes quotes, lxml doesn't, and the two paths must agree byte for byte.)
     """
-    matched = _trusted("Matched your interests: " + _topics_html(view.topics, esc, topic_open)) if view.topics else ""
-    why = _trusted(
-        f"You get this {esc(view.frequency)} digest at {esc(view.recipient)} because you follow "
-        f"{_topics_html(view.interests, esc, topic_open)} on Paperboy."
-    )
+    if view.kind == "quiet":
+        matched = _quiet_intro(len(view.cards) + view.more)  # plain text: each path escapes it its own way
+        why = _trusted(
+            f"You get this note at {esc(view.recipient)} on {esc(_quiet_days(view.frequency))} when nothing matches "
+            f"{_topics_html(view.interests, esc, topic_open)}, because you asked for quiet-day notes. "
+            "Turn them off under Manage preferences."
+        )
+    else:
+        matched = (
+            _trusted("Matched your interests: " + _topics_html(view.topics, esc, topic_open)) if view.topics else ""
+        )
+        why = _trusted(
+            f"You get this {esc(view.frequency)} digest at {esc(view.recipient)} because you follow "
+            f"{_topics_html(view.interests, esc, topic_open)} on Paperboy."
+        )
     return {
         "page_title": view.page_title,
         "preheader": view.preheader,
@@ -673,14 +745,51 @@ def _atoms() -> dict[str, str]:
     """The inlined opening tags of the elements built in Python (highlight, topic), from one premailer run."""
     probe = (
         f'<html><head><style>{_css()}</style></head><body><p><mark class="hl">x</mark>'
-        '<span class="topic">x</span></p></body></html>'
+        f'<span class="topic">x</span></p><p class="actions">{_action_render(_slot("url"), _slot("label"))}'
+        f"{_ACTION_SEP}</p></body></html>"
     )
     out = premailer_inline(probe)
     mark = re.search(r'<mark class="hl"[^>]*>', out)
     topic = re.search(r'<span class="topic"[^>]*>', out)
-    if not mark or not topic:
-        raise RuntimeError("premailer dropped the highlight or topic element")
-    return {"hl": mark.group(0), "topic": topic.group(0)}
+    action = re.search(r'<a class="action"[^>]*>[^<]*</a>', out)
+    sep = re.search(r' <span class="sep"[^>]*>·</span> ', out)
+    if not mark or not topic or not action or not sep:
+        raise RuntimeError("premailer dropped the highlight, topic, action or separator element")
+    return {"hl": mark.group(0), "topic": topic.group(0), "action": action.group(0), "sep": sep.group(0)}
+
+
+# Between two feedback links; the same string in the template-rendered path and (inlined) in the fast one.
+_ACTION_SEP = ' <span class="sep">·</span> '
+
+
+def _action_render(url: str, label: str) -> str:
+    """One feedback link from ``_action.html`` (autoescaped; slot Markup goes in as it is)."""
+    return _env().get_template("_action.html").render(url=url, label=label)
+
+
+def _actions_html_raw(actions: tuple[tuple[str, str], ...]) -> Markup:
+    """The row of feedback links for the reference path: Jinja2-escaped, premailer inlines it later."""
+    return _trusted(_ACTION_SEP.join([_action_render(url, label) for label, url in actions]))
+
+
+@functools.cache
+def _action_prepared() -> _Prepared:
+    return _Prepared(_atoms()["action"], ["url", "label"], html=True)
+
+
+@functools.lru_cache(maxsize=16384)
+def _actions_html_fast(actions: tuple[tuple[str, str], ...]) -> Markup:
+    """The same row from the inlined link: label escaped as lxml writes text, URL as it writes attributes."""
+    if not actions:
+        return _trusted("")
+    prepared = _action_prepared()
+    sep = _atoms()["sep"]
+    out: list[str] = []
+    for n, (label, url) in enumerate(actions):
+        if n:
+            out.append(sep)
+        prepared.fill_into(out, {"url": url, "label": label})
+    return _trusted("".join(out))
 
 
 _SKELETON_SLOTS = (
@@ -712,7 +821,9 @@ def _skeleton(for_browser: bool, has_more: bool) -> _Prepared:
     return _Prepared(premailer_inline(html), expected, html=True)
 
 
-_CardKey = tuple[_Paper, bool, bool]  # (paper, has a snippet, has a "why" line): one inlined card each
+# (paper, the optional per-subscriber slots it has -- see _Card.slots): one inlined card each
+_CardKey = tuple[_Paper, tuple[str, ...]]
+_CARD_SLOTS = ("title", "snippet", "why", "near_miss", "actions")  # "title" is always there
 CARD_BATCH = 50  # cards inlined per premailer run (one run over many cards is far cheaper than many runs)
 CARDS_CACHED = 8192
 
@@ -767,12 +878,14 @@ def _cards_inline(keys: list[_CardKey]) -> list[_Prepared]:
     """Inline several papers' cards with one premailer run and split them apart again."""
     template = _env().get_template("_card.html")
     cards = []
-    for n, (paper, has_snippet, has_why) in enumerate(keys):
+    for n, (paper, slots) in enumerate(keys):
         card = template.render(
             title_html=_slot("title"),
-            snippet_html=_slot("snippet") if has_snippet else "",
-            why=_slot("why") if has_why else "",
-            **_paper_values(paper, has_snippet=has_snippet, has_why=has_why),
+            snippet_html=_slot("snippet") if "snippet" in slots else "",
+            why=_slot("why") if "why" in slots else "",
+            near_miss=_slot("near_miss") if "near_miss" in slots else "",
+            actions_html=_slot("actions") if "actions" in slots else "",
+            **_paper_values(paper, slots),
         )
         cards.append(f"{_card_marker(n)}{card}{_card_marker(n, closing=True)}")
     # Same surroundings as in the email, so the parser sees each card exactly as it does there.
@@ -782,10 +895,10 @@ def _cards_inline(keys: list[_CardKey]) -> list[_Prepared]:
     )
     out = premailer_inline(probe)
     prepared = []
-    for n, (_paper, has_snippet, has_why) in enumerate(keys):
+    for n, (_paper, slots) in enumerate(keys):
         start = out.index(_card_marker(n)) + len(_card_marker(n))
         inner = out[start : out.index(_card_marker(n, closing=True), start)]
-        expected = ["title"] + (["snippet"] if has_snippet else []) + (["why"] if has_why else [])
+        expected = ["title", *slots]
         prepared.append(_Prepared(inner, expected, html=True))
     return prepared
 
@@ -796,13 +909,13 @@ def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
     Optional: rendering inlines missing cards itself (per email). A worker about to send a chunk can call
     this first so the day's papers cost one premailer run per 50 cards instead of one per email's batch.
     """
-    keys = [(card.paper, bool(card.snippet), bool(card.why)) for email in emails for card in _view_make(email).cards]
+    keys = [(card.paper, card.slots) for email in emails for card in _view_make(email).cards]
     before = _CARDS.misses
     _CARDS.get_many(keys)
     return _CARDS.misses - before
 
 
-def _paper_values(paper: _Paper, *, has_snippet: bool, has_why: bool) -> dict[str, object]:
+def _paper_values(paper: _Paper, slots: tuple[str, ...]) -> dict[str, object]:
     return {
         "url": paper.url,
         "pdf_url": paper.pdf_url,
@@ -810,14 +923,16 @@ def _paper_values(paper: _Paper, *, has_snippet: bool, has_why: bool) -> dict[st
         "authors": paper.authors,
         "meta": paper.meta,
         "suggested": paper.suggested,
-        "has_snippet": has_snippet,
-        "has_why": has_why,
+        "has_snippet": "snippet" in slots,
+        "has_why": "why" in slots,
+        "has_near_miss": "near_miss" in slots,
+        "has_actions": "actions" in slots,
     }
 
 
 def email_caches_clear_per_subscriber() -> None:
     """Forget the per-subscriber caches only (benchmarks: a new day for the readers, same papers)."""
-    for cached in (_card_make, _highlight_fast, _topics_rank, _wrap, _text_card):  # not per-paper ones
+    for cached in (_card_make, _highlight_fast, _actions_html_fast, _topics_rank, _wrap, _text_card):  # not per paper
         cached.cache_clear()
 
 
@@ -827,6 +942,8 @@ def email_caches_clear() -> None:
         _env,
         _css,
         _atoms,
+        _action_prepared,
+        _actions_html_fast,
         _skeleton,
         _paper_make,
         _card_make,
@@ -842,6 +959,7 @@ def email_caches_clear() -> None:
         _text_paper,
         _text_skeleton,
         _subject_make,
+        _quiet_subject_make,
     ):
         cached.cache_clear()
 
@@ -853,7 +971,7 @@ def email_caches_clear() -> None:
 
 def _html_fast(view: _View) -> str:
     cards = _Pieces()
-    inlined = _CARDS.get_many([(card.paper, bool(card.snippet), bool(card.why)) for card in view.cards])
+    inlined = _CARDS.get_many([(card.paper, card.slots) for card in view.cards])
     for n, (card, prepared) in enumerate(zip(view.cards, inlined, strict=True)):
         if n:
             cards.append("\n")  # what the template's loop puts between cards
@@ -863,6 +981,8 @@ def _html_fast(view: _View) -> str:
                 "title": _highlight_fast(card.title, card.title_spans),
                 "snippet": _highlight_fast(card.snippet, card.snippet_spans),
                 "why": card.why,
+                "near_miss": card.near_miss,
+                "actions": _actions_html_fast(card.actions),
             },
         )
     values = _skeleton_values(view, _lx_text, _atoms()["topic"])
@@ -881,7 +1001,9 @@ def _html_raw(view: _View) -> str:
                 title_html=_highlight(c.title, c.title_spans, _md_text, mark_open),
                 snippet_html=_highlight(c.snippet, c.snippet_spans, _md_text, mark_open),
                 why=c.why,
-                **_paper_values(c.paper, has_snippet=bool(c.snippet), has_why=bool(c.why)),
+                near_miss=c.near_miss,
+                actions_html=_actions_html_raw(c.actions),
+                **_paper_values(c.paper, c.slots),
             )
         )
         for c in view.cards
@@ -901,20 +1023,20 @@ def _fits(html: str) -> bool:
 def _html_budgeted(
     email: DigestEmail, *, for_browser: bool, render: Callable[[_View], str], first: _View | None = None
 ) -> str:
-    """Render; if the HTML would be clipped by Gmail, shorten snippets, then leave papers out."""
+    """Render; if the HTML would be clipped by Gmail, shorten snippets, drop feedback links, leave papers out."""
     if for_browser:  # a web page has no size limit
         return render(_view_make(email, for_browser=True))
     html = render(first or _view_make(email))
     if _fits(html):
         return html
-    for limit in _SNIPPET_STEPS[1:]:
-        html = render(_view_make(email, snippet_limit=limit))
+    for limit, with_actions in _TRIM_STEPS[1:]:
+        html = render(_view_make(email, snippet_limit=limit, with_actions=with_actions))
         if _fits(html):
             return html
     max_cards = len(email.items)
     while max_cards > 1:
         max_cards = max(1, int(max_cards * 0.8))
-        html = render(_view_make(email, snippet_limit=0, max_cards=max_cards))
+        html = render(_view_make(email, snippet_limit=0, max_cards=max_cards, with_actions=False))
         if _fits(html):
             break
     return html
@@ -975,22 +1097,23 @@ def _link_line(label: str, url: str, indent: str = "") -> str:
     return one if len(one) <= TEXT_WIDTH else f"{indent}{label}:\n{indent}  {url}"
 
 
-_TEXT_CARD_SLOTS = ("title_block", "authors_block", "meta_block", "snippet_block", "why_block", "links_block")
+_TEXT_CARD_SLOTS = (
+    "title_block",
+    "authors_block",
+    "meta_block",
+    "snippet_block",
+    "why_block",
+    "near_miss_block",
+    "links_block",
+    "actions_block",
+)
 
 
 @functools.cache
-def _text_card_prepared(
-    has_authors: bool, has_meta: bool, has_snippet: bool, has_why: bool, has_links: bool
-) -> _Prepared:
-    values = {name: _slot(name) for name in _TEXT_CARD_SLOTS}
-    flags = {
-        "authors_block": has_authors,
-        "meta_block": has_meta,
-        "snippet_block": has_snippet,
-        "why_block": has_why,
-        "links_block": has_links,
-    }
-    text = _env().get_template("_card.txt").render({k: (v if flags.get(k, True) else "") for k, v in values.items()})
+def _text_card_prepared(present: frozenset[str]) -> _Prepared:
+    """The plain-text card with the blocks in ``present`` as slots (the title is always there)."""
+    values = {name: _slot(name) if name == "title_block" or name in present else "" for name in _TEXT_CARD_SLOTS}
+    text = _env().get_template("_card.txt").render(values)
     return _Prepared(text, [n for n in _TEXT_CARD_SLOTS if _slot(n) in text], html=False)
 
 
@@ -1012,17 +1135,18 @@ def _text_card(card: _Card, number: int) -> str:
     """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
     indent = " " * (len(str(number)) + 2)
     authors, meta, links = _text_paper(card.paper, indent)
-    prepared = _text_card_prepared(bool(authors), bool(meta), bool(card.snippet), bool(card.why), bool(links))
-    return prepared.fill(
-        {
-            "title_block": _wrap(card.title, f"{number}. ", indent),
-            "authors_block": authors,
-            "meta_block": meta,
-            "snippet_block": _wrap(card.snippet, indent, indent),
-            "why_block": _wrap(card.why, indent, indent),
-            "links_block": links,
-        }
-    ).rstrip("\n")
+    blocks = {
+        "title_block": _wrap(card.title, f"{number}. ", indent),
+        "authors_block": authors,
+        "meta_block": meta,
+        "snippet_block": _wrap(card.snippet, indent, indent) if card.snippet else "",
+        "why_block": _wrap(card.why, indent, indent) if card.why else "",
+        "near_miss_block": _wrap(card.near_miss, indent, indent) if card.near_miss else "",
+        "links_block": links,
+        "actions_block": "\n".join([_link_line(label, url, indent) for label, url in card.actions]),
+    }
+    prepared = _text_card_prepared(frozenset(name for name, block in blocks.items() if block))
+    return prepared.fill(blocks).rstrip("\n")
 
 
 _TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")
@@ -1036,11 +1160,19 @@ def _text_skeleton(has_matched: bool) -> _Prepared:
 
 
 def _text_fast(view: _View) -> str:
-    matched = "Matched your interests: " + ", ".join(view.topics) if view.topics else ""
-    why = (
-        f"You get this {view.frequency} digest at {view.recipient} because you follow "
-        f"{', '.join(view.interests)} on Paperboy."
-    )
+    if view.kind == "quiet":
+        matched = _quiet_intro(len(view.cards) + view.more)
+        why = (
+            f"You get this note at {view.recipient} on {_quiet_days(view.frequency)} when nothing matches "
+            f"{', '.join(view.interests)}, because you asked for quiet-day notes. Turn them off under "
+            "Manage preferences."
+        )
+    else:
+        matched = "Matched your interests: " + ", ".join(view.topics) if view.topics else ""
+        why = (
+            f"You get this {view.frequency} digest at {view.recipient} because you follow "
+            f"{', '.join(view.interests)} on Paperboy."
+        )
     links = "\n".join(
         [
             _link_line("Manage preferences", view.manage_url),
@@ -1071,6 +1203,13 @@ def digest_text_render(email: DigestEmail) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _quiet_subject_make(count: int, frequency: str) -> str:
+    """ "No new matches today — 3 near misses": short and fixed, no feed text at all."""
+    subject = _env().get_template("quiet_subject.txt").render(count=count, frequency=frequency)
+    return text_clean(subject)[:SUBJECT_MAX_CHARS]
+
+
 @functools.lru_cache(maxsize=4096)
 def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
     template = _env().get_template("digest_subject.txt")
@@ -1088,6 +1227,8 @@ def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
 
 
 def _subject_fast(view: _View, count: int) -> str:
+    if view.kind == "quiet":
+        return _quiet_subject_make(count, view.frequency)
     return _subject_make(count, view.topics or view.interests, view.frequency)
 
 

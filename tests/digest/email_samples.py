@@ -6,6 +6,8 @@ abstracts read the corpus at run time through :func:`corpus_email`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from datetime import date
@@ -87,6 +89,23 @@ SAMPLE_PAPERS = (
 )
 
 
+def action_url(subscriber: int, paper_key: int, action: str) -> str:
+    """A stand-in for a signed feedback link, as long as a real one (~150 characters)."""
+    payload = base64.urlsafe_b64encode(f'{{"s":{subscriber},"p":{paper_key},"a":"{action}"}}'.encode()).decode()
+    signature = base64.urlsafe_b64encode(hashlib.sha256(payload.encode()).digest() * 2).decode()[:64]
+    return f"https://paperboy.example/f/{payload.rstrip('=')}:1tXyZa:{signature}/"
+
+
+def actions_for(subscriber: int, paper_key: int, *, term: str, author: str) -> tuple[tuple[str, str], ...]:
+    """The four feedback links a card carries: more, less, mute a matched word, follow an author."""
+    return (
+        ("More like this", action_url(subscriber, paper_key, "more")),
+        ("Less like this", action_url(subscriber, paper_key, "less")),
+        (f'Mute "{term}"', action_url(subscriber, paper_key, f"mute:{term}")),
+        (f"Follow {author}", action_url(subscriber, paper_key, f"follow:{author}")),
+    )
+
+
 def spans_for(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """[start, end) spans of whole-word, case-insensitive hits (a stand-in for the matching engine)."""
     spans = [
@@ -149,6 +168,7 @@ def ada_email(**overrides) -> DigestEmail:
                 categories=categories,
                 popularity=upvotes,
                 hf=hf,
+                actions=actions_for(42, n, term=terms[0], author=authors[0]),
             )
         )
     fields = {
@@ -163,13 +183,60 @@ def ada_email(**overrides) -> DigestEmail:
     return DigestEmail(**fields)
 
 
+# Ada's quiet day: nothing matched; the nearest misses, each with the interest that almost matched.
+QUIET_MISSES = (
+    (2, 'Almost matched "chain of thought faithfulness": no "faithfulness"', ("chain of thought",)),
+    (6, 'Almost matched "protein design": no "design"', ("protein",)),
+    (5, 'Almost matched "diffusion video": no "diffusion"', ("video",)),
+)
+
+
+def quiet_email(**overrides) -> DigestEmail:
+    """Ada asked for a note on quiet days; today nothing matched, three papers came close."""
+    items = []
+    for n, near_miss, terms in QUIET_MISSES:
+        title, authors, categories, upvotes, hf, abstract = SAMPLE_PAPERS[n - 1]
+        items.append(
+            item_make(
+                n,
+                title,
+                abstract,
+                terms=terms,
+                interests=(),
+                authors=authors,
+                categories=categories,
+                popularity=upvotes,
+                hf=hf,
+                near_miss=near_miss,
+                actions=actions_for(42, n, term=terms[0], author=authors[0]),
+            )
+        )
+    fields = {
+        "recipient": "ada@example.org",
+        "digest_date": DIGEST_DATE,
+        "items": tuple(items),
+        "interests": ("diffusion video", "protein design", "chain of thought faithfulness"),
+        "links": LINKS,
+        "message_id": "<quiet.2026-11-27.42@paperboy.example>",
+        "kind": "quiet",
+    }
+    fields.update(overrides)
+    return DigestEmail(**fields)
+
+
 def corpus_papers(corpus_path: Path) -> list[dict]:
     with corpus_path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
 def corpus_email(
-    corpus_path: Path, *, count: int, start: int = 0, snippet_chars: int = 360, suggest_last: bool = False
+    corpus_path: Path,
+    *,
+    count: int,
+    start: int = 0,
+    snippet_chars: int = 360,
+    suggest_last: bool = False,
+    with_actions: bool = False,
 ) -> DigestEmail:
     """A digest of ``count`` real papers from the shared corpus, highlighted on a few common words.
 
@@ -191,6 +258,7 @@ def corpus_email(
             hf=bool(k % 3),
             snippet_chars=snippet_chars,
             suggested=suggest_last and k == start + count - 1,
+            actions=actions_for(7, k, term=terms[k % 5], author=authors[0]) if with_actions else (),
         )
         for k, p in enumerate(papers, start=start)
     )

@@ -34,7 +34,7 @@ from digest.emails import (
     digest_subject_render,
     digest_text_render,
 )
-from tests.digest.email_samples import LINKS, ada_email, corpus_email, item_make
+from tests.digest.email_samples import LINKS, action_url, actions_for, ada_email, corpus_email, item_make, quiet_email
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SEND_TIME = datetime(2026, 11, 27, 6, 0, 7, tzinfo=UTC)
@@ -248,7 +248,7 @@ def test_hostile_titles_authors_and_abstracts_are_escaped_and_never_reach_a_head
 
 
 def test_a_paper_whose_only_url_is_javascript_is_shown_but_never_linked():
-    item = replace(ada_email().items[0], url="javascript:alert(1)", pdf_url="", hf_url="data:text/html,x")
+    item = replace(ada_email().items[0], url="javascript:alert(1)", pdf_url="", hf_url="data:text/html,x", actions=())
     bad = ada_email(items=(item,))
     html = digest_html_render(bad)
     doc = lxml_html.fromstring(html)
@@ -363,9 +363,14 @@ def test_a_card_is_inlined_once_and_reused_by_other_subscribers():
     emails.email_caches_clear()
     digest_html_render(ada_email())
     misses = emails._CARDS.misses
-    other = ada_email(recipient="bo@example.org", interests=("video generation",), message_id="<x@paperboy.example>")
-    digest_html_render(other)
+    # Bo's feedback links are signed for Bo: they fill a slot, the inlined card is the same.
+    items = tuple(replace(i, actions=actions_for(7, i.paper_key, term="video", author="Bo")) for i in ada_email().items)
+    other = ada_email(
+        recipient="bo@example.org", interests=("video generation",), message_id="<x@paperboy.example>", items=items
+    )
+    html = digest_html_render(other)
     assert emails._CARDS.misses == misses
+    assert action_url(7, 1, "more") in html and action_url(42, 1, "more") not in html
 
 
 def test_warming_a_chunk_inlines_all_its_cards_in_one_premailer_run_with_the_same_result(corpus_path):
@@ -410,9 +415,12 @@ HOSTILE_TEXT = st.text(
     recipient_local=st.from_regex(r"[a-z0-9.'+]{1,12}", fullmatch=True),
     spans=st.lists(st.tuples(st.integers(-3, 45), st.integers(-3, 45)), max_size=4),
     url_tail=HOSTILE_TEXT,
+    action_label=HOSTILE_TEXT,
+    near_miss=HOSTILE_TEXT,
+    kind=st.sampled_from(["digest", "quiet"]),
 )
 def test_any_text_renders_the_same_as_premailer_on_the_whole_email(
-    title, snippet, author, interest, recipient_local, spans, url_tail
+    title, snippet, author, interest, recipient_local, spans, url_tail, action_label, near_miss, kind
 ):
     item = item_make(1, title, snippet, terms=(), interests=(interest,), authors=(author, "B"), hf=True)
     item = replace(
@@ -421,8 +429,10 @@ def test_any_text_renders_the_same_as_premailer_on_the_whole_email(
         snippet_spans=tuple(spans),
         url=f"https://arxiv.org/abs/{url_tail}",
         popularity=len(title),
+        actions=((action_label, f"https://pb.example/f/{url_tail}"), ("Less like this", f"http://pb.example/{title}")),
+        near_miss=near_miss,
     )
-    digest = ada_email(items=(item,), recipient=f"{recipient_local}@example.org", interests=(interest, "x"))
+    digest = ada_email(items=(item,), recipient=f"{recipient_local}@example.org", interests=(interest, "x"), kind=kind)
     assert digest_html_render(digest) == digest_html_render_uncached(digest)
 
 
@@ -479,3 +489,189 @@ def test_regex_wrapping_agrees_with_word_by_word_wrapping(words, indents):
     text = " ".join(words)
     first, rest = indents
     assert emails._wrap.__wrapped__(text, first, rest) == emails._wrap_words(text, first, rest, 72)
+
+
+# --- feedback links (issue 9) ----------------------------------------------------------------------
+
+
+def card_actions(card) -> list[tuple[str, str]]:
+    return [(a.text_content(), a.get("href")) for a in card.xpath(".//p[contains(@class, 'actions')]/a")]
+
+
+def test_every_card_carries_its_feedback_links_in_both_parts():
+    digest = ada_email()
+    doc = lxml_html.fromstring(digest_html_render(digest))
+    cards = doc.xpath("//td[contains(@class, 'card-cell')]")
+    assert [card_actions(card) for card in cards] == [list(item.actions) for item in digest.items]
+    assert card_actions(cards[0])[2] == ('Mute "diffusion"', action_url(42, 1, "mute:diffusion"))
+    style = cards[0].xpath(".//a[contains(@class, 'action')]")[0].get("style")
+    assert "color:#6b7280" in style, "small grey links, not the blue of the paper's own links"
+    text = digest_text_render(digest)
+    for item in digest.items:
+        for label, url in item.actions:
+            assert f"   {label}:\n     {url}\n" in text + "\n", "label on its line, the long URL indented below"
+
+
+def test_a_short_feedback_link_stays_on_one_text_line():
+    item = replace(ada_email().items[0], actions=(("More like this", "https://pb.example/f/x/"),))
+    assert "\n   More like this: https://pb.example/f/x/\n" in digest_text_render(ada_email(items=(item,))) + "\n"
+
+
+def test_hostile_feedback_labels_are_escaped_and_non_http_links_are_left_out():
+    actions = (
+        ('Mute "<script>alert(1)</script>"', "https://pb.example/f/1/?a=1&b=2"),
+        ("Follow \r\nBcc: x@evil.example", 'https://pb.example/f/2/" onclick="alert(2)'),
+        ("Less like this", "javascript:alert(3)"),
+        ("Data", "data:text/html,<script>alert(4)</script>"),
+        ("Relative", "/f/5/"),
+        ("", "https://pb.example/f/6/"),  # no label: nothing to click
+    )
+    item = replace(ada_email().items[0], actions=actions)
+    digest = ada_email(items=(item,))
+    html = digest_html_render(digest)
+    doc = lxml_html.fromstring(html)
+    assert not doc.xpath("//script | //*[@onclick]")
+    assert card_actions(doc.xpath("//td[contains(@class, 'card-cell')]")[0]) == [
+        ('Mute "<script>alert(1)</script>"', "https://pb.example/f/1/?a=1&b=2"),
+        ("Follow Bcc: x@evil.example", "https://pb.example/f/2/%22%20onclick=%22alert(2)"),
+    ]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript" not in html and "data:" not in html and "/f/5/" not in html and "/f/6/" not in html
+    text = digest_text_render(digest)
+    assert "Less like this" not in text and "javascript" not in text and "Relative" not in text
+    assert "Follow Bcc: x@evil.example: https://pb.example/f/2/%22%20onclick=%22alert(2)" in " ".join(text.split())
+    assert html == digest_html_render_uncached(digest)
+    msg = parsed(digest_message_build(digest))
+    assert msg["Bcc"] is None
+
+
+def test_feedback_links_render_the_same_as_premailer_on_the_whole_email(corpus_path):
+    emails.email_caches_clear()
+    for digest in (ada_email(), corpus_email(corpus_path, count=10, start=3, with_actions=True, suggest_last=True)):
+        assert digest_html_render(digest) == digest_html_render_uncached(digest)
+        assert digest_html_render(digest, for_browser=True) == digest_html_render_uncached(digest, for_browser=True)
+
+
+def test_25_papers_with_four_feedback_links_each_stay_under_gmails_clipping_limit(corpus_path):
+    digest = corpus_email(corpus_path, count=25, suggest_last=True, with_actions=True)
+    assert all(len(url) > 120 for item in digest.items for _label, url in item.actions), "signed-URL lengths"
+    html = digest_html_render(digest)
+    assert len(html.encode()) < HTML_BUDGET_BYTES < 102 * 1024
+    doc = lxml_html.fromstring(html)
+    assert len(doc.xpath("//td[contains(@class, 'card-cell')]")) == 25
+    assert len(doc.xpath("//p[contains(@class, 'snippet')]")) == 25, "full snippets still fit"
+    assert len(doc.xpath("//a[contains(@class, 'action')]")) == 100, "and every feedback link"
+
+
+def test_over_budget_feedback_links_go_after_snippets_are_shortened_and_before_snippets_go(corpus_path, monkeypatch):
+    digest = corpus_email(corpus_path, count=14, snippet_chars=1000, with_actions=True)
+    shortest = emails._html_fast(emails._view_make(digest, snippet_limit=150))
+    without_links = emails._html_fast(emails._view_make(digest, snippet_limit=150, with_actions=False))
+    assert len(without_links) < len(shortest)
+    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(without_links.encode()))
+    html = digest_html_render(digest)
+    assert html == without_links
+    doc = lxml_html.fromstring(html)
+    assert len(doc.xpath("//p[contains(@class, 'snippet')]")) == 14
+    assert not doc.xpath("//p[contains(@class, 'actions')]")
+    assert html == digest_html_render_uncached(digest)
+    page = lxml_html.fromstring(digest_html_render(digest, for_browser=True))
+    assert len(page.xpath("//a[contains(@class, 'action')]")) == 14 * 4, "the browser page keeps them"
+    assert digest_text_render(digest).count("More like this:") == 14, "the text part has no budget"
+
+
+# --- quiet-day note (issue 9) ------------------------------------------------------------------------
+
+
+def test_quiet_day_plain_text_matches_the_golden_file():
+    golden_check("ada_quiet.txt", digest_text_render(quiet_email()))
+
+
+@time_machine.travel(SEND_TIME, tick=False)
+def test_quiet_day_headers_match_the_golden_file():
+    raw = digest_message_build(quiet_email()).message().as_bytes().decode()
+    block = raw.split("\n\n", 1)[0] + "\n"
+    golden_check("ada_quiet.headers", re.sub(r'boundary="[^"]+"', 'boundary="<boundary>"', block))
+
+
+@pytest.mark.parametrize(
+    ("count", "frequency", "subject"),
+    [
+        (3, "daily", "No new matches today — 3 near misses"),
+        (1, "daily", "No new matches today — 1 near miss"),
+        (0, "daily", "No new matches today"),
+        (2, "weekly", "No new matches this week — 2 near misses"),
+    ],
+)
+def test_quiet_day_subject_counts_the_near_misses(count, frequency, subject):
+    note = quiet_email(items=quiet_email().items[:count] if count <= 3 else (), frequency=frequency)
+    assert digest_subject_render(note) == subject
+    assert len(subject) < 78 and not re.search(r"[\x00-\x1f\x7f]", subject)
+
+
+@time_machine.travel(SEND_TIME, tick=False)
+def test_quiet_day_note_says_nothing_matched_and_names_each_near_miss():
+    note = quiet_email()
+    msg = parsed(digest_message_build(note))
+    assert msg["Subject"] == "No new matches today — 3 near misses"
+    assert msg["List-Unsubscribe"].strip() == f"<{LINKS.unsubscribe_url}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Id"] == "Paperboy daily digest <digest.paperboy.example>"
+    assert msg["Message-ID"] == "<quiet.2026-11-27.42@paperboy.example>"
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    doc = lxml_html.fromstring(html_part(msg))
+    assert doc.xpath("//h1")[0].text_content() == "Nothing new matched your interests today"
+    assert "The 3 nearest misses" in doc.xpath("//p[contains(@class, 'matched')]")[0].text_content()
+    cards = doc.xpath("//td[contains(@class, 'card-cell')]")
+    assert [c.xpath(".//p[contains(@class, 'near-miss')]")[0].text_content() for c in cards] == [
+        i.near_miss for i in note.items
+    ]
+    assert not doc.xpath("//p[contains(@class, 'why')]"), "the near miss takes the why line's place"
+    assert all(len(card_actions(c)) == 4 for c in cards), "feedback links on near misses too"
+    preheader = doc.xpath("//body/div[contains(@style, 'display:none')]")[0].text_content()
+    assert preheader.startswith("Nothing matched. Nearest: Reasoning Traces")
+    footer = {a.text_content(): a.get("href") for a in doc.xpath("//a[contains(@class, 'footer-link')]")}
+    assert footer == {
+        "Manage preferences": LINKS.manage_url,
+        "View in browser": LINKS.view_url,
+        "Unsubscribe": LINKS.unsubscribe_url,
+    }
+    footer_text = doc.xpath("//td[contains(@class, 'footer')]")[0].text_content()
+    assert "Turn them off under Manage preferences" in footer_text and "1 Example Street" in footer_text
+    text = parts[0].get_content()
+    assert text.startswith("Paperboy · Friday, 27 November 2026\n\nNothing new matched your interests today\n")
+    for item in note.items:
+        assert item.near_miss in " ".join(text.split())
+    assert "Unsubscribe: " + LINKS.unsubscribe_url in text
+    assert "Turn them off under Manage preferences." in " ".join(text.split())
+
+
+def test_quiet_day_note_renders_the_same_as_premailer_on_the_whole_email():
+    note = quiet_email()
+    assert digest_html_render(note) == digest_html_render_uncached(note)
+    page = digest_html_render(note, for_browser=True)
+    assert page == digest_html_render_uncached(note, for_browser=True)
+    assert "Nothing new matched your interests today" in page
+
+
+def test_hostile_near_miss_text_is_escaped_and_never_reaches_a_header():
+    hostile = 'Almost matched "<img src=x onerror=alert(1)>":\r\nBcc: x@evil.example no "video"'
+    item = replace(quiet_email().items[0], near_miss=hostile)
+    note = quiet_email(items=(item,), interests=("<b>video</b>\r\nX-Evil: 1",))
+    msg = parsed(digest_message_build(note))
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    html = html_part(msg)
+    doc = lxml_html.fromstring(html)
+    assert not doc.xpath("//img | //b | //*[@onerror]")
+    line = doc.xpath("//p[contains(@class, 'near-miss')]")[0].text_content()
+    assert line == 'Almost matched "<img src=x onerror=alert(1)>": Bcc: x@evil.example no "video"'
+    assert html == digest_html_render_uncached(note)
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "\r" not in text.replace("\r\n", "\n")
+    assert 'matched "<img src=x onerror=alert(1)>": Bcc: x@evil.example no "video"' in " ".join(text.split())
+
+
+def test_an_unknown_email_kind_is_refused():
+    with pytest.raises(ValueError, match="kind"):
+        digest_message_build(ada_email(kind="loud"))
