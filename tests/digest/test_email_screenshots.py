@@ -1,8 +1,8 @@
 """Screenshots of the HTML digest in headless Chromium: phone and desktop widths, light and dark.
 
-Writes docs/screenshots/email-<width>-<scheme>.png so anyone can look at the design without a mail client,
-and checks what a reader would notice: no sideways scrolling on a phone, the phone layout and dark mode
-really switch on.
+Writes docs/screenshots/email-<width>-<scheme>.png (and email-quiet-375-light.png, the quiet-day note) so
+anyone can look at the design without a mail client, and checks what a reader would notice: no sideways
+scrolling on a phone, the phone layout and dark mode really switch on, the feedback links stay small.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from digest.emails import digest_html_render
 from tests.conftest import service_missing
-from tests.digest.email_samples import ada_email
+from tests.digest.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.browser
 
@@ -52,12 +52,12 @@ def email_settings(settings):
     settings.PAPERBOY_POSTAL_ADDRESS = "Paperboy · 1 Example Street · Springfield · hello@paperboy.example"
 
 
-def shot(browser, *, width: int, scheme: str):
+def shot(browser, *, width: int, scheme: str, email=None, name: str = "email"):
     page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
     page.route("**/*", lambda route: route.abort())  # the email needs nothing from the network
-    page.set_content(digest_html_render(ada_email()), wait_until="load")
+    page.set_content(digest_html_render(email or ada_email()), wait_until="load")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"email-{width}-{scheme}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{width}-{scheme}.png"), full_page=True)
     return page
 
 
@@ -72,6 +72,18 @@ def test_phone_width_reads_without_sideways_scrolling(browser, scheme):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert style(page, ".card-title", "font-size") == "17px", "the phone layout's media query applies"
     assert style(page, ".cards", "padding-left") == "16px"
+    assert style(page, ".action", "font-size") == "12px", "feedback links stay small"
+    assert page.locator("a.action").count() == 16
+    page.close()
+
+
+@pytest.mark.usefixtures("email_settings")
+def test_quiet_day_note_reads_on_a_phone(browser):
+    page = shot(browser, width=375, scheme="light", email=quiet_email(), name="email-quiet")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("h1").inner_text() == "Nothing new matched your interests today"
+    assert page.locator(".near-miss").count() == 3
+    assert style(page, ".near-miss", "color") == "rgb(146, 64, 14)"
     page.close()
 
 
@@ -86,4 +98,6 @@ def test_desktop_width_is_a_single_column_of_at_most_640_pixels(browser, scheme)
     assert style(page, ".container", "background-color") == expected
     mark = "rgb(133, 77, 14)" if scheme == "dark" else "rgb(254, 240, 138)"
     assert style(page, "mark", "background-color") == mark
+    action = "rgb(163, 173, 186)" if scheme == "dark" else "rgb(107, 114, 128)"
+    assert style(page, ".action", "color") == action, "feedback links are grey, not link blue"
     page.close()
