@@ -425,7 +425,10 @@ def main() -> None:
     app.control.purge()
     import redis
 
-    redis.Redis.from_url(args.redis_url).flushdb()
+    # Start from a clean breaker count and rate-limit bucket (only our keys: the db may be shared).
+    client = redis.Redis.from_url(args.redis_url)
+    for key in client.scan_iter("paperboy:*"):
+        client.delete(key)
     now = datetime.now(UTC)
     if now.minute >= 50:
         print("note: close to the hour; the slot is planned for the current hour", file=sys.stderr)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
@@ -640,10 +640,68 @@ class SentLedger:
             self.accepted = None
             delivery_sent_write(delivery=delivery, subject=subject, paper_ids=paper_ids, now=at, token=self.token)
 
+    def write_and_claim(self, *, delivery: Delivery | None, now: datetime) -> bool:
+        """Commit the held ``sent`` and claim ``delivery`` (if any) at once; True if the claim was won."""
+        if connection.vendor == "postgresql":
+            return self._write_and_claim_postgres(delivery=delivery, now=now)
+        with transaction.atomic():
+            self.write()
+            return delivery is not None and delivery_claim(delivery=delivery, token=self.token, now=now)
+
     def flush(self) -> None:
         if self.accepted is not None:
-            with transaction.atomic():
-                self.write()
+            self.write_and_claim(delivery=None, now=timezone.now())
+
+    def _write_and_claim_postgres(self, *, delivery: Delivery | None, now: datetime) -> bool:
+        """The same writes as ``write`` + ``delivery_claim``, in one statement: one round trip and one
+        commit per message instead of five round trips (this is most of a message's database time)."""
+        held, self.accepted = self.accepted, None
+        sent, subject, paper_ids, at = held if held is not None else (None, "", [], now)
+        params = {
+            "sent_id": sent.id if sent else None,
+            "sent_at": at,
+            "subject": subject[:255],
+            "count": len(paper_ids),
+            "token": self.token,
+            "sub": sent.subscription_id if sent else None,
+            "papers": list(paper_ids) if sent and sent.kind == Delivery.Kind.DIGEST else [],
+            "claim_id": delivery.id if delivery else None,
+            "now": now,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_SENT_AND_CLAIM_SQL, params)
+            updated, attempts = cursor.fetchone()
+        if sent is not None and not updated:
+            logger.error("delivery %s was accepted by the server but its claim was taken over meanwhile", sent.id)
+        if delivery is None or attempts is None:
+            return False
+        delivery.state = Delivery.State.SENDING
+        delivery.claim_token = self.token
+        delivery.claimed_at = now
+        delivery.attempts = attempts
+        return True
+
+
+# Conditions identical to delivery_sent_write and delivery_claim (tests run both paths).
+_SENT_AND_CLAIM_SQL = f"""
+WITH sent AS (
+    UPDATE {Delivery._meta.db_table}
+    SET state = 'sent', sent_at = %(sent_at)s, subject = %(subject)s, last_error = '', paper_count = %(count)s
+    WHERE id = %(sent_id)s AND claim_token = %(token)s AND state IN ('sending', 'pending')
+    RETURNING id
+), papers AS (
+    INSERT INTO {SentPaper._meta.db_table} (subscription_id, paper_id, delivery_id, sent_at)
+    SELECT %(sub)s, paper, %(sent_id)s, %(sent_at)s FROM unnest(%(papers)s::bigint[]) AS paper
+    ON CONFLICT DO NOTHING
+), claimed AS (
+    UPDATE {Delivery._meta.db_table}
+    SET state = 'sending', claim_token = %(token)s, claimed_at = %(now)s, attempts = attempts + 1
+    WHERE id = %(claim_id)s AND state = 'pending'
+      AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s) AND (expires_at IS NULL OR expires_at > %(now)s)
+    RETURNING attempts
+)
+SELECT (SELECT count(*) FROM sent), (SELECT attempts FROM claimed)
+"""  # noqa: S608 -- table names come from the models, every value is a parameter
 
 
 def delivery_record_error(
@@ -736,12 +794,12 @@ def deliveries_send(
             with clock("ratelimit"):
                 # Waiting for a token must not leave the last accepted message uncommitted.
                 limiter.acquire(on_wait=ledger.flush)
-            with clock("db"), transaction.atomic():
-                # One commit: the previous message's ``sent`` and this row's ``sending``.
-                ledger.write()
-                # ``now`` given by a caller (tests, a frozen clock) stays the claim time; else the real time.
-                if not delivery_claim(delivery=delivery, token=token, now=now or timezone.now()):
-                    continue  # another worker has it, or it was cancelled meanwhile
+            with clock("db"):
+                # One commit: the previous message's ``sent`` and this row's ``sending``. ``now`` given
+                # by a caller (tests, a frozen clock) stays the claim time; else the real time.
+                won = ledger.write_and_claim(delivery=delivery, now=now or timezone.now())
+            if not won:
+                continue  # another worker has it, or it was cancelled meanwhile
             result.claimed += 1
             try:
                 with clock("render"):

@@ -176,11 +176,14 @@ def reader_make(*, email: str, send_hour: int) -> Subscription:
     return subscription
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "", worker=None) -> None:
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float = 20.0, what: str = "", worker=None, state=None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.05)
     logs = "\n".join(w.output()[-4000:] for w in (worker if isinstance(worker, list) else [worker]) if w)
-    raise AssertionError(f"timed out waiting for {what or condition}\n{logs}")
+    now = f" (now: {state()})" if state else ""
+    raise AssertionError(f"timed out waiting for {what or condition}{now}\n{logs}")

@@ -216,7 +216,13 @@ def test_a_redis_restart_during_the_run_completes_the_run_and_duplicates_nothing
         queue_chunks(plan.chunks)
         wait_until(lambda: len(scripted_smtp.accepted) >= 4, what="the run under way", worker=worker)
         restart()
-        wait_until(lambda: len(scripted_smtp.accepted) >= 24, timeout=30, what="the run completed", worker=worker)
+        wait_until(
+            lambda: len(scripted_smtp.accepted) >= 24,
+            timeout=45,
+            what="the run completed",
+            worker=worker,
+            state=lambda: f"{len(scripted_smtp.accepted)} accepted, rows {dict(states())}",
+        )
         # A beat after the restart finds nothing left to do and sends nothing again.
         digest_plan_task()
         time.sleep(1)
