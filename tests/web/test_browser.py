@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
@@ -60,6 +62,14 @@ def browser(monkeypatch):
             yield chromium
         finally:
             chromium.close()
+            # While Playwright runs, the test's ORM calls get their own connection (Django keeps them
+            # per async context); close it here, in that context, so the test database can be dropped.
+            connections.close_all()
+    # The live server answers keep-alive connections in threads that each hold a database connection
+    # until the browser hangs up; let them finish too.
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
 
 
 class Pages:
