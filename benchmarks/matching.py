@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         ("  rank top-N (CPU s)", f"{s.get('rank_s', 0):.3f}"),
         ("  build the Match lists (CPU s)", f"{s.get('explain_s', 0):.3f}"),
         ("match + rank (s)", f"{r['match_s']:.3f}"),
-        ("later: reasons+spans+snippet, CPU us/match", f"{r['read_us']:.1f}"),
+        ("later: explain 1 match, CPU us (cold caches)", f"{r['read_us']:.1f}"),
         ("seconds (build + match, wall)", f"{r['seconds']:.3f}"),
         ("CPU seconds (build + match)", f"{r['cpu_seconds']:.3f}"),
         ("peak MiB (max RSS)", f"{r['peak_mib']:.1f}"),

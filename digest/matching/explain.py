@@ -8,57 +8,80 @@ access and cached per (interest, paper) and per (paper, words), where subscriber
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from itertools import pairwise, repeat
 
 import numpy as np
 
 from .highlight import ELLIPSIS, Spans, merge_spans, snippet_window
-from .index import PaperIndex
+from .index import PaperIndex, TermHits, token_spans
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
-
-_MAX_SLOTS = 64  # terms + joins of one query tracked in a uint64 bitmask (the parser allows fewer)
 
 
 class Highlighter:
     """Spans and snippets of one index's papers, computed on demand and cached.
 
-    Shared by all the matches of one ``match_profiles`` call; thread-safe in the sense that a race
-    only computes the same value twice.
+    Shared by all the matches of one ``match_profiles`` call; a race between threads only computes
+    the same value twice.  Caches are keyed by ``id(term)``: the terms belong to the batch's parsed
+    queries, which the Explainer keeps alive.
     """
 
     def __init__(self, index: PaperIndex) -> None:
         self.index = index
-        self.occurrences: dict[tuple[int, Term], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        self.windows: dict[tuple[int, Term | None], tuple[int, int, str]] = {}
-        self.results: dict[tuple[int, tuple[Term, ...]], tuple[Spans, str, Spans]] = {}
+        self.title_start = index.title_start.tolist()
+        self.abstract_start = index.abstract_start.tolist()
+        self.doc_end = index.doc_end.tolist()
+        self.terms: dict[int, tuple[TermHits, list[int], list[int]]] = {}
+        self.offsets: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        self.occurrences: dict[tuple[int, int], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        self.windows: dict[tuple[int, int], tuple[int, int, str]] = {}
+        self.results: dict[tuple[int, tuple[int, ...]], tuple[Spans, str, Spans]] = {}
+
+    def term(self, term: Term) -> tuple[TermHits, list[int], list[int]]:
+        """A term's hits, with its occurrence starts and lengths as Python lists (for bisect)."""
+        found = self.terms.get(id(term))
+        if found is None:
+            hits = self.index.term_hits(term)
+            found = (hits, hits.starts.tolist(), hits.lengths.tolist())
+            self.terms[id(term)] = found
+        return found
+
+    def _doc_offsets(self, doc: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        found = self.offsets.get(doc)
+        if found is None:
+            paper = self.index.docs[doc]
+            found = (token_spans(paper.title), token_spans(paper.abstract))
+            self.offsets[doc] = found
+        return found
 
     def _occurrences(self, doc: int, term: Term) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(title spans, abstract spans) of one term in one paper, in original characters."""
-        key = (doc, term)
+        key = (doc, id(term))
         found = self.occurrences.get(key)
         if found is not None:
             return found
-        index = self.index
         title: list[tuple[int, int]] = []
         abstract: list[tuple[int, int]] = []
         if term.field in (TEXT, "title"):
-            index.ensure_offsets((doc,))
-            hits = index.term_hits(term)
-            lo, hi = np.searchsorted(hits.starts, (index.title_start[doc], index.doc_end[doc]))
-            pos = hits.starts[lo:hi]
-            starts = index.char_start[pos].tolist()
-            ends = index.char_end[pos + hits.lengths[lo:hi] - 1].tolist()
-            abstract_start = int(index.abstract_start[doc])
-            for p, s, e in zip(pos.tolist(), starts, ends, strict=True):
-                if s >= 0 and e >= 0:
-                    (title if p < abstract_start else abstract).append((s, e))
+            _, starts, lengths = self.term(term)
+            title_offsets, abstract_offsets = self._doc_offsets(doc)
+            title_start, abstract_start = self.title_start[doc], self.abstract_start[doc]
+            for i in range(bisect_left(starts, title_start), bisect_left(starts, self.doc_end[doc])):
+                pos, length = starts[i], lengths[i]
+                if pos < abstract_start:
+                    offsets, out, first = title_offsets, title, pos - title_start
+                else:
+                    offsets, out, first = abstract_offsets, abstract, pos - abstract_start
+                last = first + length - 1
+                if last < len(offsets):  # the tokenizers disagree only on exotic Unicode
+                    out.append((offsets[first][0], offsets[last][1]))
         found = (title, abstract)
         self.occurrences[key] = found
         return found
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
-        key = (doc, terms)
+        key = (doc, tuple(map(id, terms)))
         found = self.results.get(key)
         if found is not None:
             return found
@@ -68,14 +91,15 @@ class Highlighter:
         for term in terms:
             in_title, in_abstract = self._occurrences(doc, term)
             title += in_title
-            df = len(self.index.term_hits(term).docs)
+            df = len(self.term(term)[0].docs)
             if in_abstract and (anchor is None or df < anchor_df):  # the rarest word anchors the snippet
                 anchor, anchor_df = term, df
-        window = self.windows.get((doc, anchor))
+        window_key = (doc, id(anchor))
+        window = self.windows.get(window_key)
         if window is None:
             first_hit = self._occurrences(doc, anchor)[1][0][0] if anchor is not None else 0
             window = snippet_window(self.index.docs[doc].abstract, first_hit)
-            self.windows[(doc, anchor)] = window
+            self.windows[window_key] = window
         start, end, snippet = window
         shift = (len(ELLIPSIS) if start > 0 else 0) - start
         inside = [
@@ -107,6 +131,7 @@ class Explainer:
         self.query_docs = query_docs  # sorted paper indexes each query matched
         self.highlighter = Highlighter(index)
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
+        self._query_sets: dict[int, set[int]] = {}
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -114,7 +139,10 @@ class Explainer:
         found = self._reasons.get(key)
         if found is None:
             query = self.queries[qid]
-            hit = self.index.term_hits
+
+            def hit(term: Term) -> TermHits:
+                return self.highlighter.term(term)[0]
+
             present = tuple(t for t in query.terms if hit(t).mask[doc]) + tuple(
                 j for j in query.joins if hit(j).mask[doc] and not all(hit(p).mask[doc] for p in j.parts)
             )
@@ -123,9 +151,10 @@ class Explainer:
         return found
 
     def _matches(self, qid: int, doc: int) -> bool:
-        docs = self.query_docs[qid]
-        at = int(np.searchsorted(docs, doc))
-        return at < len(docs) and int(docs[at]) == doc
+        found = self._query_sets.get(qid)
+        if found is None:
+            found = self._query_sets[qid] = set(self.query_docs[qid].tolist())
+        return doc in found
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms."""

@@ -112,15 +112,14 @@ class PaperIndex:
         return len(self.docs)
 
     def __getstate__(self) -> dict:
-        # Picklable (e.g. for a cache): drop the lock and the caches, they are rebuilt on demand.
+        # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_offsets_lock", "_terms", "_postings", "_all_postings", "char_start", "char_end", "_has_offsets"):
+        for name in ("_terms", "_postings", "_all_postings"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._offsets_lock = threading.Lock()
         self._terms = {}
         self._postings = {}
         self._all_postings = None
@@ -190,7 +189,6 @@ class PaperIndex:
         self._postings: dict[int, np.ndarray] = {}
         self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
         self._terms: dict[tuple[str, tuple[str, ...]], TermHits] = {}
-        self._offsets_lock = threading.Lock()
         self._empty = TermHits(
             np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
         )
@@ -313,36 +311,6 @@ class PaperIndex:
             pos = pos[stream[pos + k] == sid]
         return pos
 
-    # --- highlighting support -----------------------------------------------------------------
-
-    def ensure_offsets(self, docs: Iterable[int]) -> None:
-        """Fill ``char_start``/``char_end`` (per stream position, into the original title/abstract)
-        for these papers.  Done lazily: only papers that end up in someone's top N pay for it."""
-        with self._offsets_lock:  # the web preview may explain matches from several threads
-            self._ensure_offsets(docs)
-
-    def _ensure_offsets(self, docs: Iterable[int]) -> None:
-        if not hasattr(self, "char_start"):
-            self.char_start = np.full(len(self.stream), -1, dtype=np.int64)
-            self.char_end = np.full(len(self.stream), -1, dtype=np.int64)
-            self._has_offsets = np.zeros(len(self.docs), dtype=bool)
-        for doc in docs:
-            if self._has_offsets[doc]:
-                continue
-            self._has_offsets[doc] = True
-            paper = self.docs[doc]
-            for text, first, stop in (
-                (paper.title, self.title_start[doc], self.abstract_start[doc] - 1),
-                (paper.abstract, self.abstract_start[doc], self.doc_end[doc]),
-            ):
-                spans = _spans(text)
-                if len(spans) != stop - first:  # tokenizers disagree (exotic Unicode): no highlight
-                    continue
-                if spans:
-                    arr = np.array(spans, dtype=np.int64)
-                    self.char_start[first:stop] = arr[:, 0]
-                    self.char_end[first:stop] = arr[:, 1]
-
 
 def _tokenize_all(docs: list[PaperDoc]) -> list[bytes]:
     """All tokens of all papers: title, sentinel, abstract, sentinel, ...
@@ -366,7 +334,8 @@ def _tokenize_all(docs: list[PaperDoc]) -> list[bytes]:
     return raw.tobytes().split()
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans, in the original text, of the tokens the index sees in it."""
     folded = fold(text)
     spans = [m.span() for m in TOKEN_RE.finditer(folded)]
     origin = fold_offsets(text)
