@@ -157,7 +157,7 @@ def mine_phrases(corpus: list[dict]) -> tuple[list[str], list[str]]:
     for row in corpus:
         toks = WORD_RE.findall(row["title"] + " " + row["abstract"])
         low = [t.lower() for t in toks]
-        words.update(set(w for w in low if w not in STOP and len(w) > 3))
+        words.update(sorted({w for w in low if w not in STOP and len(w) > 3}))
         grams = set()
         for n in (2, 3):
             for i in range(len(low) - n + 1):
@@ -165,11 +165,13 @@ def mine_phrases(corpus: list[dict]) -> tuple[list[str], list[str]]:
                 if gram[0] in STOP or gram[-1] in STOP or any(len(g) < 3 for g in gram):
                     continue
                 grams.add(" ".join(gram))
-        phrases.update(grams)
+        phrases.update(sorted(grams))
     n = len(corpus)
     # Subscribers name topics, not filler: keep words found in a few papers, not in a quarter of them.
-    good_words = [w for w, c in words.most_common() if 2 <= c <= n * 0.03]
-    good_phrases = [p for p, c in phrases.most_common() if 2 <= c <= n * 0.05]
+    # Sorted by count, then alphabetically: independent of hash randomisation, so every run (and
+    # every machine) gets the same subscribers.
+    good_words = [w for w, c in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if 2 <= c <= n * 0.03]
+    good_phrases = [p for p, c in sorted(phrases.items(), key=lambda kv: (-kv[1], kv[0])) if 2 <= c <= n * 0.05]
     return good_words, good_phrases
 
 
