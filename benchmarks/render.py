@@ -4,7 +4,8 @@
 
 A day's pool of papers (the shared corpus when it is there, else invented text), subscribers with one to
 three interests each, and a ``--papers``-paper digest per subscriber with snippets and highlights for their
-interests -- all built before the clock starts (that is the matching engine's work, not rendering).
+interests and four feedback links per paper (More/Less like this, Mute, Follow; ~150-character signed URLs,
+different for every subscriber) -- all built before the clock starts (matching and signing are not rendering).
 
 Measured, single-threaded:
   * first touch: inlining the template skeleton and every card of the day once (premailer);
@@ -70,6 +71,22 @@ def _spans(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(found))
 
 
+def _actions(rng: random.Random, sub: int, key: int, term: str, author: str) -> tuple[tuple[str, str], ...]:
+    """Four feedback links with URLs as long as real signed ones (unique per subscriber and paper)."""
+
+    def url(action: str) -> str:
+        return (
+            f"https://paperboy.example/f/eyJzIjo{sub:06d}LCJwIjo{key:05d}{action}:1tXyZa:{rng.getrandbits(320):080x}/"
+        )
+
+    return (
+        ("More like this", url("more")),
+        ("Less like this", url("less")),
+        (f'Mute "{term}"', url("mute")),
+        (f"Follow {author}", url("follow")),
+    )
+
+
 def emails_make(*, subscribers: int, papers: int, pool: int, seed: int = 7) -> list:
     from digest.emails import DigestEmail, DigestItem, DigestLinks
 
@@ -104,6 +121,7 @@ def emails_make(*, subscribers: int, papers: int, pool: int, seed: int = 7) -> l
                     matched_terms=terms,
                     interests=tuple(i for i in interests if _spans(paper["title"] + abstract, TOPICS[i]))
                     or interests[:1],
+                    actions=_actions(rng, sub, key, terms[0], names[0]),
                 )
             )
         token = f"eyJzIjo{sub:06d}fQ:1tXyZa:{rng.getrandbits(64):016x}"

@@ -363,20 +363,14 @@ class _Card:
     interests: tuple[str, ...]
     near_miss: str
     actions: tuple[tuple[str, str], ...]  # cleaned: non-empty label, absolute http(s) URL
+    slots: tuple[str, ...]  # the optional slots present (see _card_slots); with the paper, the card cache key
 
-    @property
-    def slots(self) -> tuple[str, ...]:
-        """The optional per-subscriber slots this card has (with the paper: its inlined-card cache key)."""
-        return tuple(
-            name
-            for name, present in (
-                ("snippet", self.snippet),
-                ("why", self.why),
-                ("near_miss", self.near_miss),
-                ("actions", self.actions),
-            )
-            if present
-        )
+
+@functools.cache
+def _card_slots(snippet: bool, why: bool, near_miss: bool, actions: bool) -> tuple[str, ...]:
+    """Which optional per-subscriber slots a card has, in template order (one shared tuple per combination)."""
+    present = (("snippet", snippet), ("why", why), ("near_miss", near_miss), ("actions", actions))
+    return tuple(name for name, there in present if there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,17 +473,20 @@ def _card_make(item: DigestItem, day: date, snippet_limit: int, with_actions: bo
     snippet, snippet_spans = _snippet_trim(snippet, snippet_spans, snippet_limit)
     interests = _texts_clean(item.interests)
     near_miss = text_clean(item.near_miss)
+    # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
+    why = "" if near_miss else _why_text(interests, _texts_clean(item.matched_terms))
+    actions = _actions_clean(item.actions) if with_actions and item.actions else ()
     return _Card(
         paper=paper,
         title=title or "(untitled)",
         title_spans=title_spans if title else (),
         snippet=snippet,
         snippet_spans=snippet_spans,
-        # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
-        why="" if near_miss else _why_text(interests, _texts_clean(item.matched_terms)),
+        why=why,
         interests=interests,
         near_miss=near_miss,
-        actions=_actions_clean(item.actions) if with_actions else (),
+        actions=actions,
+        slots=_card_slots(bool(snippet), bool(why), bool(near_miss), bool(actions)),
     )
 
 
@@ -773,8 +770,12 @@ def _actions_html_raw(actions: tuple[tuple[str, str], ...]) -> Markup:
 
 
 @functools.cache
-def _action_prepared() -> _Prepared:
-    return _Prepared(_atoms()["action"], ["url", "label"], html=True)
+def _action_prepared() -> tuple[str, str, str]:
+    """The inlined feedback link split around its URL (an attribute) and its label (text)."""
+    parts = _SLOT_RE.split(_atoms()["action"])
+    if parts[1::2] != ["url", "label"] or not parts[0].endswith('href="') or not parts[2].endswith(">"):
+        raise RuntimeError(f"unexpected inlined feedback link: {_atoms()['action']!r}")
+    return parts[0], parts[2], parts[4]
 
 
 @functools.lru_cache(maxsize=16384)
@@ -782,14 +783,10 @@ def _actions_html_fast(actions: tuple[tuple[str, str], ...]) -> Markup:
     """The same row from the inlined link: label escaped as lxml writes text, URL as it writes attributes."""
     if not actions:
         return _trusted("")
-    prepared = _action_prepared()
-    sep = _atoms()["sep"]
-    out: list[str] = []
-    for n, (label, url) in enumerate(actions):
-        if n:
-            out.append(sep)
-        prepared.fill_into(out, {"url": url, "label": label})
-    return _trusted("".join(out))
+    head, middle, tail = _action_prepared()
+    return _trusted(
+        _atoms()["sep"].join([f"{head}{_lx_attr(url)}{middle}{_lx_text(label)}{tail}" for label, url in actions])
+    )
 
 
 _SKELETON_SLOTS = (
@@ -960,6 +957,7 @@ def email_caches_clear() -> None:
         _text_skeleton,
         _subject_make,
         _quiet_subject_make,
+        _card_slots,
     ):
         cached.cache_clear()
 

@@ -675,3 +675,9 @@ def test_hostile_near_miss_text_is_escaped_and_never_reaches_a_header():
 def test_an_unknown_email_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         digest_message_build(ada_email(kind="loud"))
+
+
+def test_feedback_links_given_as_lists_render_like_tuples():
+    item = ada_email().items[0]
+    as_lists = replace(item, actions=[list(pair) for pair in item.actions])
+    assert digest_html_render(ada_email(items=(as_lists,))) == digest_html_render(ada_email(items=(item,)))
