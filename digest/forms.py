@@ -106,6 +106,10 @@ class SettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "one per line, or separated by commas"}),
         help_text="A paper that mentions any of these is left out, whatever else it matched.",
     )
+    quiet_day_note = forms.BooleanField(
+        label="On days nothing matches, send a short note with the nearest misses",
+        required=False,
+    )
 
     def clean_muted_words(self) -> list[str]:
         try:
@@ -124,6 +128,7 @@ class SettingsForm(forms.Form):
             weekday=data["weekday"],
             send_hour=data["send_hour"],
             timezone=data["timezone"],
+            quiet_day_note=data["quiet_day_note"],
         )
 
     @classmethod
@@ -136,5 +141,6 @@ class SettingsForm(forms.Form):
                 "timezone": subscription.timezone,
                 "max_papers": subscription.max_papers,
                 "muted_words": "\n".join(subscription.muted_words or []),
+                "quiet_day_note": subscription.quiet_day_note,
             }
         )

@@ -89,6 +89,8 @@ def _isolated_side_effects(settings):
     from paperboy.celery import app
 
     cache.clear()
+    # Personas' passwords are hashed in many tests; the production hasher costs ~1 s each here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True

@@ -50,6 +50,8 @@ class DeliverySettings:
     weekday: int
     send_hour: int
     timezone: str
+    # A short note on days nothing matched, naming the nearest misses.
+    quiet_day_note: bool = False
 
 
 def subscription_create_for_user(*, user) -> Subscription:
@@ -141,8 +143,18 @@ def subscription_update_settings(*, subscription: Subscription, new: DeliverySet
     subscription.weekday = new.weekday
     subscription.send_hour = new.send_hour
     subscription.timezone = timezone_clean(name=new.timezone)
+    subscription.quiet_day_note = new.quiet_day_note
     subscription.save(
-        update_fields=["muted_words", "max_papers", "frequency", "weekday", "send_hour", "timezone", "updated_at"]
+        update_fields=[
+            "muted_words",
+            "max_papers",
+            "frequency",
+            "weekday",
+            "send_hour",
+            "timezone",
+            "quiet_day_note",
+            "updated_at",
+        ]
     )
     return subscription
 

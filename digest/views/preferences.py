@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from digest.feedback.services import feed_url_for
 from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm
 from digest.matching import QueryError
 from digest.models import Delivery, Interest, Subscription
@@ -63,6 +64,7 @@ def preferences_render(
         "digest_preview": digest,
         "onboarding": not interests,
         "examples": EXAMPLE_QUERIES,
+        "feed_url": feed_url_for(subscription=subscription),
     }
     return render(request, "digest/preferences.html", context, status=status)
 

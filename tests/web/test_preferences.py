@@ -219,6 +219,26 @@ def test_saving_delivery_settings(ada_client, ada_sub):
     assert (ada_sub.frequency, ada_sub.weekday, ada_sub.send_hour) == ("weekly", 4, 18)
     assert (ada_sub.timezone, ada_sub.max_papers) == ("America/New_York", 5)
     assert ada_sub.muted_words == ["medical", "survey", "protein folding"]
+    assert ada_sub.quiet_day_note is False
+
+
+def test_opting_in_and_out_of_quiet_day_notes(ada_client, ada_sub):
+    ada_client.post_form("/preferences/delivery/", settings_data(quiet_day_note="on"))
+    ada_sub.refresh_from_db()
+    assert ada_sub.quiet_day_note is True
+    assert 'name="quiet_day_note" id="id_quiet_day_note" checked' in ada_client.get("/preferences/").content.decode()
+
+    ada_client.post_form("/preferences/delivery/", settings_data())  # an unticked box is not sent at all
+    ada_sub.refresh_from_db()
+    assert ada_sub.quiet_day_note is False
+
+
+def test_the_preferences_page_offers_the_private_feed_author_following_and_source_suggestions(ada_client, ada_sub):
+    page = ada_client.get("/preferences/").content.decode()
+    ada_sub.refresh_from_db()
+    assert "/feed/" in page and ada_sub.feed_token  # the secret is made on first view
+    assert 'action="/preferences/authors/follow/"' in page
+    assert 'href="/feeds/suggest/"' in page
 
 
 @pytest.mark.parametrize(
