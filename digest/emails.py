@@ -2,11 +2,14 @@
 
 Pure rendering -- no SMTP, no tokens, no ORM. The delivery service builds a :class:`DigestEmail` and calls
 :func:`digest_message_build`; the "view in browser" page calls :func:`digest_html_render` with
-``for_browser=True`` (same templates).
+``for_browser=True`` (same templates). Two kinds share the templates: the daily/weekly digest and the
+quiet-day note (``kind="quiet"``: nothing matched, here are the nearest misses). Each card may carry the
+subscriber's feedback links (``DigestItem.actions``: label/URL pairs, signed elsewhere).
 
 Speed. premailer costs ~10 ms per email, far too slow to run per subscriber. The CSS only ever depends on
 the template and on the paper, so it is inlined once per template skeleton and once per paper card (cached),
-with unguessable placeholders standing in for everything that varies per subscriber. Per email we only fill
+with unguessable placeholders standing in for everything that varies per subscriber (highlights, "why" and
+near-miss lines, feedback links). Per email we only fill
 those placeholders. Each filled value is escaped exactly the way lxml (premailer's serializer) would write
 it, so the result is byte-identical to running premailer on the whole email -- which the tests prove. Two
 things make that hold: the stylesheet uses context-free selectors only (see ``digest.css``), and every
@@ -627,7 +630,11 @@ def _skeleton_values(view: _View, esc: Callable[[str], str], topic_open: str) ->
         "view_url": view.view_url,
         "unsubscribe_url": view.unsubscribe_url,
         "postal": view.postal,
-        "more_text": f"…and {_plural(view.more, 'more paper')}: open the full digest in your browser",
+        "more_text": (
+            f"…and {view.more} more near {'miss' if view.more == 1 else 'misses'}: open the note in your browser"
+            if view.kind == "quiet"
+            else f"…and {_plural(view.more, 'more paper')}: open the full digest in your browser"
+        ),
     }
 
 
@@ -806,13 +813,19 @@ _SKELETON_SLOTS = (
 
 
 @functools.cache
-def _skeleton(for_browser: bool, has_more: bool) -> _Prepared:
-    """The page around the cards, inlined once per process (per variant)."""
+def _skeleton(for_browser: bool, has_more: bool, has_cards: bool = True) -> _Prepared:
+    """The page around the cards, inlined once per process (per variant; no cards: the loop's lines go too)."""
     values: dict[str, object] = {name: _slot(name) for name in _SKELETON_SLOTS}
     html = (
         _env()
         .get_template("digest.html")
-        .render(css=_css(), for_browser=for_browser, has_more=has_more, cards=[_slot("cards")], **values)
+        .render(
+            css=_css(),
+            for_browser=for_browser,
+            has_more=has_more,
+            cards=[_slot("cards")] if has_cards else [],
+            **values,
+        )
     )
     expected = [n for n in (*_SKELETON_SLOTS, "cards") for _ in range(html.count(_slot(n)))]
     return _Prepared(premailer_inline(html), expected, html=True)
@@ -985,7 +998,7 @@ def _html_fast(view: _View) -> str:
         )
     values = _skeleton_values(view, _lx_text, _atoms()["topic"])
     values["cards"] = cards
-    return _skeleton(view.for_browser, view.more > 0).fill(values)
+    return _skeleton(view.for_browser, view.more > 0, bool(view.cards)).fill(values)
 
 
 def _html_raw(view: _View) -> str:

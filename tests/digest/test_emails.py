@@ -351,6 +351,7 @@ def test_cached_inlining_equals_premailer_on_the_whole_email(corpus_path):
     emails.email_caches_clear()
     for digest in (
         ada_email(),
+        ada_email(items=()),  # no cards at all: the cards loop leaves no blank line behind either
         corpus_email(corpus_path, count=10, suggest_last=True),
         corpus_email(corpus_path, count=10, start=5),
     ):
@@ -647,9 +648,17 @@ def test_quiet_day_note_says_nothing_matched_and_names_each_near_miss():
     assert "Turn them off under Manage preferences." in " ".join(text.split())
 
 
-def test_quiet_day_note_renders_the_same_as_premailer_on_the_whole_email():
+def test_quiet_day_note_renders_the_same_as_premailer_on_the_whole_email(monkeypatch):
     note = quiet_email()
     assert digest_html_render(note) == digest_html_render_uncached(note)
+    empty = quiet_email(items=())
+    assert "Nothing came close either." in digest_html_render(empty)
+    assert digest_html_render(empty) == digest_html_render_uncached(empty)
+    bare = emails._html_fast(emails._view_make(note, snippet_limit=0, with_actions=False))
+    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(bare.encode()) - 1)  # a paper has to go
+    trimmed = digest_html_render(note)
+    assert "more near miss" in trimmed and trimmed == digest_html_render_uncached(note)
+    monkeypatch.undo()
     page = digest_html_render(note, for_browser=True)
     assert page == digest_html_render_uncached(note, for_browser=True)
     assert "Nothing new matched your interests today" in page
