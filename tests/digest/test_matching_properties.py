@@ -138,7 +138,7 @@ def test_validate_muted_only_ever_fails_with_query_error(word):
     assert cleaned == cleaned.strip() and cleaned
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(papers, st.lists(queries(), min_size=1, max_size=3), st.lists(st.sampled_from(WORDS), max_size=2))
 def test_the_index_finds_exactly_what_the_naive_matcher_finds(rows, interests, muted):
     assume(all(valid(q) for q in interests))
@@ -148,7 +148,7 @@ def test_the_index_finds_exactly_what_the_naive_matcher_finds(rows, interests, m
     assert indexed == naive_match(docs, profile)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(papers, st.lists(st.lists(queries(), min_size=1, max_size=3), min_size=1, max_size=5))
 def test_the_batch_agrees_with_one_profile_at_a_time(rows, interest_lists):
     assume(all(valid(q) for qs in interest_lists for q in qs))
