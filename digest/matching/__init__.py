@@ -2,7 +2,8 @@
 
 Pure Python over plain records (no Django): callers turn Paper rows into :class:`PaperDoc` and
 subscriptions into :class:`Profile`, then call :func:`match_profiles` (the daily batch) or
-:func:`match_profile` (the live preview).  See ``docs/PERFORMANCE.md`` for figures.
+:func:`match_profile` (the live preview).  Returned matches work out their reasons, spans and
+snippet when first read.  See ``docs/PERFORMANCE.md`` for figures.
 """
 
 from .engine import match_profile, match_profiles

@@ -8,8 +8,8 @@
    subscriber, the scores of their interests that matched each paper; muted words subtract the paper
    out; a small popularity boost multiplies the result.  No Python loop over subscriber x paper.
 4. Rank: per subscriber keep the top ``limit`` (score desc, then paper key asc), vectorised.
-5. Explain: reasons, highlight spans and snippets are computed only for those top matches, and
-   shared between subscribers who got the same paper for the same interests.
+5. Explain: reasons, highlight spans and snippets exist only for those top matches, and are worked
+   out when a match is first read (see explain.py), with caches shared between subscribers.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ ADJACENCY_WEIGHT = 0.5  # share of the phrase's own score added when bare words 
 MAX_LIMIT = 10_000
 _MUTE_PENALTY = 1e12
 _BLOCK = 8192  # profiles combined and ranked at a time (bounds memory at ~100 MB per block)
+_GC_PAUSE_FROM = 1000  # profiles; the live preview (one profile) leaves the collector alone
 _SCORE_DECIMALS = 6  # scores are rounded so equal-looking scores tie-break by key, visibly
 
 
@@ -157,6 +158,9 @@ def match_profiles(
     """
     # The batch allocates about a million small objects and frees none of them: the cyclic garbage
     # collector would rescan the growing heap again and again for nothing.
+    profiles = list(profiles)
+    if len(profiles) < _GC_PAUSE_FROM:
+        return _match_profiles(index, profiles, strict=strict, stats=stats)
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -167,12 +171,11 @@ def match_profiles(
 
 
 def _match_profiles(
-    index: PaperIndex, profiles: Iterable[Profile], *, strict: bool, stats: dict | None
+    index: PaperIndex, profiles: list[Profile], *, strict: bool, stats: dict | None
 ) -> dict[int, list[Match]]:
     clock = time.process_time  # CPU seconds: on a shared machine the wall clock measures the neighbours
     started = clock()
     stats = {} if stats is None else stats
-    profiles = list(profiles)
     batch = _Batch(index)
     ndocs = len(index)
     if ndocs == 0 or not profiles:
