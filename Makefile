@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test install lint format run worker beat clean
+.PHONY: demo test install lint format run worker beat clean screenshots bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# Re-take every screenshot under docs/screenshots/ (pages, admin, email) in headless Chromium.
+screenshots: $(STAMP)
+	PAPERBOY_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/web/test_browser.py tests/admin/test_screenshots.py tests/digest/test_email_screenshots.py
+
+# The benchmarks whose figures docs/PERFORMANCE.md records (delivery needs PostgreSQL and Redis).
+bench: $(STAMP)
+	$(PY) -m benchmarks.matching --subscribers 100000 --papers 2000
+	$(PY) -m benchmarks.render
+	$(PY) -m benchmarks.preview --papers 5000
+	$(PY) -m benchmarks.feedback
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
