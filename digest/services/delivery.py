@@ -31,7 +31,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, JSONField, Max, OuterRef, Q, Value
 from django.utils import timezone
 
 from digest.bounces import bounce_address, bounce_token_make
@@ -297,7 +297,11 @@ def deliveries_plan(
                 expires_at=c.expires_at,
                 to_email=c.email,
                 message_id=message_id_make(),
-                content=content_from_matches(found) if state == Delivery.State.PENDING else [],
+                # As an expression, so Django's PostgreSQL bulk insert does not switch to UNNEST arrays,
+                # whose client-side quoting of large JSON values costs ~1.5 ms per row.
+                content=Value(
+                    content_from_matches(found) if state == Delivery.State.PENDING else [], output_field=JSONField()
+                ),
                 paper_count=len(found),
                 last_error="" if found else "no paper matched this subscriber's interests",
                 planned_at=now,
@@ -642,7 +646,7 @@ class SentLedger:
 
     def write_and_claim(self, *, delivery: Delivery | None, now: datetime) -> bool:
         """Commit the held ``sent`` and claim ``delivery`` (if any) at once; True if the claim was won."""
-        if connection.vendor == "postgresql":
+        if single_statement_supported():
             return self._write_and_claim_postgres(delivery=delivery, now=now)
         with transaction.atomic():
             self.write()
@@ -680,6 +684,11 @@ class SentLedger:
         delivery.claimed_at = now
         delivery.attempts = attempts
         return True
+
+
+def single_statement_supported() -> bool:
+    # Data-modifying CTEs; SQLite (make demo) takes the portable path.
+    return connection.vendor == "postgresql"
 
 
 # Conditions identical to delivery_sent_write and delivery_claim (tests run both paths).

@@ -151,3 +151,23 @@ def test_consecutive_failures_trip_the_circuit_breaker_which_pauses_sending_and_
     states = sorted(Delivery.objects.values_list("state", flat=True))
     assert states == ["pending"] * 5  # three to retry, two never tried
     assert deliveries_send(delivery_ids=chunk).paused  # the next chunk waits on the switch
+
+
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one-statement", "portable"])
+def test_both_ways_of_committing_sent_and_claiming_record_the_same_rows(one_statement, smtp_sink, monkeypatch):
+    from digest.models import SentPaper
+
+    if not one_statement:
+        monkeypatch.setattr("digest.services.delivery.single_statement_supported", lambda: False)
+    readers = readers_due(3)
+    (chunk,) = deliveries_plan().chunks
+
+    result = deliveries_send(delivery_ids=chunk)
+
+    assert (result.claimed, result.sent) == (3, 3)
+    rows = list(Delivery.objects.order_by("id"))
+    assert [(d.state, d.attempts, d.paper_count) for d in rows] == [("sent", 1, 1)] * 3
+    assert all(d.sent_at and d.subject and d.claim_token for d in rows)
+    assert SentPaper.objects.filter(delivery__in=rows).count() == 3
+    assert sorted(r.rcpt_tos[0] for r in smtp_sink.received) == sorted(r.user.email for r in readers)
+    assert deliveries_send(delivery_ids=chunk).claimed == 0
