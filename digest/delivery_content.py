@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from digest.emails import DigestEmail, DigestItem, DigestLinks
+from digest.feedback.links import feedback_links_make
 from digest.links import digest_links_make
 from digest.matching import Match
 from digest.models import Delivery, Paper
@@ -37,19 +38,25 @@ def content_paper_ids(content: Iterable[Mapping[str, Any]]) -> list[int]:
 
 
 def hf_page_url(paper: Paper) -> str:
-    if paper.hf_url:
-        return paper.hf_url
-    return ""
+    return paper.hf_url or ""
 
 
-def digest_item_from_entry(entry: Mapping[str, Any], paper: Paper) -> DigestItem:
+def entry_terms(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """The matched words of a stored entry, in order, once each."""
+    return tuple(dict.fromkeys(term for reason in entry.get("reasons", []) for term in reason.get("terms", [])))
+
+
+def near_miss_text(entry: Mapping[str, Any]) -> str:
+    if not entry.get("near_miss"):
+        return ""
+    interest = entry["reasons"][0]["interest"] if entry.get("reasons") else ""
+    return f"Almost matched {interest}: missing {entry.get('missing', '')}".strip()
+
+
+def digest_item_from_entry(
+    entry: Mapping[str, Any], paper: Paper, *, actions: tuple[tuple[str, str], ...] = ()
+) -> DigestItem:
     reasons = entry.get("reasons", [])
-    terms: list[str] = []
-    for reason in reasons:
-        for term in reason.get("terms", []):
-            if term not in terms:
-                terms.append(term)
-    interests = tuple(dict.fromkeys(reason["interest"] for reason in reasons))
     return DigestItem(
         paper_key=paper.id,
         title=paper.title,
@@ -62,15 +69,46 @@ def digest_item_from_entry(entry: Mapping[str, Any], paper: Paper) -> DigestItem
         snippet=entry.get("snippet", ""),
         title_spans=tuple(tuple(span) for span in entry.get("title_spans", ())),
         snippet_spans=tuple(tuple(span) for span in entry.get("snippet_spans", ())),
-        matched_terms=tuple(terms),
-        interests=interests,
+        matched_terms=entry_terms(entry),
+        interests=tuple(dict.fromkeys(reason["interest"] for reason in reasons)),
         suggested=bool(entry.get("suggested", False)),
+        actions=actions,
+        near_miss=near_miss_text(entry),
     )
 
 
-def digest_items_build(content: Iterable[Mapping[str, Any]], papers: Mapping[int, Paper]) -> tuple[DigestItem, ...]:
-    """Items in stored order, leaving out papers no longer visible (hidden after planning)."""
-    return tuple(digest_item_from_entry(entry, papers[entry["paper"]]) for entry in content if entry["paper"] in papers)
+def feedback_actions(*, delivery: Delivery, entry: Mapping[str, Any], paper: Paper) -> tuple[tuple[str, str], ...]:
+    """Signed "more / less like this", "mute <word>" and "follow <author>" links for one card."""
+    links = feedback_links_make(
+        subscription_id=delivery.subscription_id,
+        delivery_id=delivery.id,
+        paper_id=paper.id,
+        words=entry_terms(entry),
+        authors=paper.authors or (),
+    )
+    return links.actions()
+
+
+def digest_items_build(
+    content: Iterable[Mapping[str, Any]], papers: Mapping[int, Paper], *, delivery: Delivery | None = None
+) -> tuple[DigestItem, ...]:
+    """Items in stored order, leaving out papers no longer visible (hidden after planning).
+
+    With ``delivery`` each card carries its signed feedback links."""
+    return tuple(
+        digest_item_from_entry(
+            entry,
+            papers[entry["paper"]],
+            actions=feedback_actions(delivery=delivery, entry=entry, paper=papers[entry["paper"]]) if delivery else (),
+        )
+        for entry in content
+        if entry["paper"] in papers
+    )
+
+
+def content_is_quiet_note(content: Iterable[Mapping[str, Any]]) -> bool:
+    entries = list(content)
+    return bool(entries) and all(entry.get("near_miss") for entry in entries)
 
 
 def digest_email_build(
@@ -84,11 +122,12 @@ def digest_email_build(
     return DigestEmail(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
-        items=digest_items_build(delivery.content, papers),
+        items=digest_items_build(delivery.content, papers, delivery=delivery),
         interests=interests,
         links=links,
         message_id=delivery.message_id,
         frequency=frequency,
+        kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
     )
 
 

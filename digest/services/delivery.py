@@ -37,9 +37,11 @@ from django.utils import timezone
 from digest.bounces import bounce_address, bounce_token_make
 from digest.delivery_content import content_from_matches, content_paper_ids, digest_email_build
 from digest.emails import digest_message_build
+from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
+from digest.feedback.quiet import quiet_notes_for
 from digest.links import digest_links_make
 from digest.matching import PaperIndex, Profile, match_profiles
-from digest.models import Delivery, DeliveryRun, Interest, SentPaper, Subscription, Suppression
+from digest.models import Delivery, DeliveryRun, Interest, RankerModel, SentPaper, Subscription, Suppression
 from digest.ratelimit import rate_limiter_for_relay
 from digest.selectors.papers import paper_docs_ingested_between, papers_visible_by_id
 from digest.services.bounces import suppression_add
@@ -69,6 +71,7 @@ class Candidate:
     frequency: str
     max_papers: int
     muted: tuple[str, ...]
+    quiet_day_note: bool = False
 
 
 @dataclass
@@ -120,16 +123,26 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
         Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
         .filter(Exists(Interest.objects.filter(subscription_id=OuterRef("id"))))
         .values_list(
-            "id", "user_id", "user__email", "timezone", "send_hour", "frequency", "weekday", "max_papers", "muted_words"
+            "id",
+            "user__email",
+            "timezone",
+            "send_hour",
+            "frequency",
+            "weekday",
+            "max_papers",
+            "muted_words",
+            "quiet_day_note",
         )
     )
     due: list[Candidate] = []
-    for sub_id, _user_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted in rows.iterator(2000):
+    for sub_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted, quiet in rows.iterator(2000):
         when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
         if when is None:
             continue
         day, send_at = when
-        due.append(Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ())))
+        due.append(
+            Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ()), quiet)
+        )
     if not due:
         return []
     verified = verified_emails(user_emails={c.email for c in due})
@@ -216,18 +229,21 @@ def sent_paper_ids(*, subscription_ids: Sequence[int], paper_ids: Sequence[int])
 
 def match_candidates(
     *, candidates: Sequence[Candidate], starts: dict[int, datetime], now: datetime
-) -> tuple[dict[int, list], int]:
+) -> tuple[dict[int, list[dict]], int]:
     """Match every candidate against the papers of their own window, in one engine pass per window.
 
-    Subscribers whose previous digest went out in the same run share a window, so in practice there
-    are few windows. Papers a subscriber already received are left out exactly: the engine is asked
-    for ``limit + already sent`` so the top N after removing them is still the true top N.
+    Returns each subscriber's ``Delivery.content`` (only those with something to send) and the number
+    of papers considered. Subscribers whose previous digest went out in the same run share a window,
+    so in practice there are few windows. Papers a subscriber already received are left out exactly:
+    the engine is asked for ``limit + already sent`` so the top N after removing them is still the true
+    top N. Subscribers with a learned ranking get a larger pool for it to re-order and may get a few
+    labelled suggestions; those who asked for quiet-day notes get their nearest misses when nothing matched.
     """
     interests = interests_by_subscription(subscription_ids=[c.subscription_id for c in candidates])
     by_window: dict[datetime, list[Candidate]] = defaultdict(list)
     for c in candidates:
         by_window[starts[c.subscription_id]].append(c)
-    results: dict[int, list] = {}
+    results: dict[int, list[dict]] = {}
     paper_total: set[int] = set()
     for start, group in by_window.items():
         docs = paper_docs_ingested_between(start=start, end=now)
@@ -235,21 +251,44 @@ def match_candidates(
             continue
         paper_total.update(doc.key for doc in docs)
         index = PaperIndex.build(docs)
-        already = sent_paper_ids(subscription_ids=[c.subscription_id for c in group], paper_ids=[d.key for d in docs])
+        ids = [c.subscription_id for c in group]
+        already = sent_paper_ids(subscription_ids=ids, paper_ids=[d.key for d in docs])
+        learners = subscriptions_with_ranker(subscription_ids=ids)
         profiles = [
             Profile(
                 key=c.subscription_id,
                 interests=interests.get(c.subscription_id, ()),
                 muted=c.muted,
-                limit=c.max_papers + len(already.get(c.subscription_id, ())),
+                limit=c.max_papers * (RERANK_POOL_FACTOR if c.subscription_id in learners else 1)
+                + len(already.get(c.subscription_id, ())),
             )
             for c in group
         ]
-        by_key = {c.subscription_id: c for c in group}
-        for sub_id, matches in match_profiles(index, profiles).items():
-            seen = already.get(sub_id, set())
-            results[sub_id] = [m for m in matches if m.paper_key not in seen][: by_key[sub_id].max_papers]
+        limits = {c.subscription_id: c.max_papers for c in group}
+        fresh = {
+            sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
+            for sub_id, matches in match_profiles(index, profiles).items()
+        }
+        personal = digests_personalise(
+            matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
+        )
+        for sub_id, matches in fresh.items():
+            found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
+            if found:
+                results[sub_id] = content_split(found)
+        quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
+        if quiet:
+            results.update(quiet_notes_for(profiles=quiet, index=index, exclude=already))
     return results, len(paper_total)
+
+
+def subscriptions_with_ranker(*, subscription_ids: Sequence[int]) -> set[int]:
+    """The subscribers among ``subscription_ids`` who have a learned ranking model."""
+    found: set[int] = set()
+    for start in range(0, len(subscription_ids), 5000):
+        batch = subscription_ids[start : start + 5000]
+        found.update(RankerModel.objects.filter(subscription_id__in=batch).values_list("subscription_id", flat=True))
+    return found
 
 
 def message_id_make() -> str:
@@ -299,9 +338,7 @@ def deliveries_plan(
                 message_id=message_id_make(),
                 # As an expression, so Django's PostgreSQL bulk insert does not switch to UNNEST arrays,
                 # whose client-side quoting of large JSON values costs ~1.5 ms per row.
-                content=Value(
-                    content_from_matches(found) if state == Delivery.State.PENDING else [], output_field=JSONField()
-                ),
+                content=Value(found if state == Delivery.State.PENDING else [], output_field=JSONField()),
                 paper_count=len(found),
                 last_error="" if found else "no paper matched this subscriber's interests",
                 planned_at=now,
