@@ -49,7 +49,8 @@ def papers_of_the_day(now: datetime = MORNING) -> dict[str, object]:
     }
 
 
-def send_day(day: date = MORNING.date()) -> str:
+def send_day(day: date | None = None) -> str:
+    day = day or MORNING.date()
     out = io.StringIO()
     call_command("send_digests", date=day.isoformat(), stdout=out)
     return out.getvalue().strip()
