@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -30,6 +31,29 @@ def service_missing(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (PAPERBOY_REQUIRE_SERVICES=1, so this is a failure, not a skip)")
     pytest.skip(reason)
+
+
+# Debian's Chromium as this machine runs it: without the background-networking flags it tries to
+# reach Google's hosts at start, which this network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS_DIR = REPO_ROOT / "docs" / "screenshots"
+
+
+def chromium_executable() -> str:
+    """Debian's ``chromium`` (PAPERBOY_CHROMIUM overrides), or skip/fail like a missing service."""
+    path = os.environ.get("PAPERBOY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        service_missing(f"Chromium is not installed at {path} (apt-get install -y chromium)")
+    return path
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,31 +17,17 @@ from django.utils import timezone
 from accounts.models import User
 from digest.models import Delivery, DeliveryRun, Feed, SentPaper
 from digest.services import moderation
-from tests.conftest import service_missing
+from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
 from tests.factories import paper_make, subscriber_make
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+SHOTS = SCREENSHOTS_DIR
 
 
 @pytest.fixture
 def chromium_path() -> str:
-    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        service_missing("Chromium is not installed (apt-get install -y chromium)")
-    return path
+    return chromium_executable()
 
 
 def admin_world(corpus_path: Path) -> User:

@@ -7,39 +7,24 @@ scrolling on a phone, the phone layout and dark mode really switch on, the feedb
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from digest.emails import digest_html_render
-from tests.conftest import service_missing
+from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
 from tests.digest.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("PAPERBOY_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = SCREENSHOTS_DIR
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
+    executable = chromium_executable()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -26,38 +24,26 @@ from django.utils import timezone
 from accounts.models import User
 from digest.models import Delivery, Subscription
 from tests import factories
-from tests.conftest import REPO_ROOT, service_missing
+from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 860}
 MOBILE = {"width": 375, "height": 812}
 PASSWORD = "a long and unusual passphrase 42"
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+SCREENSHOTS = SCREENSHOTS_DIR
 
 
 @pytest.fixture
 def browser(monkeypatch):
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        service_missing("Chromium is not installed (apt-get install -y chromium)")
+    executable = chromium_executable()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still
     # synchronous and safe (the live server answers from its own thread).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
