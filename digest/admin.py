@@ -105,6 +105,19 @@ class PageAnnotateMixin:
         """Set extra attributes on the rows of the page being shown."""
 
 
+class ReadOnlyMixin:
+    """Rows written by the system (fetch runs, logs, slots, learned models): shown, never edited here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class BigTableAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -417,7 +430,7 @@ class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin, admin.ModelAdmin):
 
 
 @admin.register(FeedRun)
-class FeedRunAdmin(BigTableAdmin):
+class FeedRunAdmin(ReadOnlyMixin, BigTableAdmin):
     list_display = (
         "feed",
         "started_at",
@@ -437,15 +450,6 @@ class FeedRunAdmin(BigTableAdmin):
     @admin.display(description="error")
     def error_short(self, run: FeedRun) -> str:
         return _short(run.error, 80)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Papers --------------------------------------------------------------------------------------
@@ -638,22 +642,13 @@ class PaperAdmin(ObjectActionsMixin, PageAnnotateMixin, BigTableAdmin):
 # --- Subscribers, deliveries, suppressions (never shown to moderators) ---------------------------
 
 
-class InterestInline(admin.TabularInline):
+class InterestInline(ReadOnlyMixin, admin.TabularInline):
     """Shown, not edited: interests go through the query-language checks of the preferences page."""
 
     model = Interest
     extra = 0
     fields = ("query", "position", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SubscriberStateFilter(admin.SimpleListFilter):
@@ -845,7 +840,7 @@ class PauseForm(forms.Form):
 
 
 @admin.register(DeliveryRun)
-class DeliveryRunAdmin(admin.ModelAdmin):
+class DeliveryRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The "Delivery runs" entry of the admin opens the runs dashboard."""
 
     list_display = ("slot", "started_at", "finished_at", "papers", "planned")
@@ -856,15 +851,6 @@ class DeliveryRunAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # The dashboard lists addresses and SMTP replies: only for roles allowed to see deliveries.
         return request.user.has_perm("digest.view_delivery") and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
@@ -956,7 +942,7 @@ class StaffUserFilter(admin.SimpleListFilter):
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(BigTableAdmin):
+class LogEntryAdmin(ReadOnlyMixin, BigTableAdmin):
     list_display = ("action_time", "user", "action", "content_type", "object_link", "change_message_text")
     list_filter = ("action_flag", StaffUserFilter, "content_type")
     search_fields = ("object_repr", "change_message")
@@ -997,29 +983,12 @@ class LogEntryAdmin(BigTableAdmin):
     def change_message_text(self, entry: LogEntry) -> str:
         return entry.get_change_message()
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- What subscribers taught their digest (read-only; subscriber data, so superusers only) --------
 
 
-class ReadOnlyAdmin(BigTableAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdmin):
+class FeedbackAdmin(ReadOnlyMixin, BigTableAdmin):
     list_display = ("created_at", "subscription", "kind", "word", "paper")
     list_filter = ("kind",)
     list_select_related = ("subscription__user", "paper")
@@ -1028,7 +997,7 @@ class FeedbackAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RankerModel)
-class RankerModelAdmin(ReadOnlyAdmin):
+class RankerModelAdmin(ReadOnlyMixin, BigTableAdmin):
     list_display = ("subscription", "trained_at", "n_likes", "n_dislikes")
     list_select_related = ("subscription__user",)
     raw_id_fields = ("subscription",)
