@@ -160,6 +160,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Paperboy <digest@{SITE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Operators told about a paused run (circuit breaker) and server errors; comma-separated addresses.
+ADMINS = [(address, address) for address in env_list("PAPERBOY_ADMINS")]
 
 # --- Paperboy -----------------------------------------------------------------------------------
 PAPERBOY_POSTAL_ADDRESS = env_str("PAPERBOY_POSTAL_ADDRESS", "Paperboy · a self-hosted paper digest")
