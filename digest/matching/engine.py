@@ -48,32 +48,26 @@ class _Batch:
         self.muted: list[Term] = []
 
     def query_id(self, text: str, *, strict: bool) -> int:
-        qid = self.query_ids.get(text)
-        if qid is None:
-            try:
-                self.queries.append(parse_query(text))
-                qid = len(self.queries) - 1
-            except QueryError:
-                if strict:
-                    raise
-                logger.warning("skipping an interest that does not parse: %r", text)
-                qid = -1
-            self.query_ids[text] = qid
-        return qid
+        return self._intern(text, self.query_ids, self.queries, parse_query, "an interest that does not parse", strict)
 
     def muted_id(self, text: str, *, strict: bool) -> int:
-        mid = self.muted_ids.get(text)
-        if mid is None:
+        return self._intern(text, self.muted_ids, self.muted, muted_term, "a muted word that is not valid", strict)
+
+    @staticmethod
+    def _intern(text: str, ids: dict[str, int], items: list, parse, what: str, strict: bool) -> int:
+        """Parse ``text`` once per run, however many subscribers share it; -1 marks one that does not parse."""
+        item_id = ids.get(text)
+        if item_id is None:
             try:
-                self.muted.append(muted_term(text))
-                mid = len(self.muted) - 1
+                items.append(parse(text))
+                item_id = len(items) - 1
             except QueryError:
                 if strict:
                     raise
-                logger.warning("skipping a muted word that is not valid: %r", text)
-                mid = -1
-            self.muted_ids[text] = mid
-        return mid
+                logger.warning("skipping %s: %r", what, text)
+                item_id = -1
+            ids[text] = item_id
+        return item_id
 
     def mask(self, node: Node) -> np.ndarray:
         if isinstance(node, Term):
