@@ -21,10 +21,11 @@ import smtplib
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import perf_counter
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from allauth.account.models import EmailAddress
@@ -48,6 +49,7 @@ from digest.services.bounces import suppression_add
 from digest.services.circuit import PauseWatch, circuit_breaker, sending_is_paused, sending_pause_by_breaker
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How far back a first digest (or one after a long pause) looks for papers.
 FIRST_WINDOW = {Subscription.Frequency.DAILY: timedelta(days=1), Subscription.Frequency.WEEKLY: timedelta(days=7)}
@@ -146,16 +148,17 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     if not due:
         return []
     verified = verified_emails(user_emails={c.email for c in due})
-    suppressed = set(
-        Suppression.objects.filter(active=True, email__in=[c.email for c in due]).values_list("email", flat=True)
-    )
-    planned = set(
-        Delivery.objects.filter(
-            kind=Delivery.Kind.DIGEST,
-            subscription_id__in=[c.subscription_id for c in due],
-            slot__in={c.slot for c in due},
-        ).values_list("subscription_id", "slot")
-    )
+    suppressed: set[str] = set()
+    for batch in in_batches([c.email for c in due]):
+        suppressed.update(Suppression.objects.filter(active=True, email__in=batch).values_list("email", flat=True))
+    planned: set[tuple[int, date]] = set()
+    slots = {c.slot for c in due}
+    for batch in in_batches([c.subscription_id for c in due]):
+        planned.update(
+            Delivery.objects.filter(kind=Delivery.Kind.DIGEST, subscription_id__in=batch, slot__in=slots).values_list(
+                "subscription_id", "slot"
+            )
+        )
     return [
         c
         for c in due
@@ -163,12 +166,16 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     ]
 
 
+def in_batches(values: Sequence[T], size: int = 5000) -> Iterator[Sequence[T]]:
+    """Bounded IN lists: SQLite caps the parameters of one statement, and huge lists plan badly."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def verified_emails(*, user_emails: set[str]) -> set[str]:
     """Lower-cased addresses among ``user_emails`` that their owner has verified."""
     found: set[str] = set()
-    emails = list(user_emails)
-    for start in range(0, len(emails), 5000):
-        batch = emails[start : start + 5000]
+    for batch in in_batches(list(user_emails)):
         found.update(
             e.lower()
             for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
@@ -180,11 +187,11 @@ def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int
     """Where each subscriber's paper window starts: the end of their last digest that went out."""
     ids = [c.subscription_id for c in candidates]
     last_end: dict[int, datetime] = {}
-    for start in range(0, len(ids), 5000):
+    for batch in in_batches(ids):
         rows = (
             Delivery.objects.filter(
                 kind=Delivery.Kind.DIGEST,
-                subscription_id__in=ids[start : start + 5000],
+                subscription_id__in=batch,
                 state__in=[Delivery.State.SENT, Delivery.State.SKIPPED],
                 window_end__isnull=False,
             )
@@ -203,11 +210,8 @@ def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int
 
 def interests_by_subscription(*, subscription_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
     grouped: dict[int, list[str]] = defaultdict(list)
-    ids = list(subscription_ids)
-    for start in range(0, len(ids), 5000):
-        rows = Interest.objects.filter(subscription_id__in=ids[start : start + 5000]).order_by(
-            "subscription_id", "position", "id"
-        )
+    for batch in in_batches(list(subscription_ids)):
+        rows = Interest.objects.filter(subscription_id__in=batch).order_by("subscription_id", "position", "id")
         for sub_id, query in rows.values_list("subscription_id", "query"):
             grouped[sub_id].append(query)
     return {key: tuple(value) for key, value in grouped.items()}
@@ -218,10 +222,10 @@ def sent_paper_ids(*, subscription_ids: Sequence[int], paper_ids: Sequence[int])
     sent: dict[int, set[int]] = defaultdict(set)
     if not paper_ids:
         return sent
-    for start in range(0, len(subscription_ids), 5000):
-        rows = SentPaper.objects.filter(
-            subscription_id__in=subscription_ids[start : start + 5000], paper_id__in=paper_ids
-        ).values_list("subscription_id", "paper_id")
+    for batch in in_batches(subscription_ids):
+        rows = SentPaper.objects.filter(subscription_id__in=batch, paper_id__in=paper_ids).values_list(
+            "subscription_id", "paper_id"
+        )
         for sub_id, paper_id in rows:
             sent[sub_id].add(paper_id)
     return sent
@@ -269,8 +273,12 @@ def match_candidates(
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
         }
-        personal = digests_personalise(
-            matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
+        personal = (
+            digests_personalise(
+                matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
+            )
+            if learners
+            else {}
         )
         for sub_id, matches in fresh.items():
             found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
@@ -285,8 +293,7 @@ def match_candidates(
 def subscriptions_with_ranker(*, subscription_ids: Sequence[int]) -> set[int]:
     """The subscribers among ``subscription_ids`` who have a learned ranking model."""
     found: set[int] = set()
-    for start in range(0, len(subscription_ids), 5000):
-        batch = subscription_ids[start : start + 5000]
+    for batch in in_batches(subscription_ids):
         found.update(RankerModel.objects.filter(subscription_id__in=batch).values_list("subscription_id", flat=True))
     return found
 
@@ -355,7 +362,7 @@ def deliveries_plan(
         run.planned = result.planned
         run.save(update_fields=["planned"])
     size = settings.PAPERBOY_CHUNK_SIZE
-    result.chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+    result.chunks = [list(chunk) for chunk in in_batches(pending, size)]
     return result
 
 
