@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -13,14 +15,26 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+@functools.lru_cache(maxsize=32)
+def _around_token(name: str, site_url: str) -> tuple[str, str]:
+    head, _, tail = absolute_url(reverse(name, kwargs={"token": "TOKEN"})).partition("TOKEN")
+    return head, tail
+
+
+def token_url(name: str, token: str) -> str:
+    """The absolute URL of view ``name`` for ``token``. Emails build several per message, so the
+    URL is resolved once per view (keyed by the site URL, which tests change) and the token slotted in."""
+    head, tail = _around_token(name, settings.SITE_URL)
+    return f"{head}{token}{tail}"
+
+
 def unsubscribe_url(*, subscription_id: int) -> str:
-    token = token_make(purpose="unsubscribe", subscription_id=subscription_id)
-    return absolute_url(reverse("digest:unsubscribe", kwargs={"token": token}))
+    return token_url("digest:unsubscribe", token_make(purpose="unsubscribe", subscription_id=subscription_id))
 
 
 def digest_view_url(*, subscription_id: int, delivery_id: int) -> str:
     token = token_make(purpose="archive", subscription_id=subscription_id, data={"d": delivery_id})
-    return absolute_url(reverse("digest:digest_view", kwargs={"token": token}))
+    return token_url("digest:digest_view", token)
 
 
 def digest_links_make(*, subscription_id: int, delivery_id: int) -> DigestLinks:

@@ -9,17 +9,13 @@ readable in the archive, where signed-in readers get fresh links).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.urls import reverse
-
 from accounts.tokens import InvalidToken, compact_token_make, compact_token_read, text_field, text_field_read
-from digest.links import absolute_url
+from digest.links import token_url
 
 FEEDBACK_LINK_MAX_AGE = timedelta(days=60)
 ACTIONS = ("like", "dislike", "mute", "follow")
@@ -96,17 +92,8 @@ def feedback_token_read(*, token: str) -> FeedbackAction:
     return FeedbackAction(int(subscription), int(paper), delivery_id, action, word)
 
 
-@functools.lru_cache(maxsize=8)
-def _url_template(site_url: str) -> tuple[str, str]:
-    """The feedback URL around its token, resolved once (``reverse`` per link would cost more than signing)."""
-    url = absolute_url(reverse("feedback:act", kwargs={"token": "TOKEN"}))
-    head, _, tail = url.partition("TOKEN")
-    return head, tail
-
-
 def feedback_url(**kwargs: Any) -> str:
-    head, tail = _url_template(settings.SITE_URL)
-    return f"{head}{feedback_token_make(**kwargs)}{tail}"
+    return token_url("feedback:act", feedback_token_make(**kwargs))
 
 
 def feedback_links_make(
