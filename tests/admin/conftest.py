@@ -50,9 +50,3 @@ def ada_client(ada_sub) -> Client:
     client = Client()
     client.force_login(ada_sub.user)
     return client
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Personas get real passwords; hashing them with PBKDF2 would dominate these tests' runtime.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -31,12 +31,6 @@ class CsrfClient(Client):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The personas' passwords are hashed on every test; the production hasher costs about a second each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_preview_index(monkeypatch):
     # The preview index is cached per process; tests roll back papers, so start every test clean, and
     # rebuild in the test's own thread (a background thread's connection can't see uncommitted rows).

@@ -107,7 +107,6 @@ def first_link(message, pattern: str) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browser, live_server, smtp_sink, settings):
     settings.SITE_URL = live_server.url  # links in the digest email point at this server
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     now = timezone.now()
     factories.paper_make(
         title="Sparse Diffusion Models for Long Video Generation",
