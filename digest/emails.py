@@ -40,6 +40,8 @@ from django.utils import timezone
 from markupsafe import Markup, escape
 from premailer import Premailer
 
+from digest.mime import PreparedMime, address_encode, alternative_bytes, header_encode
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 
 AUTHORS_SHOWN = 3
@@ -1264,7 +1266,31 @@ def _from_header(setting: str) -> str:
     return value if name else formataddr(("Paperboy", address))
 
 
-def digest_message_build(email: DigestEmail, *, connection=None) -> EmailMultiAlternatives:
+class DigestMessage(EmailMultiAlternatives):
+    """A digest as Django's email object (subject, body, the HTML alternative, headers), whose MIME
+    form is written by :mod:`digest.mime` instead of Python's ``email`` package (a tenth of the cost).
+
+    ``from_email`` is the envelope sender (a VERP bounce address in production); the visible From
+    is ``extra_headers["From"]`` when set. Any Django backend can send it (``message()``); the
+    delivery service writes ``mime_bytes`` to the SMTP connection itself, with BODY=8BITMIME.
+    """
+
+    def mime_bytes(self, *, allow_8bit: bool = True) -> bytes:
+        visible_from = self.extra_headers.get("From", self.from_email)
+        headers = [
+            ("From", address_encode(visible_from)),
+            ("To", ", ".join(address_encode(address) for address in self.to)),
+            ("Subject", header_encode(self.subject)),
+            *((name, header_encode(value)) for name, value in self.extra_headers.items() if name != "From"),
+        ]
+        html = self.alternatives[0][0] if self.alternatives else None
+        return alternative_bytes(headers=headers, text=self.body, html=html, allow_8bit=allow_8bit)
+
+    def message(self, *args: object, **kwargs: object) -> PreparedMime:  # type: ignore[override]
+        return PreparedMime(self.mime_bytes())
+
+
+def digest_message_build(email: DigestEmail, *, connection=None) -> DigestMessage:
     """multipart/alternative (text first, then HTML) with the headers bulk senders need (RFC 2369, RFC 8058)."""
     if not _MESSAGE_ID_RE.fullmatch(email.message_id):
         raise ValueError(f"message_id must look like '<id@domain>', got {email.message_id!r}")
@@ -1278,7 +1304,7 @@ def digest_message_build(email: DigestEmail, *, connection=None) -> EmailMultiAl
         "List-Unsubscribe": f"<{view.unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    message = EmailMultiAlternatives(
+    message = DigestMessage(
         subject=_subject_fast(view, len(email.items)),
         body=_text_fast(view),
         from_email=_from_header(settings.DEFAULT_FROM_EMAIL),

@@ -23,6 +23,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)  # e.g. BODY=8BITMIME
 
     @property
     def message(self) -> EmailMessage:
@@ -38,7 +39,11 @@ class MemoryHandler:
 
     async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # aiosmtpd calls this name
         with self._lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+            self.received.append(
+                Received(
+                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content), list(envelope.mail_options)
+                )
+            )
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

@@ -527,6 +527,15 @@ def deliveries_sendable(*, delivery_ids: Sequence[int], now: datetime) -> list[D
     )
 
 
+def deliveries_backing_off_ids(*, delivery_ids: Sequence[int], now: datetime) -> list[int]:
+    """Pending rows among ``delivery_ids`` whose retry time has not come yet (an earlier attempt failed)."""
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING, next_attempt_at__gt=now)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
 def deliveries_pending_ids(*, delivery_ids: Sequence[int]) -> list[int]:
     return list(
         Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING)
@@ -580,7 +589,13 @@ def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> list[Deli
 
 
 class SmtpSession:
-    """One SMTP connection for a chunk, reopened after a disconnect and after ``max_messages``."""
+    """One SMTP connection for a chunk, reopened after a disconnect and after ``max_messages``.
+
+    The connection is Django's configured backend (TLS, authentication and timeouts come from the
+    EMAIL_* settings). With the SMTP backend, a digest's MIME bytes (written by ``digest.mime``) go
+    straight to ``smtplib`` with BODY=8BITMIME when the server offers it (RFC 6152), else as 7-bit
+    quoted-printable; any other backend (console, file, a provider's API) gets the message object.
+    """
 
     def __init__(self, *, max_messages: int) -> None:
         self.max_messages = max_messages
@@ -594,11 +609,23 @@ class SmtpSession:
             self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
             self.connection.open()
             self.sent_on_connection = 0
-        message.connection = self.connection
-        sent = self.connection.send_messages([message])
+        smtp = getattr(self.connection, "connection", None)
+        if isinstance(smtp, smtplib.SMTP) and hasattr(message, "mime_bytes"):
+            self._send_bytes(smtp, message)
+        else:
+            message.connection = self.connection
+            if not self.connection.send_messages([message]):
+                raise SendError("the SMTP backend reported the message as not sent", permanent=False)
         self.sent_on_connection += 1
-        if not sent:
-            raise SendError("the SMTP backend reported the message as not sent", permanent=False)
+
+    @staticmethod
+    def _send_bytes(smtp: smtplib.SMTP, message) -> None:
+        smtp.ehlo_or_helo_if_needed()
+        eight_bit = smtp.has_extn("8bitmime")
+        data = message.mime_bytes(allow_8bit=eight_bit)
+        options = ["BODY=8BITMIME"] if eight_bit and not data.isascii() else []
+        # One recipient: a refusal raises SMTPRecipientsRefused, classified by the caller.
+        smtp.sendmail(message.from_email, message.recipients(), data, mail_options=options)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -810,11 +837,14 @@ def deliveries_send(
         start = now or timezone.now()
         result.expired = deliveries_expire(now=start, delivery_ids=delivery_ids)
         rows = deliveries_sendable(delivery_ids=delivery_ids, now=start)
+        # Rows of this chunk still backing off from an earlier attempt go with this chunk's retries,
+        # else nothing would queue them again before the beat's dispatcher comes round.
+        result.retry.extend(deliveries_backing_off_ids(delivery_ids=delivery_ids, now=start))
         suppressed = deliveries_suppress(deliveries=rows) if rows else set()
         result.suppressed = len(suppressed)
         rows = [d for d in rows if d.id not in suppressed]
         if not rows:
-            return result
+            return _retry_time_set(result)
         papers = papers_visible_by_id(paper_ids={pid for d in rows for pid in content_paper_ids(d.content)})
         interests = interests_by_subscription(subscription_ids={d.subscription_id for d in rows})
     token = uuid.uuid4().hex
@@ -885,6 +915,11 @@ def deliveries_send(
         with clock("db"):
             ledger.flush()
         session.close()
+    return _retry_time_set(result)
+
+
+def _retry_time_set(result: SendResult) -> SendResult:
+    """When the earliest of the rows to retry may go (the chunk task queues them again for then)."""
     if result.retry:
         retry_at = (
             Delivery.objects.filter(id__in=result.retry)

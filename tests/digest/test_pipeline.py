@@ -317,3 +317,70 @@ def wait_until(condition, worker, timeout: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out; worker log:\n{worker.output()[-4000:]}")
+
+
+class No8BitMimeHandler(MemoryHandler):
+    """A server that does not offer 8BITMIME (RFC 6152): it must only ever get 7-bit data."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # aiosmtpd calls this name
+        session.host_name = hostname
+        return [line for line in responses if "8BITMIME" not in line.upper()]
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_digests_go_8bit_with_body_8bitmime_when_the_server_offers_it(smtp_sink):
+    papers_of_the_day()
+    subscriber_make(email="zoe@example.org", interests=["diffusion"])
+
+    send_day()
+
+    (received,) = smtp_sink.received
+    assert "BODY=8BITMIME" in received.mail_options
+    assert b"Content-Transfer-Encoding: 8bit" in received.data
+    html = received.message.get_body(preferencelist=("html",)).get_content()
+    assert "·" in html, "the UTF-8 separator arrives as it was written"
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_server_without_8bitmime_gets_seven_bit_data_that_reads_the_same(settings, smtp_sink):
+    papers_of_the_day()
+    subscriber_make(email="zoe@example.org", interests=["diffusion"])
+    send_day()
+    (eight_bit,) = smtp_sink.received
+    Delivery.objects.all().delete()
+    SentPaper.objects.all().delete()
+    handler = No8BitMimeHandler()
+    controller = sink_start(handler=handler)
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    try:
+        send_day()
+    finally:
+        controller.stop()
+
+    (seven_bit,) = handler.received
+    assert "BODY=8BITMIME" not in seven_bit.mail_options
+    assert seven_bit.data.isascii()
+    for kind in ("plain", "html"):
+        ours = seven_bit.message.get_body(preferencelist=(kind,)).get_content()
+        theirs = eight_bit.message.get_body(preferencelist=(kind,)).get_content()
+        assert _without_tokens(ours) == _without_tokens(theirs)
+
+
+def _without_tokens(text: str) -> str:
+    """Links carry per-delivery signed tokens; everything else must be equal."""
+    return re.sub(r"https?://\S+?(?=[\s\"<])", "URL", text.replace("\r\n", "\n"))
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_non_smtp_email_backend_still_gets_every_digest(settings):
+    papers_of_the_day()
+    subscriber_make(email="zoe@example.org", interests=["diffusion"])
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from django.core import mail
+
+    summary = send_day()
+
+    assert summary.endswith("sent=1 skipped=0 failed=0")
+    (message,) = mail.outbox
+    assert message.to == ["zoe@example.org"]
+    assert message.message().as_bytes().startswith(b"From: ")
