@@ -220,6 +220,38 @@ def worker_start(*, env: dict[str, str], workers: int, log: Path) -> subprocess.
     return process
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; 0 for a pid that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the celery pool's processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return [pid, *kids]
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (backends, WAL writer, ...)."""
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def worker_timings(log: Path) -> dict[str, float]:
     """Sum the per-stage seconds every chunk logged (``chunk of N: {...}``)."""
     totals: dict[str, float] = defaultdict(float)
@@ -259,12 +291,19 @@ def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
             match_seconds += time.perf_counter() - started
 
     delivery_services.match_candidates = timed_match
+    cpu_before = {
+        "planner": time.process_time(),
+        "workers": cpu_seconds(process_tree(worker.pid)),
+        "sink": cpu_seconds([sink.process.pid]),
+        "postgres": cpu_seconds(postgres_pids()),
+    }
     try:
         started = time.perf_counter()
-        plan = delivery_services.deliveries_plan()
+        # As the beat task does: each batch's chunks are queued as soon as the batch is committed.
+        plan = delivery_services.deliveries_plan(
+            on_chunks=lambda chunks: [deliveries_send_chunk_task.delay(chunk) for chunk in chunks]
+        )
         planned_at = time.perf_counter()
-        for chunk in plan.chunks:
-            deliveries_send_chunk_task.delay(chunk)
         expected = sum(len(c) for c in plan.chunks)
         deadline = time.monotonic() + args.timeout
         while sink.count() < expected and time.monotonic() < deadline and worker.poll() is None:
@@ -273,6 +312,14 @@ def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
         while time.monotonic() < deadline and Delivery.objects.filter(state__in=["pending", "sending"]).exists():
             time.sleep(0.05)
         settled_at = time.perf_counter()
+        # CPU seconds each party spent on the run (PostgreSQL backends exit with their connections:
+        # read before stopping the worker).
+        cpu = {
+            "planner": time.process_time() - cpu_before["planner"],
+            "workers": cpu_seconds(process_tree(worker.pid)) - cpu_before["workers"],
+            "sink": cpu_seconds([sink.process.pid]) - cpu_before["sink"],
+            "postgres": cpu_seconds(postgres_pids()) - cpu_before["postgres"],
+        }
     finally:
         delivery_services.match_candidates = real_match
         worker.send_signal(signal.SIGTERM)
@@ -290,6 +337,7 @@ def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
         "seconds": settled_at - started,
         "plan_seconds": planned_at - started - match_seconds,
         "match_seconds": match_seconds,
+        "cpu": cpu,
         "send_seconds": sent_at - planned_at,
         "duplicates": sum(n - 1 for n in counts.values() if n > 1),
         "missing": len(expected_rcpts - set(counts)),
@@ -454,6 +502,12 @@ def main() -> None:
         f"  time split: plan {ours['plan_seconds']:.2f}s, match {ours['match_seconds']:.2f}s, "
         f"send {ours['send_seconds']:.2f}s (wall); per email in the workers: render {t['render'] * per:.3f} ms, "
         f"SMTP {t['smtp'] * per:.3f} ms, database {t['db'] * per:.3f} ms, rate limit {t['ratelimit'] * per:.3f} ms"
+    )
+    print(
+        "  CPU per email: "
+        + ", ".join(f"{name} {seconds * per:.2f} ms" for name, seconds in ours["cpu"].items())
+        + f", total {sum(ours['cpu'].values()) * per:.2f} ms (of {os.cpu_count()} cores x {seconds:.1f} s"
+        f" = {os.cpu_count() * seconds * per:.2f} ms per email available)"
     )
     if peer:
         peer_rate = peer["emails"] / peer["seconds"] if peer["seconds"] else 0.0

@@ -229,7 +229,8 @@ class Delivery(models.Model):
     # The digest date in the subscriber's time zone.
     slot = models.DateField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DIGEST)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    # Indexed through the (state, next_attempt_at) and (state, slot) indexes in Meta, which start with it.
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     # When it should go out (UTC) and after when it must not go out any more.
     send_at = models.DateTimeField(default=dj_timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -246,7 +247,8 @@ class Delivery(models.Model):
     planned_at = models.DateTimeField(default=dj_timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Set by the worker that moved the row to ``sending``; lets a claim be read back on any database.
-    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    # Always looked up together with the primary key, so not indexed (every index costs each state change).
+    claim_token = models.CharField(max_length=32, blank=True)
     # The papers considered: ingested in (window_start, window_end]; the next digest starts at window_end.
     window_start = models.DateTimeField(null=True, blank=True)
     window_end = models.DateTimeField(null=True, blank=True)
@@ -297,7 +299,9 @@ class Delivery(models.Model):
 class SentPaper(models.Model):
     """A paper a subscriber has already received, so nobody gets the same paper twice."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="sent_papers")
+    # No index of its own: the UNIQUE (subscription, paper) index starts with it. Ten rows are written
+    # per digest sent, so every index here is paid for on the sending path.
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="sent_papers", db_index=False)
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sent_at = models.DateTimeField(default=dj_timezone.now)

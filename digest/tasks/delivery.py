@@ -26,9 +26,9 @@ def digest_plan_task() -> int:
     """Beat, every few minutes: reconcile what lost workers left, plan the slots whose local send
     hour has come, fan out chunks, and re-queue pending rows whose (retry) time has come."""
     sweeper_services.deliveries_sweep()
-    with transaction.atomic():
-        result = delivery_services.deliveries_plan()
-        chunks_enqueue(result.chunks)
+    # Planning commits batch by batch and queues each batch's chunks once it is committed, so the
+    # workers start sending while the rest of the slot is still being planned.
+    result = delivery_services.deliveries_plan(on_chunks=chunks_enqueue)
     if circuit_services.sending_is_paused():
         return result.planned  # the queued chunks wait on the pause by themselves
     due = delivery_services.deliveries_due_ids()
