@@ -171,3 +171,29 @@ def test_both_ways_of_committing_sent_and_claiming_record_the_same_rows(one_stat
     assert SentPaper.objects.filter(delivery__in=rows).count() == 3
     assert sorted(r.rcpt_tos[0] for r in smtp_sink.received) == sorted(r.user.email for r in readers)
     assert deliveries_send(delivery_ids=chunk).claimed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(monkeypatch, settings):
+    from django.db import connection
+
+    from digest.services import delivery as delivery_services
+
+    monkeypatch.setattr(delivery_services, "PLAN_BATCH", 2)
+    settings.PAPERBOY_CHUNK_SIZE = 1
+    readers = readers_due(5, prefix="batch")
+    handed: list[list[list[int]]] = []
+
+    def on_chunks(chunks: list[list[int]]) -> None:
+        assert not connection.in_atomic_block, "the batch is committed before its chunks are queued"
+        ids = [i for chunk in chunks for i in chunk]
+        assert Delivery.objects.filter(id__in=ids, state=Delivery.State.PENDING).count() == len(ids)
+        handed.append(chunks)
+
+    plan = deliveries_plan(on_chunks=on_chunks)
+
+    assert [len(chunks) for chunks in handed] == [2, 2, 1]
+    assert [i for chunks in handed for chunk in chunks for i in chunk] == [i for chunk in plan.chunks for i in chunk]
+    assert plan.planned == 5 == len(readers)
+    again = deliveries_plan(on_chunks=on_chunks)
+    assert again.run is None and len(handed) == 3, "a second plan of the same slot plans nothing new"
