@@ -11,7 +11,10 @@ Measured, single-threaded:
   * first touch: inlining the template skeleton and every card of the day once (premailer);
   * builder: ``digest_message_build`` (subject + text + HTML + the EmailMultiAlternatives object);
   * Jinja2 alone: the raw templates with no inlining (a reference point for this machine's speed);
-  * premailer each: the same email with premailer run on the whole HTML every time (the naive way).
+  * premailer each: the same email with premailer run on the whole HTML every time (the naive way);
+  * worker path: what a delivery worker does per email, from a Delivery row's stored JSON content:
+    ``digest_email_build`` (items, every feedback link signed) with ``digest_links_make``, then
+    ``digest_message_build``, then the MIME bytes -- each step's cumulative rate on its own line.
 
 The last line is ``RESULT emails_per_s=<float> premailer_each_per_s=<float>``.
 """
@@ -142,6 +145,62 @@ def emails_make(*, subscribers: int, papers: int, pool: int, seed: int = 7) -> l
     return out
 
 
+def deliveries_make(mails: list) -> tuple[list, dict, dict]:
+    """The same digests as a worker sees them: unsaved Delivery rows whose ``content`` is the stored JSON
+    (parsed fresh per row, as from the database), the day's Paper rows, and each subscription's interests."""
+    from digest.models import Delivery, Paper
+
+    corpus = _papers(max(i.paper_key for m in mails for i in m.items) + 1)
+    papers: dict[int, Paper] = {}
+    deliveries = []
+    interests = {}
+    for sub, mail in enumerate(mails):
+        content = []
+        for item in mail.items:
+            paper_id = item.paper_key + 1
+            text = corpus[item.paper_key]["title"] + " " + corpus[item.paper_key]["abstract"]
+            papers.setdefault(
+                paper_id,
+                Paper(
+                    id=paper_id,
+                    title=item.title,
+                    url=item.url,
+                    pdf_url=item.pdf_url,
+                    hf_url=item.hf_url,
+                    authors=list(item.authors),
+                    categories=list(item.categories),
+                    popularity=item.popularity,
+                ),
+            )
+            reasons = [
+                {"interest": i, "terms": [t for t in TOPICS[i] if _spans(text, (t,))] or list(TOPICS[i])}
+                for i in item.interests
+            ]
+            content.append(
+                {
+                    "paper": paper_id,
+                    "score": 1.0,
+                    "reasons": reasons,
+                    "title_spans": [list(s) for s in item.title_spans],
+                    "snippet": item.snippet,
+                    "snippet_spans": [list(s) for s in item.snippet_spans],
+                    "suggested": False,
+                }
+            )
+        deliveries.append(
+            Delivery(
+                id=100_000 + sub,
+                subscription_id=sub + 1,
+                slot=mail.digest_date,
+                to_email=mail.recipient,
+                message_id=mail.message_id,
+                content=json.loads(json.dumps(content)),
+            )
+        )
+        interests[sub + 1] = mail.interests
+    return deliveries, papers, interests
+
+
 def _rate(fn, emails: list, seconds: float, between_passes=None) -> tuple[float, int]:
     """Emails per second of this process's CPU time, best pass of those run in ``seconds``.
 
@@ -171,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=60, help="papers in the day's pool")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     parser.add_argument("--premailer-emails", type=int, default=20, help="emails for the premailer-each run")
+    parser.add_argument("--mime-emails", type=int, default=500, help="emails for the worker path's MIME bytes run")
     args = parser.parse_args(argv)
 
     _setup_django()
@@ -219,6 +279,35 @@ def main(argv: list[str] | None = None) -> None:
     sample = mails[: max(1, args.premailer_emails)]
     premailer_rate, n = _rate(premailer_each, sample, min(args.seconds, 2.0))
     print(f"premailer on every whole email: {premailer_rate:,.1f} emails/s ({n} emails)")
+
+    from digest.delivery_content import digest_email_build
+    from digest.links import digest_links_make
+
+    deliveries, papers, interests = deliveries_make(mails)
+
+    def content_to_email(delivery):
+        return digest_email_build(
+            delivery=delivery,
+            papers=papers,
+            interests=interests[delivery.subscription_id],
+            links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+            frequency="daily",
+        )
+
+    def content_to_message(delivery):
+        return digest_emails.digest_message_build(content_to_email(delivery))
+
+    def content_to_bytes(delivery) -> None:
+        content_to_message(delivery).message().as_bytes()
+
+    steps = (
+        ("content → DigestEmail (items, signed links)", content_to_email, deliveries),
+        ("content → DigestEmail → message object", content_to_message, deliveries),
+        ("content → DigestEmail → MIME bytes", content_to_bytes, deliveries[: max(1, args.mime_emails)]),
+    )
+    for label, step, rows in steps:
+        rate, n = _rate(step, rows, args.seconds, fresh)
+        print(f"worker path ({label}): {rate:,.0f} emails/s, {1000 / rate:.3f} ms/email ({n} emails)")
     size = sum(len(digest_emails.digest_html_render(m).encode()) for m in sample) / len(sample)
     print(
         f"speed-up {build_rate / premailer_rate:,.0f}x; mean HTML size {size / 1024:.1f} KiB for {args.papers} papers"

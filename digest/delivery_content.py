@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from digest.emails import DigestEmail, DigestItem, DigestLinks
-from digest.feedback.links import feedback_links_make
+from digest.feedback.links import FeedbackLinkMaker, feedback_links_make
 from digest.links import digest_links_make
 from digest.matching import Match
 from digest.models import Delivery, Paper
@@ -54,8 +54,13 @@ def near_miss_text(entry: Mapping[str, Any]) -> str:
 
 
 def digest_item_from_entry(
-    entry: Mapping[str, Any], paper: Paper, *, actions: tuple[tuple[str, str], ...] = ()
+    entry: Mapping[str, Any],
+    paper: Paper,
+    *,
+    actions: tuple[tuple[str, str], ...] = (),
+    terms: tuple[str, ...] | None = None,
 ) -> DigestItem:
+    """``terms``: the entry's matched words when the caller already has them (:func:`entry_terms`)."""
     reasons = entry.get("reasons", [])
     return DigestItem(
         paper_key=paper.id,
@@ -67,10 +72,10 @@ def digest_item_from_entry(
         categories=tuple(paper.categories or ()),
         popularity=paper.popularity,
         snippet=entry.get("snippet", ""),
-        title_spans=tuple(tuple(span) for span in entry.get("title_spans", ())),
-        snippet_spans=tuple(tuple(span) for span in entry.get("snippet_spans", ())),
-        matched_terms=entry_terms(entry),
-        interests=tuple(dict.fromkeys(reason["interest"] for reason in reasons)),
+        title_spans=tuple([tuple(span) for span in entry.get("title_spans", ())]),
+        snippet_spans=tuple([tuple(span) for span in entry.get("snippet_spans", ())]),
+        matched_terms=entry_terms(entry) if terms is None else terms,
+        interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
         suggested=bool(entry.get("suggested", False)),
         actions=actions,
         near_miss=near_miss_text(entry),
@@ -94,16 +99,17 @@ def digest_items_build(
 ) -> tuple[DigestItem, ...]:
     """Items in stored order, leaving out papers no longer visible (hidden after planning).
 
-    With ``delivery`` each card carries its signed feedback links."""
-    return tuple(
-        digest_item_from_entry(
-            entry,
-            papers[entry["paper"]],
-            actions=feedback_actions(delivery=delivery, entry=entry, paper=papers[entry["paper"]]) if delivery else (),
-        )
-        for entry in content
-        if entry["paper"] in papers
-    )
+    With ``delivery`` each card carries its signed feedback links (one signer for the whole email)."""
+    maker = FeedbackLinkMaker(subscription_id=delivery.subscription_id, delivery_id=delivery.id) if delivery else None
+    items = []
+    for entry in content:
+        paper = papers.get(entry["paper"])
+        if paper is None:
+            continue
+        terms = entry_terms(entry)
+        actions = maker.links(paper_id=paper.id, words=terms, authors=paper.authors or ()).actions() if maker else ()
+        items.append(digest_item_from_entry(entry, paper, actions=actions, terms=terms))
+    return tuple(items)
 
 
 def content_is_quiet_note(content: Iterable[Mapping[str, Any]]) -> bool:

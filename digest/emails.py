@@ -27,7 +27,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
@@ -357,7 +357,13 @@ class _Paper:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Card:
-    """One item, cleaned; compared by identity (made by the cached :func:`_card_make`)."""
+    """One item's content, cleaned -- everything but its feedback links, which are signed per subscriber.
+
+    Subscribers who share interests get the same title, snippet, highlights and "why" line for a paper, so
+    one card serves them all (made by the cached :func:`_card_make`, compared by identity). ``memo`` holds
+    its rendered pieces (HTML around the feedback row, numbered text blocks): per email, only the feedback
+    links are new.
+    """
 
     paper: _Paper
     title: str
@@ -367,8 +373,13 @@ class _Card:
     why: str
     interests: tuple[str, ...]
     near_miss: str
-    actions: tuple[tuple[str, str], ...]  # cleaned: non-empty label, absolute http(s) URL
-    slots: tuple[str, ...]  # the optional slots present (see _card_slots); with the paper, the card cache key
+    slots: tuple[str, ...]  # the optional slots present without feedback links (see _card_slots)
+    slots_with_actions: tuple[str, ...]  # the same plus "actions"
+    memo: dict[object, tuple[str, str]] = field(default_factory=dict)
+
+    def inline_key(self, with_actions: bool) -> _CardKey:
+        """The inlined-card cache key: the paper and the slots this card has."""
+        return (self.paper, self.slots_with_actions if with_actions else self.slots)
 
 
 @functools.cache
@@ -383,6 +394,7 @@ class _View:
     kind: str
     for_browser: bool
     cards: tuple[_Card, ...]
+    actions: tuple[tuple[tuple[str, str], ...], ...]  # each card's feedback links, cleaned (may be empty)
     more: int  # papers left out to stay under the size budget
     date_text: str
     page_title: str
@@ -424,11 +436,17 @@ def _why_text(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
     return "Matched words: " + ", ".join(terms) if terms else ""
 
 
-def _actions_clean(actions: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+@functools.lru_cache(maxsize=4096)
+def _label_clean(label: str) -> str:
+    # Labels repeat across subscribers ("More like this", 'Mute "diffusion"', "Follow Jane Doe").
+    return text_clean(label)
+
+
+def _actions_clean(actions: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Labels as one line of text, URLs absolute http(s) only; a pair missing either is left out."""
     out = []
     for label, url in actions:
-        label, url = text_clean(label), url_clean(url)
+        label, url = _label_clean(label), url_clean(url)
         if label and url:
             out.append((label, url))
     return tuple(out)
@@ -460,27 +478,34 @@ def _paper_make(
 
 
 @functools.lru_cache(maxsize=65536)
-def _card_make(item: DigestItem, day: date, snippet_limit: int, with_actions: bool = True) -> _Card:
-    """Clean one item. Cached on the whole (frozen) item: subscribers who share interests share items."""
-    paper = _paper_make(
-        day,
-        item.paper_key,
-        item.url,
-        item.pdf_url,
-        item.hf_url,
-        item.authors,
-        item.categories,
-        item.popularity,
-        item.suggested,
-    )
-    title, title_spans = _text_spans_clean(item.title, item.title_spans, is_title=True)
-    snippet, snippet_spans = _text_spans_clean(item.snippet, item.snippet_spans)
+def _card_make(
+    day: date,
+    snippet_limit: int,
+    paper_key: int,
+    title: str,
+    url: str,
+    pdf_url: str,
+    hf_url: str,
+    authors: tuple[str, ...],
+    categories: tuple[str, ...],
+    popularity: int | None,
+    suggested: bool,
+    snippet: str,
+    title_spans: tuple[tuple[int, int], ...],
+    snippet_spans: tuple[tuple[int, int], ...],
+    interests: tuple[str, ...],
+    matched_terms: tuple[str, ...],
+    near_miss: str,
+) -> _Card:
+    """Clean one item's content (see :func:`_card_get` for why these arguments and no others)."""
+    paper = _paper_make(day, paper_key, url, pdf_url, hf_url, authors, categories, popularity, suggested)
+    title, title_spans = _text_spans_clean(title, title_spans, is_title=True)
+    snippet, snippet_spans = _text_spans_clean(snippet, snippet_spans)
     snippet, snippet_spans = _snippet_trim(snippet, snippet_spans, snippet_limit)
-    interests = _texts_clean(item.interests)
-    near_miss = text_clean(item.near_miss)
+    interests = _texts_clean(interests)
+    near_miss = text_clean(near_miss)
     # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
-    why = "" if near_miss else _why_text(interests, _texts_clean(item.matched_terms))
-    actions = _actions_clean(item.actions) if with_actions and item.actions else ()
+    why = "" if near_miss else _why_text(interests, _texts_clean(matched_terms))
     return _Card(
         paper=paper,
         title=title or "(untitled)",
@@ -490,14 +515,41 @@ def _card_make(item: DigestItem, day: date, snippet_limit: int, with_actions: bo
         why=why,
         interests=interests,
         near_miss=near_miss,
-        actions=actions,
-        slots=_card_slots(bool(snippet), bool(why), bool(near_miss), bool(actions)),
+        slots=_card_slots(bool(snippet), bool(why), bool(near_miss), False),
+        slots_with_actions=_card_slots(bool(snippet), bool(why), bool(near_miss), True),
     )
 
 
-def _card_get(item: DigestItem, day: date, snippet_limit: int, with_actions: bool = True) -> _Card:
+def _card_args(item: DigestItem, day: date, snippet_limit: int) -> tuple:
+    """:func:`_card_make`'s arguments: what the card shows, so subscribers who share interests share a card.
+
+    Left out: the feedback links (signed per subscriber; each email adds its own) and the matched words
+    when the "why" line names interests instead (the subscriber's other words don't show).
+    """
+    return (
+        day,
+        snippet_limit,
+        item.paper_key,
+        item.title,
+        item.url,
+        item.pdf_url,
+        item.hf_url,
+        item.authors,
+        item.categories,
+        item.popularity,
+        item.suggested,
+        item.snippet,
+        item.title_spans,
+        item.snippet_spans,
+        item.interests,
+        () if _texts_clean(item.interests) else item.matched_terms,
+        item.near_miss,
+    )
+
+
+def _card_get(item: DigestItem, day: date, snippet_limit: int) -> _Card:
     try:
-        return _card_make(item, day, snippet_limit, with_actions)
+        return _card_make(*_card_args(item, day, snippet_limit))
     except TypeError:  # unhashable: a caller passed lists where the contract says tuples
         fixed = replace(
             item,
@@ -507,9 +559,8 @@ def _card_get(item: DigestItem, day: date, snippet_limit: int, with_actions: boo
             snippet_spans=tuple(map(tuple, item.snippet_spans)),
             matched_terms=tuple(item.matched_terms),
             interests=tuple(item.interests),
-            actions=tuple(map(tuple, item.actions)),
         )
-        return _card_make(fixed, day, snippet_limit, with_actions)
+        return _card_make(*_card_args(fixed, day, snippet_limit))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -542,7 +593,8 @@ def _view_make(
         raise ValueError(f"DigestEmail.kind must be one of {EMAIL_KINDS}, got {email.kind!r}")
     items = email.items if max_cards is None else email.items[:max_cards]
     day = email.digest_date
-    cards = tuple([_card_get(i, day, snippet_limit, with_actions) for i in items])
+    cards = tuple([_card_get(i, day, snippet_limit) for i in items])
+    actions = tuple([_actions_clean(i.actions) if with_actions and i.actions else () for i in items])
     count = len(email.items)
     weekly = email.frequency == "weekly"
     quiet = email.kind == "quiet"
@@ -562,11 +614,12 @@ def _view_make(
         cut = preheader.rfind(" ", 0, PREHEADER_MAX_CHARS)
         preheader = preheader[: cut if cut > PREHEADER_MAX_CHARS // 2 else PREHEADER_MAX_CHARS - 1].rstrip(" ·") + "…"
     interests = _texts_clean(email.interests)
-    all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0, with_actions) for i in email.items])
+    all_cards = cards if max_cards is None else tuple([_card_get(i, day, 0) for i in email.items])
     return _View(
         kind=email.kind,
         for_browser=for_browser,
         cards=cards,
+        actions=actions,
         more=count - len(cards),
         date_text=date_text,
         page_title=f"Paperboy · {date_text}",
@@ -683,6 +736,7 @@ _TOKEN = f"zq9{secrets.token_hex(6)}9qz"
 _SLOT_RE = re.compile(f"{_TOKEN}([a-z_]+){_TOKEN}")
 
 
+@functools.cache  # one object per name: slots are made per card and searched for in every filled one
 def _slot(name: str) -> Markup:
     return _trusted(f"{_TOKEN}{name}{_TOKEN}")
 
@@ -787,14 +841,19 @@ def _action_prepared() -> tuple[str, str, str]:
     return parts[0], parts[2], parts[4]
 
 
-@functools.lru_cache(maxsize=16384)
-def _actions_html_fast(actions: tuple[tuple[str, str], ...]) -> Markup:
+@functools.lru_cache(maxsize=4096)
+def _action_label_html(label: str) -> str:
+    """The inlined feedback link from the end of its URL on; labels repeat across subscribers, URLs don't."""
+    _head, middle, tail = _action_prepared()
+    return f"{middle}{_lx_text(label)}{tail}"
+
+
+def _actions_html_fast(actions: tuple[tuple[str, str], ...]) -> str:
     """The same row from the inlined link: label escaped as lxml writes text, URL as it writes attributes."""
-    if not actions:
-        return _trusted("")
-    head, middle, tail = _action_prepared()
-    return _trusted(
-        _atoms()["sep"].join([f"{head}{_lx_attr(url)}{middle}{_lx_text(label)}{tail}" for label, url in actions])
+    head = _action_prepared()[0]
+    # A cleaned URL has no '<', '>' or '"' left (url_clean), so "&" is all lxml would escape in it.
+    return _atoms()["sep"].join(
+        [f"{head}{url.replace('&', '&amp;')}{_action_label_html(label)}" for label, url in actions]
     )
 
 
@@ -921,7 +980,10 @@ def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
     Optional: rendering inlines missing cards itself (per email). A worker about to send a chunk can call
     this first so the day's papers cost one premailer run per 50 cards instead of one per email's batch.
     """
-    keys = [(card.paper, card.slots) for email in emails for card in _view_make(email).cards]
+    keys = []
+    for email in emails:
+        view = _view_make(email)
+        keys += [card.inline_key(bool(actions)) for card, actions in zip(view.cards, view.actions, strict=True)]
     before = _CARDS.misses
     _CARDS.get_many(keys)
     return _CARDS.misses - before
@@ -943,8 +1005,12 @@ def _paper_values(paper: _Paper, slots: tuple[str, ...]) -> dict[str, object]:
 
 
 def email_caches_clear_per_subscriber() -> None:
-    """Forget the per-subscriber caches only (benchmarks: a new day for the readers, same papers)."""
-    for cached in (_card_make, _highlight_fast, _actions_html_fast, _topics_rank, _wrap, _text_card):  # not per paper
+    """Forget what depends on the readers (benchmarks: a new day for the subscribers, same papers).
+
+    The shared cards go too: which (paper, snippet, highlights, interests) combinations exist depends on
+    who reads, so a benchmark pass must build them again, once per combination, as a real day does.
+    """
+    for cached in (_card_make, _highlight_fast, _topics_rank, _wrap, _label_clean):  # not per paper
         cached.cache_clear()
 
 
@@ -955,7 +1021,8 @@ def email_caches_clear() -> None:
         _css,
         _atoms,
         _action_prepared,
-        _actions_html_fast,
+        _action_label_html,
+        _label_clean,
         _skeleton,
         _paper_make,
         _card_make,
@@ -966,7 +1033,6 @@ def email_caches_clear() -> None:
         _topics_rank,
         _date_text,
         _wrap,
-        _text_card,
         _text_card_prepared,
         _text_paper,
         _text_skeleton,
@@ -982,22 +1048,42 @@ def email_caches_clear() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _html_fast(view: _View) -> str:
-    cards = _Pieces()
-    inlined = _CARDS.get_many([(card.paper, card.slots) for card in view.cards])
-    for n, (card, prepared) in enumerate(zip(view.cards, inlined, strict=True)):
-        if n:
-            cards.append("\n")  # what the template's loop puts between cards
-        prepared.fill_into(
-            cards,
+def _cards_html(view: _View) -> list[tuple[str, str]]:
+    """Each card's HTML around its feedback row (the row's slot; without links the whole card, then "").
+
+    Made once per shared card and kept on it (``memo``); the inlined cards missing are made in one batch.
+    """
+    wanted = [(card, bool(actions)) for card, actions in zip(view.cards, view.actions, strict=True)]
+    try:
+        return [card.memo[with_actions] for card, with_actions in wanted]
+    except KeyError:
+        pass
+    missing = [(card, with_actions) for card, with_actions in wanted if with_actions not in card.memo]
+    inlined = _CARDS.get_many([card.inline_key(with_actions) for card, with_actions in missing])
+    for (card, with_actions), prepared in zip(missing, inlined, strict=True):
+        filled = prepared.fill(
             {
                 "title": _highlight_fast(card.title, card.title_spans),
                 "snippet": _highlight_fast(card.snippet, card.snippet_spans),
                 "why": card.why,
                 "near_miss": card.near_miss,
-                "actions": _actions_html_fast(card.actions),
-            },
+                "actions": _slot("actions"),  # Markup: goes in as it is, to split on
+            }
         )
+        before, _, after = filled.partition(_slot("actions"))
+        card.memo[with_actions] = (before, after)
+    return [card.memo[with_actions] for card, with_actions in wanted]
+
+
+def _html_fast(view: _View) -> str:
+    cards = _Pieces()
+    for n, ((before, after), actions) in enumerate(zip(_cards_html(view), view.actions, strict=True)):
+        if n:
+            cards.append("\n")  # what the template's loop puts between cards
+        if actions:
+            cards += (before, _actions_html_fast(actions), after)
+        else:
+            cards.append(before)
     values = _skeleton_values(view, _lx_text, _atoms()["topic"])
     values["cards"] = cards
     return _skeleton(view.for_browser, view.more > 0, bool(view.cards)).fill(values)
@@ -1015,11 +1101,11 @@ def _html_raw(view: _View) -> str:
                 snippet_html=_highlight(c.snippet, c.snippet_spans, _md_text, mark_open),
                 why=c.why,
                 near_miss=c.near_miss,
-                actions_html=_actions_html_raw(c.actions),
-                **_paper_values(c.paper, c.slots),
+                actions_html=_actions_html_raw(actions),
+                **_paper_values(c.paper, c.inline_key(bool(actions))[1]),
             )
         )
-        for c in view.cards
+        for c, actions in zip(view.cards, view.actions, strict=True)
     ]
     values = _skeleton_values(view, _md_text, '<span class="topic">')
     return env.get_template("digest.html").render(
@@ -1143,23 +1229,41 @@ def _text_paper(paper: _Paper, indent: str) -> tuple[str, str, str]:
     return authors, _wrap(meta, indent, indent) if meta else "", "\n".join(links)
 
 
-@functools.lru_cache(maxsize=65536)
-def _text_card(card: _Card, number: int) -> str:
-    """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
-    indent = " " * (len(str(number)) + 2)
+def _text_card_blocks(card: _Card, digits: int, with_actions: bool) -> tuple[str, str]:
+    """A plain-text paper around its feedback lines (a slot; without links the whole paper, then "").
+
+    Numbered with ``digits`` zeros, which the caller overwrites with the number: the wrapping depends on the
+    number's width only, so one card serves papers 1-9 and another 10-99. Kept on the card.
+    """
+    indent = " " * (digits + 2)
     authors, meta, links = _text_paper(card.paper, indent)
     blocks = {
-        "title_block": _wrap(card.title, f"{number}. ", indent),
+        "title_block": _wrap(card.title, "0" * digits + ". ", indent),
         "authors_block": authors,
         "meta_block": meta,
         "snippet_block": _wrap(card.snippet, indent, indent) if card.snippet else "",
         "why_block": _wrap(card.why, indent, indent) if card.why else "",
         "near_miss_block": _wrap(card.near_miss, indent, indent) if card.near_miss else "",
         "links_block": links,
-        "actions_block": "\n".join([_link_line(label, url, indent) for label, url in card.actions]),
+        "actions_block": _slot("actions_block") if with_actions else "",
     }
     prepared = _text_card_prepared(frozenset(name for name, block in blocks.items() if block))
-    return prepared.fill(blocks).rstrip("\n")
+    before, _, after = prepared.fill(blocks).partition(_slot("actions_block"))
+    return before if with_actions else before.rstrip("\n"), after.rstrip("\n")
+
+
+def _text_card(card: _Card, number: int, actions: tuple[tuple[str, str], ...]) -> str:
+    """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
+    digits = len(str(number))
+    key = (digits, bool(actions))
+    blocks = card.memo.get(key)
+    if blocks is None:
+        blocks = card.memo[key] = _text_card_blocks(card, digits, bool(actions))
+    numbered = f"{number}{blocks[0][digits:]}"
+    if not actions:
+        return numbered
+    indent = " " * (digits + 2)
+    return numbered + "\n".join([_link_line(label, url, indent) for label, url in actions]) + blocks[1]
 
 
 _TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")
@@ -1198,7 +1302,12 @@ def _text_fast(view: _View) -> str:
             "date_text": view.date_text,
             "headline": view.headline,
             "matched_text": _wrap(matched),
-            "cards": "\n\n".join([_text_card(card, n) for n, card in enumerate(view.cards, start=1)]),
+            "cards": "\n\n".join(
+                [
+                    _text_card(card, n, actions)
+                    for n, (card, actions) in enumerate(zip(view.cards, view.actions, strict=True), start=1)
+                ]
+            ),
             "why_text": _wrap(why),
             "links": links,
             "postal": _wrap(view.postal),

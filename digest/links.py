@@ -21,11 +21,21 @@ def _around_token(name: str, site_url: str) -> tuple[str, str]:
     return head, tail
 
 
+def token_url_parts(name: str) -> tuple[str, str]:
+    """The absolute URL of view ``name`` split around its token (for callers slotting in many tokens)."""
+    return _around_token(name, settings.SITE_URL)
+
+
 def token_url(name: str, token: str) -> str:
     """The absolute URL of view ``name`` for ``token``. Emails build several per message, so the
     URL is resolved once per view (keyed by the site URL, which tests change) and the token slotted in."""
     head, tail = _around_token(name, settings.SITE_URL)
     return f"{head}{token}{tail}"
+
+
+@functools.lru_cache(maxsize=32)
+def _view_url(name: str, site_url: str) -> str:
+    return absolute_url(reverse(name))
 
 
 def unsubscribe_url(*, subscription_id: int) -> str:
@@ -40,6 +50,6 @@ def digest_view_url(*, subscription_id: int, delivery_id: int) -> str:
 def digest_links_make(*, subscription_id: int, delivery_id: int) -> DigestLinks:
     return DigestLinks(
         unsubscribe_url=unsubscribe_url(subscription_id=subscription_id),
-        manage_url=absolute_url(reverse("digest:preferences")),
+        manage_url=_view_url("digest:preferences", settings.SITE_URL),  # reverse() costs ~20 µs
         view_url=digest_view_url(subscription_id=subscription_id, delivery_id=delivery_id),
     )

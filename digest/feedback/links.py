@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from accounts.tokens import InvalidToken, compact_token_make, compact_token_read, text_field, text_field_read
-from digest.links import token_url
+from accounts.tokens import CompactMinter, InvalidToken, compact_token_read, text_field, text_field_read
+from digest.links import token_url, token_url_parts
 
 FEEDBACK_LINK_MAX_AGE = timedelta(days=60)
 ACTIONS = ("like", "dislike", "mute", "follow")
@@ -57,20 +57,22 @@ class FeedbackAction:
     word: str = ""
 
 
+def _word_field(word: str) -> str:
+    return text_field(word[:WORD_MAX_CHARS]) if word else "-"
+
+
+def _fields(subscription_id: int, paper_id: int, delivery_id: int | None, action: str, word: str) -> tuple[str, ...]:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown feedback action {action!r}")
+    delivery = "-" if delivery_id is None else str(int(delivery_id))
+    return (str(int(subscription_id)), str(int(paper_id)), delivery, action, _word_field(word))
+
+
 def feedback_token_make(
     *, subscription_id: int, paper_id: int, delivery_id: int | None, action: str, word: str = ""
 ) -> str:
     # Compact tokens: a digest has several links per card and each must cost microseconds.
-    if action not in ACTIONS:
-        raise ValueError(f"unknown feedback action {action!r}")
-    fields = (
-        subscription_id,
-        paper_id,
-        "-" if delivery_id is None else delivery_id,
-        action,
-        text_field(word[:WORD_MAX_CHARS]) if word else "-",
-    )
-    return compact_token_make(purpose="feedback", fields=fields)
+    return CompactMinter("feedback").make(_fields(subscription_id, paper_id, delivery_id, action, word))
 
 
 def feedback_token_read(*, token: str) -> FeedbackAction:
@@ -96,6 +98,40 @@ def feedback_url(**kwargs: Any) -> str:
     return token_url("feedback:act", feedback_token_make(**kwargs))
 
 
+class FeedbackLinkMaker:
+    """Signs the feedback links of one email (one subscriber, one delivery), card after card.
+
+    An email carries up to eight links per card, dozens in all, so what they share is worked out once:
+    the signing key and issue time (:class:`CompactMinter`), the subscriber and delivery fields, and the
+    URL around the token. Each link still gets its own MAC over everything it authorises.
+    """
+
+    __slots__ = ("_delivery", "_head", "_minter", "_subscription", "_tail")
+
+    def __init__(self, *, subscription_id: int, delivery_id: int | None) -> None:
+        self._minter = CompactMinter("feedback")
+        self._subscription = str(int(subscription_id))
+        self._delivery = "-" if delivery_id is None else str(int(delivery_id))
+        self._head, self._tail = token_url_parts("feedback:act")
+
+    def _url(self, paper: str, action: str, word_field: str) -> str:
+        token = self._minter.make((self._subscription, paper, self._delivery, action, word_field))
+        return f"{self._head}{token}{self._tail}"
+
+    def links(self, *, paper_id: int, words: Iterable[str] = (), authors: Iterable[str] = ()) -> FeedbackLinks:
+        """The links of one card. ``words`` are the matched terms shown on it (each can be muted),
+        ``authors`` the paper's authors (the first few can be followed)."""
+        paper = str(int(paper_id))
+        unique_words = list(dict.fromkeys(w.strip() for w in words if w.strip()))[:MUTE_LINKS_MAX]
+        unique_authors = list(dict.fromkeys(a.strip() for a in authors if a.strip()))[:FOLLOW_LINKS_MAX]
+        return FeedbackLinks(
+            more_url=self._url(paper, "like", "-"),
+            less_url=self._url(paper, "dislike", "-"),
+            mute_urls=tuple((w, self._url(paper, "mute", _word_field(w))) for w in unique_words),
+            follow_urls=tuple((a, self._url(paper, "follow", _word_field(a))) for a in unique_authors),
+        )
+
+
 def feedback_links_make(
     *,
     subscription_id: int,
@@ -104,17 +140,9 @@ def feedback_links_make(
     words: Iterable[str] = (),
     authors: Iterable[str] = (),
 ) -> FeedbackLinks:
-    """The links of one card. ``words`` are the matched terms shown on it (each can be muted),
-    ``authors`` the paper's authors (the first few can be followed)."""
-    common = {"subscription_id": subscription_id, "paper_id": paper_id, "delivery_id": delivery_id}
-    unique_words = list(dict.fromkeys(w.strip() for w in words if w.strip()))[:MUTE_LINKS_MAX]
-    unique_authors = list(dict.fromkeys(a.strip() for a in authors if a.strip()))[:FOLLOW_LINKS_MAX]
-    return FeedbackLinks(
-        more_url=feedback_url(action="like", **common),
-        less_url=feedback_url(action="dislike", **common),
-        mute_urls=tuple((w, feedback_url(action="mute", word=w, **common)) for w in unique_words),
-        follow_urls=tuple((a, feedback_url(action="follow", word=a, **common)) for a in unique_authors),
-    )
+    """The links of one card (for many cards of one email, use one :class:`FeedbackLinkMaker`)."""
+    maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id)
+    return maker.links(paper_id=paper_id, words=words, authors=authors)
 
 
 def feedback_links_for_content(
@@ -124,17 +152,12 @@ def feedback_links_for_content(
 
     ``authors`` maps paper id to its author list (papers no longer visible are simply absent).
     """
+    maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id)
     links: dict[int, FeedbackLinks] = {}
     for entry in content:
         paper_id = entry["paper"]
         if paper_id not in authors:
             continue
         words = [term for reason in entry.get("reasons", ()) for term in reason.get("terms", ())]
-        links[paper_id] = feedback_links_make(
-            subscription_id=subscription_id,
-            delivery_id=delivery_id,
-            paper_id=paper_id,
-            words=words,
-            authors=authors[paper_id] or (),
-        )
+        links[paper_id] = maker.links(paper_id=paper_id, words=words, authors=authors[paper_id] or ())
     return links

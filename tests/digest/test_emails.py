@@ -357,7 +357,9 @@ def test_cached_inlining_equals_premailer_on_the_whole_email(corpus_path):
     ):
         assert digest_html_render(digest) == digest_html_render_uncached(digest)
         assert digest_html_render(digest, for_browser=True) == digest_html_render_uncached(digest, for_browser=True)
-    assert emails._CARDS.hits > 0, "the second corpus digest reuses cards from the first"
+    # Ada's 4 cards, the first corpus digest's 10, and of the second's 10 only its 5 new papers and paper 9
+    # (no longer "suggested"): its papers 5-8 reuse the cards inlined for the first.
+    assert emails._CARDS.misses == 4 + 10 + 6, "the second corpus digest reuses cards from the first"
 
 
 def test_a_card_is_inlined_once_and_reused_by_other_subscribers():
@@ -372,6 +374,32 @@ def test_a_card_is_inlined_once_and_reused_by_other_subscribers():
     html = digest_html_render(other)
     assert emails._CARDS.misses == misses
     assert action_url(7, 1, "more") in html and action_url(42, 1, "more") not in html
+
+
+def test_a_shared_card_keeps_each_subscribers_own_links_and_number():
+    """One cleaned card serves every reader whose item shows the same; links and numbering stay their own."""
+    shared = ada_email().items[0]
+    fillers = tuple(replace(ada_email().items[1], paper_key=100 + k, actions=()) for k in range(9))
+    readers = [
+        ada_email(),  # the card first, with Ada's links
+        ada_email(
+            recipient="bo@example.org",
+            items=(fillers[0], replace(shared, actions=actions_for(7, 1, term="x", author="Bo"))),
+        ),
+        ada_email(recipient="cy@example.org", items=(replace(shared, actions=()),)),  # no links at all
+        ada_email(
+            recipient="di@example.org",
+            items=(*fillers, replace(shared, actions=actions_for(9, 1, term="y", author="Di"))),
+        ),
+    ]
+    together = [(digest_text_render(r), digest_html_render(r)) for r in readers]
+    for reader, (text, html) in zip(readers, together, strict=True):
+        emails.email_caches_clear()  # each alone, nothing shared
+        assert (text, html) == (digest_text_render(reader), digest_html_render(reader))
+        assert html == digest_html_render_uncached(reader)
+    assert action_url(7, 1, "more") in together[1][1] and action_url(42, 1, "more") not in together[1][1]
+    assert "\n2. Sparse Diffusion" in together[1][0] and "\n10. Sparse Diffusion" in together[3][0]
+    assert "More like this" not in together[2][0] + together[2][1]
 
 
 def test_warming_a_chunk_inlines_all_its_cards_in_one_premailer_run_with_the_same_result(corpus_path):

@@ -9,7 +9,13 @@ import pytest
 import time_machine
 
 from accounts.tokens import token_make
-from digest.feedback.links import FEEDBACK_LINK_MAX_AGE, feedback_links_make, feedback_token_read
+from digest.delivery_content import digest_items_build
+from digest.feedback.links import (
+    FEEDBACK_LINK_MAX_AGE,
+    FeedbackLinkMaker,
+    feedback_links_make,
+    feedback_token_read,
+)
 from digest.models import Feedback
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +193,27 @@ def test_following_an_author_from_preferences_can_include_initials(anon, ada_dig
     ]
     assert anon.post_form("/preferences/authors/follow/", {"name": "  "}).status_code == 302
     assert ada_digest.subscription.interests.count() == 3
+
+
+@time_machine.travel(datetime(2026, 11, 27, 6, tzinfo=UTC), tick=False)
+def test_one_signer_per_email_mints_the_same_links_as_one_per_card():
+    maker = FeedbackLinkMaker(subscription_id=42, delivery_id=900)
+    for paper_id in (7, 8):
+        assert maker.links(paper_id=paper_id, words=["diffusion"], authors=["Ada Lovelace"]) == feedback_links_make(
+            subscription_id=42, delivery_id=900, paper_id=paper_id, words=["diffusion"], authors=["Ada Lovelace"]
+        )
+
+
+def test_an_emails_cards_each_carry_links_for_their_own_paper(ada_digest, bo_digest):
+    # The worker's path: stored content -> items with signed links (one signer for the whole email).
+    delivery = ada_digest.delivery
+    delivery.content = [*delivery.content, {**delivery.content[0], "paper": bo_digest.paper.id}]
+    papers = {p.id: p for p in (ada_digest.paper, bo_digest.paper)}
+    items = digest_items_build(delivery.content, papers, delivery=delivery)
+    read = lambda url: feedback_token_read(token=path_of(url).rstrip("/").rsplit("/", 1)[1])  # noqa: E731
+    for item, paper in zip(items, papers.values(), strict=True):
+        actions = [read(url) for _label, url in item.actions]
+        assert {(a.subscription_id, a.paper_id, a.delivery_id) for a in actions} == {
+            (ada_digest.subscription.id, paper.id, delivery.id)
+        }
+        assert [(a.action, a.word) for a in actions][:3] == [("like", ""), ("dislike", ""), ("mute", "diffusion")]
