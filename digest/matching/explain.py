@@ -132,6 +132,9 @@ class Explainer:
         self.highlighter = Highlighter(index)
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
+        # Subscribers with the same interests get the same explanation of a paper: worked out once.
+        self._row_keys: dict[int, tuple[int, ...]] = {}
+        self._explained: dict[tuple[tuple[int, ...], int], tuple] = {}
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -155,6 +158,20 @@ class Explainer:
         if found is None:
             found = self._query_sets[qid] = set(self.query_docs[qid].tolist())
         return doc in found
+
+    def explained(self, row: int, doc: int) -> tuple:
+        """(reasons, title spans, snippet, snippet spans) of one match, shared by every profile
+        whose interests are the same (muted words remove papers, they change no explanation)."""
+        profile = self._row_keys.get(row)
+        if profile is None:
+            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
+            profile = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
+        key = (profile, doc)
+        found = self._explained.get(key)
+        if found is None:
+            reasons, terms = self.explain(row, doc)
+            found = self._explained[key] = (reasons, *self.highlighter.spans(doc, terms))
+        return found
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms."""
@@ -194,8 +211,7 @@ class _LazyMatch(Match):
             return self._x
         except AttributeError:
             _, _, explainer, row, doc = self._d
-            reasons, terms = explainer.explain(row, doc)
-            x = (reasons, *explainer.highlighter.spans(doc, terms))
+            x = explainer.explained(row, doc)
             object.__setattr__(self, "_x", x)
             return x
 
