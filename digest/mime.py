@@ -20,6 +20,8 @@ configured email backend can still send it.
 from __future__ import annotations
 
 import binascii
+import functools
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,12 +57,22 @@ def header_encode(value: str) -> str:
     return Header(value, _UTF8_Q).encode(linesep="\r\n").replace("\r\n ", " ")
 
 
-def address_encode(value: str) -> str:
-    """``Name <addr>`` with a non-ASCII display name encoded; the address itself must be ASCII."""
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+@functools.lru_cache(maxsize=64)  # the From line is the same on every message
+def _display_address_encode(value: str) -> str:
     name, address = parseaddr(value)
     if not address or not address.isascii():
         raise HeaderError(f"not a plain ASCII email address: {value!r}")
     return formataddr((name, address), charset="utf-8") if name else address
+
+
+def address_encode(value: str) -> str:
+    """``Name <addr>`` with a non-ASCII display name encoded; the address itself must be ASCII."""
+    if _BARE_ADDRESS.fullmatch(value):
+        return value  # the common case (every recipient), without parsing
+    return _display_address_encode(value)
 
 
 def header_line(name: str, value: str) -> bytes:

@@ -819,8 +819,13 @@ class SentLedger:
             "claim_id": delivery.id if delivery else None,
             "now": now,
         }
-        with connection.cursor() as cursor:
-            cursor.execute(_SENT_AND_CLAIM_SQL, params)
+        connection.ensure_connection()
+        import psycopg  # single_statement_supported(): this is PostgreSQL
+
+        # Bound server-side and prepared once per connection: this runs once per message, and Django's
+        # client-side binding would merge the parameters into the SQL and PostgreSQL parse it every time.
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_SENT_AND_CLAIM_SQL, params, prepare=True)
             updated, attempts = cursor.fetchone()
         if sent is not None and not updated:
             logger.error("delivery %s was accepted by the server but its claim was taken over meanwhile", sent.id)
