@@ -107,7 +107,7 @@ def digest_items_build(
         if paper is None:
             continue
         terms = entry_terms(entry)
-        actions = maker.links(paper_id=paper.id, words=terms, authors=paper.authors or ()).actions() if maker else ()
+        actions = maker.actions(paper_id=paper.id, words=terms, authors=paper.authors or ()) if maker else ()
         items.append(digest_item_from_entry(entry, paper, actions=actions, terms=terms))
     return tuple(items)
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -394,7 +395,7 @@ class _View:
     kind: str
     for_browser: bool
     cards: tuple[_Card, ...]
-    actions: tuple[tuple[tuple[str, str], ...], ...]  # each card's feedback links, cleaned (may be empty)
+    actions: tuple[_Actions, ...]  # each card's feedback links (may be none)
     more: int  # papers left out to stay under the size budget
     date_text: str
     page_title: str
@@ -436,20 +437,42 @@ def _why_text(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
     return "Matched words: " + ", ".join(terms) if terms else ""
 
 
+class _Actions(NamedTuple):
+    """One card's feedback links, cleaned and rendered for both parts in one pass (dozens per email)."""
+
+    pairs: tuple[tuple[str, str], ...]  # (label, URL): non-empty label, absolute http(s) URL
+    html: str  # the row, from the inlined link (the reference path renders ``pairs`` with Jinja2 instead)
+    text: str  # the plain-text lines, indented for the card's number
+
+
+_NO_ACTIONS = _Actions((), "", "")
+
+
 @functools.lru_cache(maxsize=4096)
-def _label_clean(label: str) -> str:
-    # Labels repeat across subscribers ("More like this", 'Mute "diffusion"', "Follow Jane Doe").
-    return text_clean(label)
+def _action_label(label: str) -> tuple[str, str]:
+    """A label cleaned, and the inlined link from the end of its URL on, the label escaped as lxml writes
+    text. Labels recur across subscribers ("More like this", 'Mute "diffusion"'); URLs never do."""
+    clean = text_clean(label)
+    _head, middle, tail = _action_prepared()
+    return clean, f"{middle}{_lx_text(clean)}{tail}"
 
 
-def _actions_clean(actions: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Labels as one line of text, URLs absolute http(s) only; a pair missing either is left out."""
-    out = []
+def _actions_make(actions: Iterable[tuple[str, str]], number: int) -> _Actions:
+    """A pair whose label is empty once cleaned or whose URL isn't absolute http(s) is left out."""
+    head = _action_prepared()[0]
+    indent = " " * (len(str(number)) + 2)
+    pairs, html, text = [], [], []
     for label, url in actions:
-        label, url = _label_clean(label), url_clean(url)
+        label, label_html = _action_label(label)
+        url = url_clean(url)
         if label and url:
-            out.append((label, url))
-    return tuple(out)
+            pairs.append((label, url))
+            # A cleaned URL has no '<', '>' or '"' left (url_clean), so "&" is all lxml would escape in it.
+            html.append(f"{head}{url.replace('&', '&amp;')}{label_html}")
+            text.append(_link_line(label, url, indent))
+    if not pairs:
+        return _NO_ACTIONS
+    return _Actions(tuple(pairs), _atoms()["sep"].join(html), "\n".join(text))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -594,7 +617,9 @@ def _view_make(
     items = email.items if max_cards is None else email.items[:max_cards]
     day = email.digest_date
     cards = tuple([_card_get(i, day, snippet_limit) for i in items])
-    actions = tuple([_actions_clean(i.actions) if with_actions and i.actions else () for i in items])
+    actions = tuple(
+        [_actions_make(i.actions, n) if with_actions and i.actions else _NO_ACTIONS for n, i in enumerate(items, 1)]
+    )
     count = len(email.items)
     weekly = email.frequency == "weekly"
     quiet = email.kind == "quiet"
@@ -843,22 +868,6 @@ def _action_prepared() -> tuple[str, str, str]:
     return parts[0], parts[2], parts[4]
 
 
-@functools.lru_cache(maxsize=4096)
-def _action_label_html(label: str) -> str:
-    """The inlined feedback link from the end of its URL on; labels repeat across subscribers, URLs don't."""
-    _head, middle, tail = _action_prepared()
-    return f"{middle}{_lx_text(label)}{tail}"
-
-
-def _actions_html_fast(actions: tuple[tuple[str, str], ...]) -> str:
-    """The same row from the inlined link: label escaped as lxml writes text, URL as it writes attributes."""
-    head = _action_prepared()[0]
-    # A cleaned URL has no '<', '>' or '"' left (url_clean), so "&" is all lxml would escape in it.
-    return _atoms()["sep"].join(
-        [f"{head}{url.replace('&', '&amp;')}{_action_label_html(label)}" for label, url in actions]
-    )
-
-
 _SKELETON_SLOTS = (
     "page_title",
     "preheader",
@@ -985,7 +994,7 @@ def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
     keys = []
     for email in emails:
         view = _view_make(email)
-        keys += [card.inline_key(bool(actions)) for card, actions in zip(view.cards, view.actions, strict=True)]
+        keys += [card.inline_key(bool(a.pairs)) for card, a in zip(view.cards, view.actions, strict=True)]
     before = _CARDS.misses
     _CARDS.get_many(keys)
     return _CARDS.misses - before
@@ -1012,7 +1021,7 @@ def email_caches_clear_per_subscriber() -> None:
     The shared cards go too: which (paper, snippet, highlights, interests) combinations exist depends on
     who reads, so a benchmark pass must build them again, once per combination, as a real day does.
     """
-    for cached in (_card_make, _highlight_fast, _topics_rank, _wrap, _label_clean):  # not per paper
+    for cached in (_card_make, _highlight_fast, _topics_rank, _wrap, _action_label):  # not per paper
         cached.cache_clear()
 
 
@@ -1023,8 +1032,7 @@ def email_caches_clear() -> None:
         _css,
         _atoms,
         _action_prepared,
-        _action_label_html,
-        _label_clean,
+        _action_label,
         _skeleton,
         _paper_make,
         _card_make,
@@ -1055,7 +1063,7 @@ def _cards_html(view: _View) -> list[tuple[str, str]]:
 
     Made once per shared card and kept on it (``memo``); the inlined cards missing are made in one batch.
     """
-    wanted = [(card, bool(actions)) for card, actions in zip(view.cards, view.actions, strict=True)]
+    wanted = [(card, bool(actions.pairs)) for card, actions in zip(view.cards, view.actions, strict=True)]
     try:
         return [card.memo[with_actions] for card, with_actions in wanted]
     except KeyError:
@@ -1082,8 +1090,8 @@ def _html_fast(view: _View) -> str:
     for n, ((before, after), actions) in enumerate(zip(_cards_html(view), view.actions, strict=True)):
         if n:
             cards.append("\n")  # what the template's loop puts between cards
-        if actions:
-            cards += (before, _actions_html_fast(actions), after)
+        if actions.pairs:
+            cards += (before, actions.html, after)
         else:
             cards.append(before)
     values = _skeleton_values(view, _lx_text, _atoms()["topic"])
@@ -1103,8 +1111,8 @@ def _html_raw(view: _View) -> str:
                 snippet_html=_highlight(c.snippet, c.snippet_spans, _md_text, mark_open),
                 why=c.why,
                 near_miss=c.near_miss,
-                actions_html=_actions_html_raw(actions),
-                **_paper_values(c.paper, c.inline_key(bool(actions))[1]),
+                actions_html=_actions_html_raw(actions.pairs),
+                **_paper_values(c.paper, c.inline_key(bool(actions.pairs))[1]),
             )
         )
         for c, actions in zip(view.cards, view.actions, strict=True)
@@ -1254,18 +1262,15 @@ def _text_card_blocks(card: _Card, digits: int, with_actions: bool) -> tuple[str
     return before if with_actions else before.rstrip("\n"), after.rstrip("\n")
 
 
-def _text_card(card: _Card, number: int, actions: tuple[tuple[str, str], ...]) -> str:
+def _text_card(card: _Card, number: int, actions: _Actions) -> str:
     """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
     digits = len(str(number))
-    key = (digits, bool(actions))
+    key = (digits, bool(actions.pairs))
     blocks = card.memo.get(key)
     if blocks is None:
-        blocks = card.memo[key] = _text_card_blocks(card, digits, bool(actions))
+        blocks = card.memo[key] = _text_card_blocks(card, digits, bool(actions.pairs))
     numbered = f"{number}{blocks[0][digits:]}"
-    if not actions:
-        return numbered
-    indent = " " * (digits + 2)
-    return numbered + "\n".join([_link_line(label, url, indent) for label, url in actions]) + blocks[1]
+    return f"{numbered}{actions.text}{blocks[1]}" if actions.pairs else numbered
 
 
 _TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")

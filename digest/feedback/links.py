@@ -9,6 +9,7 @@ readable in the archive, where signed-in readers get fresh links).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +26,18 @@ MUTE_LINKS_MAX = 4
 FOLLOW_LINKS_MAX = 2
 
 
+MORE_LABEL = "More like this"
+LESS_LABEL = "Less like this"
+
+
+def _mute_label(word: str) -> str:
+    return f"Mute “{word}”"
+
+
+def _follow_label(author: str) -> str:
+    return f"Follow {author}"
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackLinks:
     """The feedback URLs of one paper card (absolute, ready for an email)."""
@@ -39,10 +52,10 @@ class FeedbackLinks:
 
         Labels are plain text (a word comes from a paper): escape them when rendering HTML."""
         return (
-            ("More like this", self.more_url),
-            ("Less like this", self.less_url),
-            *((f"Mute “{word}”", url) for word, url in self.mute_urls),
-            *((f"Follow {author}", url) for author, url in self.follow_urls),
+            (MORE_LABEL, self.more_url),
+            (LESS_LABEL, self.less_url),
+            *((_mute_label(word), url) for word, url in self.mute_urls),
+            *((_follow_label(author), url) for author, url in self.follow_urls),
         )
 
 
@@ -102,8 +115,9 @@ class FeedbackLinkMaker:
     """Signs the feedback links of one email (one subscriber, one delivery), card after card.
 
     An email carries up to eight links per card, dozens in all, so what they share is worked out once:
-    the signing key and issue time (:class:`CompactMinter`), the subscriber and delivery fields, and the
-    URL around the token. Each link still gets its own MAC over everything it authorises.
+    the signing key and issue time (:class:`CompactMinter`), the subscriber and delivery fields, the URL
+    around the token, and (cached across emails) each card's labels and word fields. Each link still
+    gets its own MAC over everything it authorises.
     """
 
     __slots__ = ("_delivery", "_head", "_minter", "_subscription", "_tail")
@@ -114,22 +128,47 @@ class FeedbackLinkMaker:
         self._delivery = "-" if delivery_id is None else str(int(delivery_id))
         self._head, self._tail = token_url_parts("feedback:act")
 
-    def _url(self, paper: str, action: str, word_field: str) -> str:
-        token = self._minter.make((self._subscription, paper, self._delivery, action, word_field))
-        return f"{self._head}{token}{self._tail}"
+    def actions(
+        self, *, paper_id: int, words: Iterable[str] = (), authors: Iterable[str] = ()
+    ) -> tuple[tuple[str, str], ...]:
+        """(label, URL) pairs of one card in display order: more, less, mute each word, follow each author.
+
+        ``words`` are the matched terms shown on it, ``authors`` the paper's (the first few of each)."""
+        # The fields of feedback_token_make, joined here: numbers, an action name, text_field() output or
+        # "-" -- none can hold a '.', which is what lets them skip CompactMinter.make's check.
+        fields = f"{self._subscription}.{int(paper_id)}.{self._delivery}."
+        sign, head, tail = self._minter.sign, self._head, self._tail
+        return tuple(
+            [(label, f"{head}{sign(fields + rest)}{tail}") for label, rest in _card_links(tuple(words), tuple(authors))]
+        )
 
     def links(self, *, paper_id: int, words: Iterable[str] = (), authors: Iterable[str] = ()) -> FeedbackLinks:
-        """The links of one card. ``words`` are the matched terms shown on it (each can be muted),
-        ``authors`` the paper's authors (the first few can be followed)."""
-        paper = str(int(paper_id))
-        unique_words = list(dict.fromkeys(w.strip() for w in words if w.strip()))[:MUTE_LINKS_MAX]
-        unique_authors = list(dict.fromkeys(a.strip() for a in authors if a.strip()))[:FOLLOW_LINKS_MAX]
+        """The same links as a :class:`FeedbackLinks`."""
+        words, authors = _shown(tuple(words), MUTE_LINKS_MAX), _shown(tuple(authors), FOLLOW_LINKS_MAX)
+        more, less, *rest = [url for _label, url in self.actions(paper_id=paper_id, words=words, authors=authors)]
         return FeedbackLinks(
-            more_url=self._url(paper, "like", "-"),
-            less_url=self._url(paper, "dislike", "-"),
-            mute_urls=tuple((w, self._url(paper, "mute", _word_field(w))) for w in unique_words),
-            follow_urls=tuple((a, self._url(paper, "follow", _word_field(a))) for a in unique_authors),
+            more_url=more,
+            less_url=less,
+            mute_urls=tuple(zip(words, rest[: len(words)], strict=True)),
+            follow_urls=tuple(zip(authors, rest[len(words) :], strict=True)),
         )
+
+
+@functools.lru_cache(maxsize=8192)
+def _card_links(words: tuple[str, ...], authors: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(label, the token's action and word fields) per link of a card. Cached: words and authors recur."""
+    words, authors = _shown(words, MUTE_LINKS_MAX), _shown(authors, FOLLOW_LINKS_MAX)
+    return (
+        (MORE_LABEL, "like.-"),
+        (LESS_LABEL, "dislike.-"),
+        *((_mute_label(word), f"mute.{_word_field(word)}") for word in words),
+        *((_follow_label(author), f"follow.{_word_field(author)}") for author in authors),
+    )
+
+
+def _shown(values: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """The first ``limit`` distinct non-blank values, stripped."""
+    return tuple(dict.fromkeys([v for v in map(str.strip, values) if v]))[:limit]
 
 
 def feedback_links_make(

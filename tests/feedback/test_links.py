@@ -198,10 +198,13 @@ def test_following_an_author_from_preferences_can_include_initials(anon, ada_dig
 @time_machine.travel(datetime(2026, 11, 27, 6, tzinfo=UTC), tick=False)
 def test_one_signer_per_email_mints_the_same_links_as_one_per_card():
     maker = FeedbackLinkMaker(subscription_id=42, delivery_id=900)
+    card = {"words": [" diffusion", "video", "diffusion", "", "a", "b", "c"], "authors": ["Ada Lovelace", "B", "C"]}
     for paper_id in (7, 8):
-        assert maker.links(paper_id=paper_id, words=["diffusion"], authors=["Ada Lovelace"]) == feedback_links_make(
-            subscription_id=42, delivery_id=900, paper_id=paper_id, words=["diffusion"], authors=["Ada Lovelace"]
-        )
+        links = maker.links(paper_id=paper_id, **card)
+        assert links == feedback_links_make(subscription_id=42, delivery_id=900, paper_id=paper_id, **card)
+        assert maker.actions(paper_id=paper_id, **card) == links.actions()
+    assert [w for w, _ in links.mute_urls] == ["diffusion", "video", "a", "b"]
+    assert [a for a, _ in links.follow_urls] == ["Ada Lovelace", "B"]
 
 
 def test_an_emails_cards_each_carry_links_for_their_own_paper(ada_digest, bo_digest):
