@@ -176,6 +176,9 @@ PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, minimum=1)
 PAPERBOY_RETRY_BASE_SECONDS = env_float("PAPERBOY_RETRY_BASE_SECONDS", 60.0, minimum=0.0)
 PAPERBOY_RETRY_MAX_SECONDS = env_float("PAPERBOY_RETRY_MAX_SECONDS", 3600.0, minimum=0.0)
 PAPERBOY_SMTP_MAX_PER_CONNECTION = env_int("PAPERBOY_SMTP_MAX_PER_CONNECTION", 100, minimum=1)
+# SMTP connections a chunk uses at once (threads in the worker): while one waits for the relay or the
+# database, another renders. Each holds one row in "sending" at a time.
+PAPERBOY_SMTP_CONNECTIONS = env_int("PAPERBOY_SMTP_CONNECTIONS", 3, minimum=1, maximum=32)
 PAPERBOY_CONTACT_EMAIL = env_str("PAPERBOY_CONTACT_EMAIL", f"admin@{SITE_DOMAIN}")
 # Feeds see who fetches them and how to reach the operator.
 PAPERBOY_HTTP_USER_AGENT = env_str(

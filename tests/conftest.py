@@ -115,6 +115,10 @@ def _isolated_side_effects(settings):
     cache.clear()
     # Personas' passwords are hashed in many tests; the production hasher costs ~1 s each here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # In-process sends use one SMTP connection: the extra connections run in threads with database
+    # connections of their own, which cannot see a test's uncommitted rows. Real workers (and the tests
+    # marked transaction=True that ask for more) use several.
+    settings.PAPERBOY_SMTP_CONNECTIONS = 1
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True

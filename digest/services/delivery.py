@@ -21,11 +21,14 @@ import logging
 import random
 import smtplib
 import socket
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import repeat
 from time import perf_counter
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -900,10 +903,38 @@ class _Clock:
         self.timings[self.stage] += perf_counter() - self.start
 
 
+@dataclass
+class _Lane:
+    """What the SMTP connections of one chunk share (each has its own session, ledger and DB connection)."""
+
+    token: str
+    papers: dict
+    interests: dict[int, tuple[str, ...]]
+    now: datetime | None
+    allow_retry: bool
+    limiter: object
+    breaker: object
+    # Set by the lane that sees a pause or trips the breaker, so the others stop after their message.
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def smtp_lanes(*, rows: int) -> int:
+    """How many SMTP connections a chunk uses at once.
+
+    Several, because a message spends most of its time waiting (for the relay's replies, for the
+    database's commit); while one connection waits, another renders and sends. One on SQLite, which
+    has a single writer (the zero-setup default, ``make demo``).
+    """
+    if connection.vendor == "sqlite":
+        return 1
+    return max(1, min(settings.PAPERBOY_SMTP_CONNECTIONS, rows))
+
+
 def deliveries_send(
     *, delivery_ids: Sequence[int], now: datetime | None = None, allow_retry: bool = True
 ) -> SendResult:
-    """Send one chunk of deliveries over one SMTP connection. Each row is updated per message.
+    """Send one chunk of deliveries over ``PAPERBOY_SMTP_CONNECTIONS`` SMTP connections. Each row is
+    updated per message.
 
     Per message: wait for a rate-limit token, claim the row (commit ``sending``), render, speak SMTP,
     commit ``sent`` (together with the next row's claim, see SentLedger) or the error. A pause (admin
@@ -928,22 +959,53 @@ def deliveries_send(
             return _retry_time_set(result)
         papers = papers_visible_by_id(paper_ids={pid for d in rows for pid in content_paper_ids(d.content)})
         interests = interests_by_subscription(subscription_ids={d.subscription_id for d in rows})
-    token = uuid.uuid4().hex
-    ledger = SentLedger(token=token)
+    lane = _Lane(
+        token=uuid.uuid4().hex,
+        papers=papers,
+        interests=interests,
+        now=now,
+        allow_retry=allow_retry,
+        limiter=rate_limiter_for_relay(),
+        breaker=circuit_breaker(),
+    )
+    lanes = smtp_lanes(rows=len(rows))
+    if lanes == 1:
+        result.add(_lane_send(rows=rows, lane=lane))
+    else:
+        # Rows dealt round-robin so every connection gets the chunk's order; each thread has its own
+        # database connection (Django's are per thread) and closes it when done.
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
+            for lane_result in pool.map(_lane_send_in_thread, [rows[i::lanes] for i in range(lanes)], repeat(lane)):
+                result.add(lane_result)
+    return _retry_time_set(result)
+
+
+def _lane_send_in_thread(rows: list[Delivery], lane: _Lane) -> SendResult:
+    try:
+        return _lane_send(rows=rows, lane=lane)
+    finally:
+        connection.close()
+
+
+def _lane_send(*, rows: list[Delivery], lane: _Lane) -> SendResult:
+    """One SMTP connection's share of a chunk, message by message."""
+    result = SendResult()
+    clock = _Clock(result.timings)
+    now = lane.now
+    ledger = SentLedger(token=lane.token)
     session = SmtpSession(max_messages=settings.PAPERBOY_SMTP_MAX_PER_CONNECTION)
-    limiter = rate_limiter_for_relay()
-    breaker = circuit_breaker()
     pause = PauseWatch()
     try:
         for delivery in rows:
-            if pause.paused():
+            if lane.stop.is_set() or pause.paused():
+                lane.stop.set()
                 result.paused = True
                 break
             with clock("render"):
                 email = digest_email_build(
                     delivery=delivery,
-                    papers=papers,
-                    interests=interests.get(delivery.subscription_id, ()),
+                    papers=lane.papers,
+                    interests=lane.interests.get(delivery.subscription_id, ()),
                     links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
                     frequency=delivery.subscription.frequency,
                 )
@@ -957,7 +1019,7 @@ def deliveries_send(
                 continue
             with clock("ratelimit"):
                 # Waiting for a token must not leave the last accepted message uncommitted.
-                limiter.acquire(on_wait=ledger.flush)
+                lane.limiter.acquire(on_wait=ledger.flush)
             with clock("db"):
                 # One commit: the previous message's ``sent`` and this row's ``sending``. ``now`` given
                 # by a caller (tests, a frozen clock) stays the claim time; else the real time.
@@ -978,25 +1040,30 @@ def deliveries_send(
                     session.close()
                 with clock("db"):
                     retried = delivery_record_error(
-                        delivery=delivery, error=error, now=now or timezone.now(), allow_retry=allow_retry, token=token
+                        delivery=delivery,
+                        error=error,
+                        now=now or timezone.now(),
+                        allow_retry=lane.allow_retry,
+                        token=lane.token,
                     )
                 if retried:
                     result.retry.append(delivery.id)
                 else:
                     result.failed += 1
-                if breaker.failure():
-                    sending_pause_by_breaker(failures=breaker.threshold, last_error=str(error))
+                if lane.breaker.failure():
+                    sending_pause_by_breaker(failures=lane.breaker.threshold, last_error=str(error))
+                    lane.stop.set()
                     result.paused = True
                     break
                 continue
             ledger.hold(delivery=delivery, subject=message.subject, paper_ids=[i.paper_key for i in email.items])
-            breaker.success()
+            lane.breaker.success()
             result.sent += 1
     finally:
         with clock("db"):
             ledger.flush()
         session.close()
-    return _retry_time_set(result)
+    return result
 
 
 def _retry_time_set(result: SendResult) -> SendResult:

@@ -2,10 +2,11 @@
 
 The policy (docs/DELIVERY.md, "Reconciliation"), in short:
 
-* A worker claims one row at a time and commits ``sending`` before it opens the SMTP transaction
-  for it, then commits ``sent`` right after the server's 250. So a dead worker leaves at most one
-  row in ``sending``, and every other row it touched is either ``sent`` (never sent again) or
-  still ``pending`` (never transmitted: safe to send).
+* Each SMTP connection of a worker claims one row at a time and commits ``sending`` before it opens
+  the SMTP transaction for it, then commits ``sent`` right after the server's 250. So a dead worker
+  leaves at most one row in ``sending`` per connection (``PAPERBOY_SMTP_CONNECTIONS``), and every
+  other row it touched is either ``sent`` (never sent again) or still ``pending`` (never
+  transmitted: safe to send).
 * A row that stays ``sending`` past ``PAPERBOY_SENDING_TIMEOUT`` -- far longer than any SMTP
   transaction can last, since every socket operation times out after EMAIL_TIMEOUT -- belongs to a
   worker that died. Its transmission may have been cut anywhere; only if it died in the instant

@@ -83,24 +83,34 @@ def test_transient_errors_recover_through_retries_and_permanent_ones_end_failed_
     assert "bounces+" not in first.headers["From"]
 
 
+@pytest.mark.parametrize(
+    "connections, at_the_kill",
+    [
+        # One connection: rows go in order, so the first five are sent and the rest wait.
+        (1, Counter({"sent": 5, "sending": 1, "pending": 6})),
+        # Three: rows are dealt round-robin (0,3,6,9 / 1,4,7,10 / 2,5,8,11); the other two finish theirs.
+        (3, Counter({"sent": 9, "sending": 1, "pending": 2})),
+    ],
+)
 def test_a_worker_killed_mid_chunk_leaves_no_duplicate_and_no_gap_once_the_run_resumes(
-    postgres_db, scripted_smtp, celery_worker_process, settings
+    postgres_db, scripted_smtp, celery_worker_process, settings, connections, at_the_kill
 ):
     from digest.tasks.delivery import digest_plan_task
 
     readers = readers_due(12)
     # The 6th message is in flight (RCPT sent, no reply yet) when the worker dies.
     scripted_smtp.script(readers[5].user.email, "hold")
-    env = worker_env(scripted_smtp)
+    env = worker_env(scripted_smtp, PAPERBOY_SMTP_CONNECTIONS=str(connections))
     first = celery_worker_process(env=env)
     plan = deliveries_plan()
     queue_chunks(plan.chunks)
     wait_until(scripted_smtp.held.is_set, what="the held message", worker=first)
+    wait_until(lambda: states() == at_the_kill, what="the other connections done", worker=first)
 
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=10)
     scripted_smtp.release.set()
-    assert states() == Counter({"sent": 5, "sending": 1, "pending": 6})
+    assert states() == at_the_kill
 
     # Resume: a new worker, and the beat's task, which reconciles rows left in ``sending`` once the
     # sending timeout has passed and queues every pending row again.

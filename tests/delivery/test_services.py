@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from digest.mailsink import free_port
-from digest.models import Delivery, DeliveryRun, SendingControl
+from digest.mailsink import MemoryHandler, free_port, sink_start
+from digest.models import Delivery, DeliveryRun, SendingControl, Suppression
 from digest.ratelimit import RateLimit, RateLimitConfigError, RateLimiter, rate_limits_parse
 from digest.services.delivery import deliveries_plan, deliveries_send
 from digest.services.sweeper import deliveries_sweep
@@ -197,3 +199,47 @@ def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(mon
     assert plan.planned == 5 == len(readers)
     again = deliveries_plan(on_chunks=on_chunks)
     assert again.run is None and len(handed) == 3, "a second plan of the same slot plans nothing new"
+
+
+class PeerRecordingHandler(MemoryHandler):
+    """Remembers which client connection (peer address) carried each message, and holds each DATA a
+    little so that connections really overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[tuple[str, tuple]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls this name
+        await asyncio.sleep(0.02)
+        self.peers.append((envelope.rcpt_tos[0], session.peer))
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # aiosmtpd calls this name
+        if address == "refused@example.org":
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_uses_several_smtp_connections_at_once_and_sends_each_row_once(postgres_db, settings):
+    settings.PAPERBOY_SMTP_CONNECTIONS = 3
+    settings.PAPERBOY_RATELIMIT_REDIS_URL = ""
+    readers = readers_due(11)
+    reader_make(email="refused@example.org", send_hour=datetime.now(UTC).hour)
+    handler = PeerRecordingHandler()
+    controller = sink_start(handler=handler)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    try:
+        (chunk,) = deliveries_plan().chunks
+        result = deliveries_send(delivery_ids=chunk)
+    finally:
+        controller.stop()
+
+    assert (result.claimed, result.sent, result.failed) == (12, 11, 1)
+    assert sorted(rcpt for rcpt, _ in handler.peers) == sorted(r.user.email for r in readers)
+    assert len({peer for _, peer in handler.peers}) == 3, "three connections, each with its share"
+    states = Counter(Delivery.objects.values_list("state", flat=True))
+    assert states == Counter({"sent": 11, "failed": 1})
+    assert Suppression.objects.filter(email="refused@example.org", active=True).exists()
