@@ -99,3 +99,17 @@ def test_the_bytes_cross_a_real_smtp_server_with_body_8bitmime_and_dots_intact()
     msg = parse(received.data)
     assert msg.get_body(preferencelist=("plain",)).get_content() == TEXT
     assert msg.get_body(preferencelist=("html",)).get_content() == HTML
+
+
+def test_a_full_digest_with_feedback_links_goes_8bit_not_quoted_printable(corpus_path, settings):
+    """Eight signed links on one line once pushed the HTML over 998 bytes a line: a third larger."""
+    from digest.emails import digest_message_build
+    from tests.digest.email_samples import corpus_email
+
+    settings.DEFAULT_FROM_EMAIL = "Paperboy <digest@paperboy.example>"
+    digest = corpus_email(corpus_path, count=25, with_actions=True)
+    data = digest_message_build(digest).mime_bytes(allow_8bit=True)
+
+    assert data.count(b"Content-Transfer-Encoding: 8bit") == 2
+    assert b"quoted-printable" not in data
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
