@@ -508,7 +508,9 @@ def _paper_make(
     )
 
 
-@functools.lru_cache(maxsize=65536)
+# Each card keeps its rendered pieces (~5 KB: the HTML around its feedback row, numbered text blocks), so
+# this bounds that memory to ~100 MB per process; a day's distinct cards usually number far fewer.
+@functools.lru_cache(maxsize=16384)
 def _card_make(
     day: date,
     snippet_limit: int,
