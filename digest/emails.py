@@ -442,37 +442,47 @@ class _Actions(NamedTuple):
 
     pairs: tuple[tuple[str, str], ...]  # (label, URL): non-empty label, absolute http(s) URL
     html: str  # the row, from the inlined link (the reference path renders ``pairs`` with Jinja2 instead)
+    html_extra: int  # _utf8_extra(html), for the size budget
     text: str  # the plain-text lines, indented for the card's number
 
 
-_NO_ACTIONS = _Actions((), "", "")
+_NO_ACTIONS = _Actions((), "", 0, "")
 
 
 @functools.lru_cache(maxsize=4096)
-def _action_label(label: str) -> tuple[str, str]:
-    """A label cleaned, and the inlined link from the end of its URL on, the label escaped as lxml writes
-    text. Labels recur across subscribers ("More like this", 'Mute "diffusion"'); URLs never do."""
+def _action_label(label: str) -> tuple[str, str, int]:
+    """A label cleaned; the inlined link from the end of its URL on, the label escaped as lxml writes text;
+    and the _utf8_extra of the whole link but its URL (which is ASCII once cleaned: url_clean). Labels recur
+    across subscribers ("More like this", 'Mute "diffusion"'); URLs never do."""
     clean = text_clean(label)
-    _head, middle, tail = _action_prepared()
-    return clean, f"{middle}{_lx_text(clean)}{tail}"
+    head, middle, tail = _action_prepared()
+    html = f"{middle}{_lx_text(clean)}{tail}"
+    return clean, html, _utf8_extra(head) + _utf8_extra(html)
 
 
 def _actions_make(actions: Iterable[tuple[str, str]], number: int) -> _Actions:
-    """A pair whose label is empty once cleaned or whose URL isn't absolute http(s) is left out."""
+    """A pair whose label is empty once cleaned or whose URL isn't absolute http(s) is left out.
+
+    Written for speed (an email has dozens of links): _link_line and url_clean's fast path are inline."""
     head = _action_prepared()[0]
     indent = " " * (len(str(number)) + 2)
     pairs, html, text = [], [], []
+    extra = 0
     for label, url in actions:
-        label, label_html = _action_label(label)
-        url = url_clean(url)
+        label, label_html, link_extra = _action_label(label)
+        if not _URL_ALREADY_SAFE.fullmatch(url):
+            url = url_clean(url)
         if label and url:
             pairs.append((label, url))
             # A cleaned URL has no '<', '>' or '"' left (url_clean), so "&" is all lxml would escape in it.
             html.append(f"{head}{url.replace('&', '&amp;')}{label_html}")
-            text.append(_link_line(label, url, indent))
+            extra += link_extra
+            line = f"{indent}{label}: {url}"
+            text.append(line if len(line) <= TEXT_WIDTH else f"{indent}{label}:\n{indent}  {url}")
     if not pairs:
         return _NO_ACTIONS
-    return _Actions(tuple(pairs), _atoms()["sep"].join(html), "\n".join(text))
+    sep = _atoms()["sep"]
+    return _Actions(tuple(pairs), sep.join(html), extra + (len(pairs) - 1) * _utf8_extra(sep), "\n".join(text))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -500,7 +510,9 @@ def _paper_make(
     )
 
 
-@functools.lru_cache(maxsize=65536)
+# Each card keeps its rendered pieces (~5 KB: the HTML around its feedback row, numbered text blocks), so
+# this bounds that memory to ~100 MB per process; a day's distinct cards usually number far fewer.
+@functools.lru_cache(maxsize=16384)
 def _card_make(
     day: date,
     snippet_limit: int,
@@ -774,7 +786,7 @@ class _Prepared:
     slots only. Plain text (``html=False``): values go in as they are.
     """
 
-    __slots__ = ("head", "plan")
+    __slots__ = ("extra", "head", "plan")
 
     def __init__(self, source: str, expected: Iterable[str], *, html: bool) -> None:
         parts = _SLOT_RE.split(source)
@@ -783,6 +795,7 @@ class _Prepared:
         if sorted(names) != sorted(expected):
             raise RuntimeError(f"prepared template slots {sorted(names)} != expected {sorted(expected)}")
         self.head = chunks[0]
+        self.extra = sum(map(_utf8_extra, chunks))  # of the static text
         # (slot name, 0 = plain / 1 = HTML text / 2 = HTML attribute, static chunk that follows)
         plan = []
         in_tag = False  # carried over chunks without "<" or ">", e.g. between two attributes of one tag
@@ -792,6 +805,16 @@ class _Prepared:
                 in_tag = opened > closed
             plan.append((name, (2 if in_tag else 1) if html else 0, after))
         self.plan = tuple(plan)
+
+    def utf8_extra(self, values: Mapping[str, object]) -> int:
+        """``_utf8_extra(self.fill(values))`` without the filled text: escaping only ever swaps ASCII for
+        ASCII, so it is the static text's plus each value's. _Pieces values are the caller's to add."""
+        extra = self.extra
+        for name, _kind, _chunk in self.plan:
+            value = values[name]
+            if not isinstance(value, _Pieces):
+                extra += _utf8_extra(value)  # type: ignore[arg-type]
+        return extra
 
     def fill(self, values: Mapping[str, object]) -> str:
         out: list[str] = []
@@ -1058,8 +1081,9 @@ def email_caches_clear() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _cards_html(view: _View) -> list[tuple[str, str]]:
-    """Each card's HTML around its feedback row (the row's slot; without links the whole card, then "").
+def _cards_html(view: _View) -> list[tuple[str, str, int]]:
+    """Each card's HTML around its feedback row (the row's slot; without links the whole card, then ""), and
+    the _utf8_extra of the two.
 
     Made once per shared card and kept on it (``memo``); the inlined cards missing are made in one batch.
     """
@@ -1081,22 +1105,29 @@ def _cards_html(view: _View) -> list[tuple[str, str]]:
             }
         )
         before, _, after = filled.partition(_slot("actions"))
-        card.memo[with_actions] = (before, after)
+        card.memo[with_actions] = (before, after, _utf8_extra(before) + _utf8_extra(after))
     return [card.memo[with_actions] for card, with_actions in wanted]
 
 
-def _html_fast(view: _View) -> str:
+def _html_fast(view: _View) -> tuple[str, int]:
+    """The HTML, and its size in UTF-8 bytes summed from its pieces' (encoding ~40 KB to measure it costs
+    more than assembling it)."""
     cards = _Pieces()
-    for n, ((before, after), actions) in enumerate(zip(_cards_html(view), view.actions, strict=True)):
+    extra = 0
+    for n, ((before, after, card_extra), actions) in enumerate(zip(_cards_html(view), view.actions, strict=True)):
         if n:
             cards.append("\n")  # what the template's loop puts between cards
         if actions.pairs:
             cards += (before, actions.html, after)
+            extra += card_extra + actions.html_extra
         else:
             cards.append(before)
+            extra += card_extra
     values = _skeleton_values(view, _lx_text, _atoms()["topic"])
     values["cards"] = cards
-    return _skeleton(view.for_browser, view.more > 0, bool(view.cards)).fill(values)
+    skeleton = _skeleton(view.for_browser, view.more > 0, bool(view.cards))
+    html = skeleton.fill(values)
+    return html, len(html) + extra + skeleton.utf8_extra(values)
 
 
 def _html_raw(view: _View) -> str:
@@ -1123,30 +1154,38 @@ def _html_raw(view: _View) -> str:
     )
 
 
-def _fits(html: str) -> bool:
-    # UTF-8 needs at most 3 bytes per character here (4 only outside the BMP, which ``len`` counts as one
-    # character but ``3 * len`` still bounds loosely enough only with the exact check behind it).
-    return len(html) * 4 <= HTML_BUDGET_BYTES or len(html.encode()) <= HTML_BUDGET_BYTES
+def _utf8_extra(text: str) -> int:
+    """UTF-8 bytes beyond one per character (what ``len`` misses); 0 for ASCII, which ``isascii`` knows in O(1)."""
+    return 0 if text.isascii() else len(text.encode()) - len(text)
+
+
+def _with_size(html: str) -> tuple[str, int]:
+    return html, len(html.encode())
 
 
 def _html_budgeted(
-    email: DigestEmail, *, for_browser: bool, render: Callable[[_View], str], first: _View | None = None
+    email: DigestEmail,
+    *,
+    for_browser: bool,
+    render: Callable[[_View], tuple[str, int]],
+    first: _View | None = None,
 ) -> str:
-    """Render; if the HTML would be clipped by Gmail, shorten snippets, drop feedback links, leave papers out."""
+    """Render (``render``: the HTML and its UTF-8 size); if Gmail would clip it, shorten snippets, drop
+    feedback links, leave papers out."""
     if for_browser:  # a web page has no size limit
-        return render(_view_make(email, for_browser=True))
-    html = render(first or _view_make(email))
-    if _fits(html):
+        return render(_view_make(email, for_browser=True))[0]
+    html, size = render(first or _view_make(email))
+    if size <= HTML_BUDGET_BYTES:
         return html
     for limit, with_actions in _TRIM_STEPS[1:]:
-        html = render(_view_make(email, snippet_limit=limit, with_actions=with_actions))
-        if _fits(html):
+        html, size = render(_view_make(email, snippet_limit=limit, with_actions=with_actions))
+        if size <= HTML_BUDGET_BYTES:
             return html
     max_cards = len(email.items)
     while max_cards > 1:
         max_cards = max(1, int(max_cards * 0.8))
-        html = render(_view_make(email, snippet_limit=0, max_cards=max_cards, with_actions=False))
-        if _fits(html):
+        html, size = render(_view_make(email, snippet_limit=0, max_cards=max_cards, with_actions=False))
+        if size <= HTML_BUDGET_BYTES:
             break
     return html
 
@@ -1158,7 +1197,9 @@ def digest_html_render(email: DigestEmail, *, for_browser: bool = False) -> str:
 
 def digest_html_render_uncached(email: DigestEmail, *, for_browser: bool = False) -> str:
     """The same HTML by running premailer on the whole email: the reference the fast path must equal."""
-    return _html_budgeted(email, for_browser=for_browser, render=lambda view: premailer_inline(_html_raw(view)))
+    return _html_budgeted(
+        email, for_browser=for_browser, render=lambda view: _with_size(premailer_inline(_html_raw(view)))
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1202,6 +1243,7 @@ def _wrap_words(text: str, first: str, rest: str, width: int) -> str:
 
 
 def _link_line(label: str, url: str, indent: str = "") -> str:
+    # (_actions_make has this inline, for speed.)
     one = f"{indent}{label}: {url}"
     return one if len(one) <= TEXT_WIDTH else f"{indent}{label}:\n{indent}  {url}"
 

@@ -333,7 +333,7 @@ def test_an_oversized_digest_trims_snippets_then_links_the_rest_in_the_browser(c
 
 def test_a_slightly_long_digest_only_shortens_its_snippets(corpus_path, monkeypatch):
     digest = corpus_email(corpus_path, count=14, snippet_chars=1000)
-    shortened = emails._html_fast(emails._view_make(digest, snippet_limit=240))
+    shortened = emails._html_fast(emails._view_make(digest, snippet_limit=240))[0]
     monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(shortened.encode()))
     html = digest_html_render(digest)
     assert html == shortened
@@ -463,6 +463,28 @@ def test_any_text_renders_the_same_as_premailer_on_the_whole_email(
     )
     digest = ada_email(items=(item,), recipient=f"{recipient_local}@example.org", interests=(interest, "x"), kind=kind)
     assert digest_html_render(digest) == digest_html_render_uncached(digest)
+    html, size = emails._html_fast(emails._view_make(digest))
+    assert size == len(html.encode()), "the size budget is checked on a size summed from the pieces"
+
+
+def test_the_fast_path_sums_the_exact_utf8_size_of_what_it_assembles(corpus_path):
+    """The size budget is checked without encoding the HTML, so the summed size must be the real one."""
+    wide = replace(
+        ada_email().items[0],
+        title="Ünïcödé — “quotes” 😀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        actions=(("Mute “😀”", action_url(1, 1, "mute")), ("Follow Émile Borel", action_url(1, 1, "f"))),
+        near_miss="Almost — 😀",
+    )
+    for digest in (
+        ada_email(),
+        ada_email(items=()),
+        ada_email(items=(wide, *ada_email().items), interests=("é", "😀")),
+        quiet_email(),
+        corpus_email(corpus_path, count=25, with_actions=True, suggest_last=True),
+    ):
+        for options in ({}, {"for_browser": True}, {"snippet_limit": 0, "max_cards": 2, "with_actions": False}):
+            html, size = emails._html_fast(emails._view_make(digest, **options))
+            assert size == len(html.encode())
 
 
 def test_two_placeholders_in_one_tag_are_both_escaped_as_attributes():
@@ -594,8 +616,8 @@ def test_25_papers_with_four_feedback_links_each_stay_under_gmails_clipping_limi
 
 def test_over_budget_feedback_links_go_after_snippets_are_shortened_and_before_snippets_go(corpus_path, monkeypatch):
     digest = corpus_email(corpus_path, count=14, snippet_chars=1000, with_actions=True)
-    shortest = emails._html_fast(emails._view_make(digest, snippet_limit=150))
-    without_links = emails._html_fast(emails._view_make(digest, snippet_limit=150, with_actions=False))
+    shortest = emails._html_fast(emails._view_make(digest, snippet_limit=150))[0]
+    without_links = emails._html_fast(emails._view_make(digest, snippet_limit=150, with_actions=False))[0]
     assert len(without_links) < len(shortest)
     monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(without_links.encode()))
     html = digest_html_render(digest)
@@ -682,7 +704,7 @@ def test_quiet_day_note_renders_the_same_as_premailer_on_the_whole_email(monkeyp
     empty = quiet_email(items=())
     assert "Nothing came close either." in digest_html_render(empty)
     assert digest_html_render(empty) == digest_html_render_uncached(empty)
-    bare = emails._html_fast(emails._view_make(note, snippet_limit=0, with_actions=False))
+    bare = emails._html_fast(emails._view_make(note, snippet_limit=0, with_actions=False))[0]
     monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(bare.encode()) - 1)  # a paper has to go
     trimmed = digest_html_render(note)
     assert "more near miss" in trimmed and trimmed == digest_html_render_uncached(note)
