@@ -1405,7 +1405,8 @@ def _subject_fast(view: _View, count: int) -> str:
 
 def digest_subject_render(email: DigestEmail) -> str:
     """Count and top interests, one line, no control characters, under 78 characters."""
-    return _subject_fast(_view_make(email), len(email.items))
+    # No feedback links: the subject never shows them, and rendering them is most of a view's cost.
+    return _subject_fast(_view_make(email, with_actions=False), len(email.items))
 
 
 _MESSAGE_ID_RE = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
