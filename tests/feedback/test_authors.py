@@ -76,7 +76,14 @@ def test_the_engine_finds_the_followed_author_however_the_feed_wrote_the_name():
     assert found(author_query("Jan Müller", initials=True)) == ["J. Müller", "Jan Muller", "Müller, J.", "Müller, Jan"]
 
 
-_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüéèçñø", min_size=2, max_size=10).map(str.capitalize)
+# "Jr", "Sr", "Ii", "Iii", "Iv" are read as generational suffixes wherever they stand ("John Smith Jr"),
+# so as a given or family name they are not the name itself: left out of this property (Hypothesis
+# found "Jr Aa" once; the "Smith, Jr., John" case above shows how suffixes are handled).
+_NAME = (
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüéèçñø", min_size=2, max_size=10)
+    .map(str.capitalize)
+    .filter(lambda name: name.lower() not in {"jr", "sr", "ii", "iii", "iv"})
+)
 
 
 @given(given=_NAME, family=_NAME)
