@@ -17,20 +17,37 @@ from digest.matching import Match
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
+ContentMemo = dict[tuple, dict[str, Any]]
 
-def content_from_matches(matches: Iterable[Match], *, suggested: bool = False) -> list[dict[str, Any]]:
-    return [
-        {
-            "paper": match.paper_key,
-            "score": round(match.score, 4),
-            "reasons": [{"interest": r.interest, "terms": list(r.terms)} for r in match.reasons],
-            "title_spans": [list(span) for span in match.title_spans],
-            "snippet": match.snippet,
-            "snippet_spans": [list(span) for span in match.snippet_spans],
-            "suggested": suggested,
-        }
-        for match in matches
-    ]
+
+def content_from_matches(
+    matches: Iterable[Match], *, suggested: bool = False, memo: ContentMemo | None = None
+) -> list[dict[str, Any]]:
+    """The stored form of matches. With ``memo`` (one per planning pass), the entry of a paper matched
+    for the same reasons with the same score -- every subscriber with the same interests -- is built
+    once and shared (entries are only ever serialised, never changed)."""
+    if memo is None:
+        return [_content_entry(match, suggested) for match in matches]
+    out = []
+    for match in matches:
+        key = (match.paper_key, match.score, match.reasons, suggested)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = _content_entry(match, suggested)
+        out.append(entry)
+    return out
+
+
+def _content_entry(match: Match, suggested: bool) -> dict[str, Any]:
+    return {
+        "paper": match.paper_key,
+        "score": round(match.score, 4),
+        "reasons": [{"interest": r.interest, "terms": list(r.terms)} for r in match.reasons],
+        "title_spans": [list(span) for span in match.title_spans],
+        "snippet": match.snippet,
+        "snippet_spans": [list(span) for span in match.snippet_spans],
+        "suggested": suggested,
+    }
 
 
 def content_paper_ids(content: Iterable[Mapping[str, Any]]) -> list[int]:

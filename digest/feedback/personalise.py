@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from digest.delivery_content import content_from_matches
+from digest.delivery_content import ContentMemo, content_from_matches
 from digest.feedback.ranker import FeatureMatrix, LearnedRanker, matches_rerank, ranker_train, suggestions_pick
 from digest.matching import Match, PaperDoc
 from digest.models import Feedback, Paper, RankerModel, Subscription
@@ -213,8 +213,8 @@ def personalised_content(personalised: Personalised) -> list[dict[str, Any]]:
     return content_from_matches(personalised.matches) + content_from_matches(personalised.suggested, suggested=True)
 
 
-def content_split(found: Sequence[Match]) -> list[dict[str, Any]]:
+def content_split(found: Sequence[Match], memo: ContentMemo | None = None) -> list[dict[str, Any]]:
     """``Delivery.content`` for a flat list where suggestions are the matches without reasons."""
-    return content_from_matches([m for m in found if m.reasons]) + content_from_matches(
-        [m for m in found if not m.reasons], suggested=True
+    return content_from_matches([m for m in found if m.reasons], memo=memo) + content_from_matches(
+        [m for m in found if not m.reasons], suggested=True, memo=memo
     )

@@ -41,7 +41,7 @@ from django.db.models import Exists, F, JSONField, Max, OuterRef, Q
 from django.utils import timezone
 
 from digest.bounces import bounce_address, bounce_token_make
-from digest.delivery_content import content_from_matches, content_paper_ids, digest_email_build
+from digest.delivery_content import ContentMemo, content_from_matches, content_paper_ids, digest_email_build
 from digest.emails import DigestEmail, digest_message_build, email_cards_warm
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
@@ -279,6 +279,7 @@ def match_candidates(
             for c in group
         ]
         limits = {c.subscription_id: c.max_papers for c in group}
+        memo: ContentMemo = {}  # subscribers with the same interests share their entries
         fresh = {
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
@@ -293,7 +294,7 @@ def match_candidates(
         for sub_id, matches in fresh.items():
             found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
             if found:
-                results[sub_id] = functools.partial(content_split, found)
+                results[sub_id] = functools.partial(content_split, found, memo)
         quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
         if quiet:
             notes = quiet_notes_for(profiles=quiet, index=index, exclude=already)
@@ -342,7 +343,7 @@ def deliveries_plan(
 
     run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
     result = PlanResult(run=run, papers=paper_count)
-    for batch in in_batches(candidates, PLAN_BATCH):
+    for batch in _plan_batches(candidates):
         rows = [
             _planned_row(
                 c,
@@ -372,6 +373,13 @@ def deliveries_plan(
     run.planned = result.planned
     run.save(update_fields=["planned"])
     return result
+
+
+def _plan_batches(candidates: Sequence[Candidate]) -> Iterator[Sequence[Candidate]]:
+    """The first batch is one chunk, so the workers can start while the rest is planned; then PLAN_BATCH."""
+    first = min(settings.PAPERBOY_CHUNK_SIZE, PLAN_BATCH)
+    yield candidates[:first]
+    yield from in_batches(candidates[first:], PLAN_BATCH)
 
 
 def _planned_row(
