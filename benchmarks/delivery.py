@@ -503,8 +503,9 @@ def main() -> None:
     print(
         f"  time split: plan {ours['plan_seconds']:.2f}s, match {ours['match_seconds']:.2f}s, "
         f"send {ours['send_seconds']:.2f}s (wall, {ours['sent_while_planning']} sent while planning);"
-        f" per email in the workers: render {t['render'] * per:.3f} ms, "
-        f"SMTP {t['smtp'] * per:.3f} ms, database {t['db'] * per:.3f} ms, rate limit {t['ratelimit'] * per:.3f} ms"
+        f" per email in the workers (wall, CPU): render {t['render'] * per:.3f} ms, {t['render_cpu'] * per:.3f} ms;"
+        f" SMTP {t['smtp'] * per:.3f} ms, {t['smtp_cpu'] * per:.3f} ms; database {t['db'] * per:.3f} ms,"
+        f" {t['db_cpu'] * per:.3f} ms; rate limit {t['ratelimit'] * per:.3f} ms"
     )
     print(
         "  CPU per email: "

@@ -1014,10 +1014,13 @@ def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
     Optional: rendering inlines missing cards itself (per email). A worker about to send a chunk can call
     this first so the day's papers cost one premailer run per 50 cards instead of one per email's batch.
     """
-    keys = []
-    for email in emails:
-        view = _view_make(email)
-        keys += [card.inline_key(bool(a.pairs)) for card, a in zip(view.cards, view.actions, strict=True)]
+    # Only the cards' keys are needed: no view (its per-subscriber feedback links are most of its cost).
+    # A card whose links all turn out unusable has another key; rendering inlines that one itself.
+    keys = [
+        _card_get(item, email.digest_date, SNIPPET_MAX_CHARS).inline_key(bool(item.actions))
+        for email in emails
+        for item in email.items
+    ]
     before = _CARDS.misses
     _CARDS.get_many(keys)
     return _CARDS.misses - before

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
-from time import perf_counter
+from time import perf_counter, thread_time
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -906,22 +906,26 @@ def delivery_record_error(
 
 
 class _Clock:
-    """Adds the time spent in a ``with clock("stage")`` block to ``timings[stage]``."""
+    """Adds the time spent in a ``with clock("stage")`` block to ``timings[stage]``, and the CPU time
+    of this thread to ``timings["<stage>_cpu"]`` (with several SMTP connections per chunk, wall time
+    also counts waiting for the other threads)."""
 
     def __init__(self, timings: dict[str, float]) -> None:
         self.timings = timings
         self.stage = ""
         self.start = 0.0
+        self.start_cpu = 0.0
 
     def __call__(self, stage: str) -> _Clock:
         self.stage = stage
         return self
 
     def __enter__(self) -> None:
-        self.start = perf_counter()
+        self.start, self.start_cpu = perf_counter(), thread_time()
 
     def __exit__(self, *exc) -> None:
         self.timings[self.stage] += perf_counter() - self.start
+        self.timings[f"{self.stage}_cpu"] += thread_time() - self.start_cpu
 
 
 @dataclass
