@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         return digest_emails.digest_message_build(content_to_email(delivery))
 
     def content_to_bytes(delivery) -> None:
-        content_to_message(delivery).message().as_bytes()
+        # What the worker writes to the SMTP connection (digest/mime.py, CRLF line endings).
+        content_to_message(delivery).mime_bytes(allow_8bit=True)
 
     steps = (
         ("content → DigestEmail (items, signed links)", content_to_email, deliveries),
