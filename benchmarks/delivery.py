@@ -499,7 +499,12 @@ def main() -> None:
     print(
         f"planned {ours['planned']} deliveries ({ours['skipped']} with nothing matched), states {dict(ours['states'])}"
     )
-    print(f"paperboy: {emails} emails in {seconds:.2f}s = {rate:.0f} emails/s end to end ({args.workers} workers)")
+    from django.conf import settings
+
+    print(
+        f"paperboy: {emails} emails in {seconds:.2f}s = {rate:.0f} emails/s end to end ({args.workers} workers"
+        f" x {settings.PAPERBOY_SMTP_CONNECTIONS} SMTP connections per chunk)"
+    )
     print(
         f"  time split: plan {ours['plan_seconds']:.2f}s, match {ours['match_seconds']:.2f}s, "
         f"send {ours['send_seconds']:.2f}s (wall, {ours['sent_while_planning']} sent while planning);"
