@@ -151,11 +151,6 @@ def alternative_bytes(
     )
 
 
-def needs_8bitmime(data: bytes) -> bool:
-    """True when the message has 8bit content, so MAIL FROM must say BODY=8BITMIME (RFC 6152)."""
-    return not data.isascii()
-
-
 class PreparedMime:
     """Stands in for the ``email.message.Message`` Django backends get from ``EmailMessage.message()``:
     they only ever call ``as_bytes``/``as_string`` on it (and read headers for logging)."""

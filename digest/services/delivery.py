@@ -48,10 +48,16 @@ from digest.feedback.quiet import quiet_notes_for
 from digest.links import digest_links_make
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Interest, RankerModel, SentPaper, Subscription, Suppression
-from digest.ratelimit import rate_limiter_for_relay
+from digest.ratelimit import RateLimiter, rate_limiter_for_relay
 from digest.selectors.papers import paper_docs_ingested_between, papers_visible_by_id
 from digest.services.bounces import suppression_add
-from digest.services.circuit import PauseWatch, circuit_breaker, sending_is_paused, sending_pause_by_breaker
+from digest.services.circuit import (
+    CircuitBreaker,
+    PauseWatch,
+    circuit_breaker,
+    sending_is_paused,
+    sending_pause_by_breaker,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -689,7 +695,8 @@ def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> list[Deli
 
 
 class SmtpSession:
-    """One SMTP connection for a chunk, reopened after a disconnect and after ``max_messages``.
+    """One SMTP connection of a chunk (it has PAPERBOY_SMTP_CONNECTIONS), reopened after a disconnect and
+    after ``max_messages``.
 
     The connection is Django's configured backend (TLS, authentication and timeouts come from the
     EMAIL_* settings). With the SMTP backend, a digest's MIME bytes (written by ``digest.mime``) go
@@ -936,8 +943,8 @@ class _Lane:
     emails: dict[int, DigestEmail]  # by delivery id, built for the whole chunk before sending
     now: datetime | None
     allow_retry: bool
-    limiter: object
-    breaker: object
+    limiter: RateLimiter
+    breaker: CircuitBreaker
     # Set by the lane that sees a pause or trips the breaker, so the others stop after their message.
     stop: threading.Event = field(default_factory=threading.Event)
 
