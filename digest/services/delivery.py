@@ -371,13 +371,15 @@ def deliveries_plan(
                 .order_by("id")
                 .values_list("id", flat=True)
             )
+            # Kept current batch by batch: the runs dashboard shows a slot being planned, and a planner
+            # that dies half way leaves a run whose count matches its rows.
+            result.planned = Delivery.objects.filter(run=run).count()
+            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned)
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]
         result.chunks.extend(chunks)
         if on_chunks is not None and chunks:
             on_chunks(chunks)
-    result.planned = Delivery.objects.filter(run=run).count()
     run.planned = result.planned
-    run.save(update_fields=["planned"])
     return result
 
 

@@ -190,6 +190,8 @@ def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(mon
         assert not connection.in_atomic_block, "the batch is committed before its chunks are queued"
         ids = [i for chunk in chunks for i in chunk]
         assert Delivery.objects.filter(id__in=ids, state=Delivery.State.PENDING).count() == len(ids)
+        (run,) = DeliveryRun.objects.all()
+        assert run.planned == Delivery.objects.count(), "the run's count follows its batches"
         handed.append(chunks)
 
     plan = deliveries_plan(on_chunks=on_chunks)
