@@ -9,8 +9,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from digest.mailsink import MemoryHandler, sink_start
+
+# No per-example deadline: the machines these run on are shared and noisy, and no property here is
+# about speed (benchmarks/ measures that); a slow example must not fail a run as "DeadlineExceeded".
+hypothesis_settings.register_profile("paperboy", deadline=None)
+hypothesis_settings.load_profile("paperboy")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_PATH = REPO_ROOT.parent / "shared" / "corpus" / "papers.jsonl"
