@@ -390,7 +390,6 @@ def postoffice_send(*, processes: int) -> dict:
 
     from digest.delivery_content import digest_email_build
     from digest.emails import digest_message_build
-    from digest.links import digest_links_make
     from digest.models import Delivery
     from digest.selectors.papers import papers_visible_by_id
     from digest.services.delivery import interests_by_subscription
@@ -402,13 +401,7 @@ def postoffice_send(*, processes: int) -> dict:
     batch = []
     for d in rows:
         message = digest_message_build(
-            digest_email_build(
-                delivery=d,
-                papers=papers,
-                interests=interests.get(d.subscription_id, ()),
-                links=digest_links_make(subscription_id=d.subscription_id, delivery_id=d.id),
-                frequency=d.subscription.frequency,
-            )
+            digest_email_build(delivery=d, papers=papers, interests=interests.get(d.subscription_id, ()))
         )
         html = message.alternatives[0][0] if message.alternatives else ""
         batch.append(

@@ -139,17 +139,18 @@ def digest_email_build(
     delivery: Delivery,
     papers: Mapping[int, Paper],
     interests: tuple[str, ...],
-    links: DigestLinks,
-    frequency: str,
+    links: DigestLinks | None = None,
+    frequency: str | None = None,
 ) -> DigestEmail:
+    """The email of one delivery; its signed links and the subscriber's frequency unless given."""
     return DigestEmail(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
         items=digest_items_build(delivery.content, papers, delivery=delivery),
         interests=interests,
-        links=links,
+        links=links or digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
         message_id=delivery.message_id,
-        frequency=frequency,
+        frequency=frequency or delivery.subscription.frequency,
         kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
     )
 
@@ -159,10 +160,4 @@ def digest_email_from_delivery(delivery: Delivery) -> DigestEmail:
     subscription = delivery.subscription
     papers = papers_visible_by_id(paper_ids=content_paper_ids(delivery.content))
     interests = tuple(subscription.interests.values_list("query", flat=True))
-    return digest_email_build(
-        delivery=delivery,
-        papers=papers,
-        interests=interests,
-        links=digest_links_make(subscription_id=subscription.id, delivery_id=delivery.id),
-        frequency=subscription.frequency,
-    )
+    return digest_email_build(delivery=delivery, papers=papers, interests=interests)

@@ -33,6 +33,7 @@ from time import perf_counter, thread_time
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import psycopg
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
@@ -45,7 +46,6 @@ from digest.delivery_content import ContentMemo, content_from_matches, content_p
 from digest.emails import DigestEmail, digest_message_build, email_cards_warm
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
-from digest.links import digest_links_make
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Interest, RankerModel, SentPaper, Subscription, Suppression
 from digest.ratelimit import RateLimiter, rate_limiter_for_relay
@@ -400,13 +400,13 @@ def _planned_row(
     start: datetime,
     result: PlanResult,
 ) -> Delivery:
-    if now >= c.expires_at:
-        state, found = Delivery.State.EXPIRED, []
+    if now >= c.expires_at:  # its content is not worked out: it will never be sent
+        state, found, error = Delivery.State.EXPIRED, [], "send window passed"
         result.expired += 1
     elif content is not None:
-        state, found = Delivery.State.PENDING, content()
+        state, found, error = Delivery.State.PENDING, content(), ""
     else:
-        state, found = Delivery.State.SKIPPED, []
+        state, found, error = Delivery.State.SKIPPED, [], "no paper matched this subscriber's interests"
         result.skipped += 1
     return Delivery(
         subscription_id=c.subscription_id,
@@ -420,11 +420,20 @@ def _planned_row(
         message_id=message_id_make(),
         content=found,
         paper_count=len(found),
-        last_error="" if found else "no paper matched this subscriber's interests",
+        last_error=error,
         planned_at=now,
         window_start=start,
         window_end=until,
     )
+
+
+def server_bound_cursor() -> psycopg.Cursor:
+    """A cursor on Django's PostgreSQL connection (inside its transaction, if any) that sends the
+    parameters apart from the SQL, as PostgreSQL binds them. Django's own cursors bind client-side:
+    psycopg merges every value into the SQL text (quoting large JSON in Python) and PostgreSQL parses
+    it all again, on every execution; statements on the hot paths use this one instead."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def deliveries_insert(*, rows: Sequence[Delivery]) -> None:
@@ -441,8 +450,6 @@ def deliveries_insert(*, rows: Sequence[Delivery]) -> None:
     if connection.vendor != "postgresql":
         Delivery.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
         return
-    import psycopg  # the PostgreSQL driver; only imported where it is the database
-
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]  # defaults are set by __init__
     plain = [f for f in fields if not isinstance(f, JSONField)]
     documents = [f for f in fields if isinstance(f, JSONField)]
@@ -456,8 +463,7 @@ def deliveries_insert(*, rows: Sequence[Delivery]) -> None:
     )
     params: list[object] = [_column_values(f, rows) for f in plain]
     params += [json.dumps([getattr(row, f.attname) for row in rows], cls=f.encoder) for f in documents]
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding, in Django's transaction
+    with server_bound_cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -852,12 +858,8 @@ class SentLedger:
             "claim_id": delivery.id if delivery else None,
             "now": now,
         }
-        connection.ensure_connection()
-        import psycopg  # single_statement_supported(): this is PostgreSQL
-
-        # Bound server-side and prepared once per connection: this runs once per message, and Django's
-        # client-side binding would merge the parameters into the SQL and PostgreSQL parse it every time.
-        with psycopg.Cursor(connection.connection) as cursor:
+        # Prepared once per connection: this runs once per message.
+        with server_bound_cursor() as cursor:
             cursor.execute(_SENT_AND_CLAIM_SQL, params, prepare=True)
             updated, attempts = cursor.fetchone()
         if sent is not None and not updated:
@@ -938,7 +940,7 @@ class _Clock:
 
 
 @dataclass
-class _Lane:
+class _Chunk:
     """What the SMTP connections of one chunk share (each has its own session, ledger and DB connection)."""
 
     token: str
@@ -947,7 +949,7 @@ class _Lane:
     allow_retry: bool
     limiter: RateLimiter
     breaker: CircuitBreaker
-    # Set by the lane that sees a pause or trips the breaker, so the others stop after their message.
+    # Set by the connection that sees a pause or trips the breaker, so the others stop after their message.
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -994,20 +996,14 @@ def deliveries_send(
         interests = interests_by_subscription(subscription_ids={d.subscription_id for d in rows})
     with clock("render"):
         emails = {
-            d.id: digest_email_build(
-                delivery=d,
-                papers=papers,
-                interests=interests.get(d.subscription_id, ()),
-                links=digest_links_make(subscription_id=d.subscription_id, delivery_id=d.id),
-                frequency=d.subscription.frequency,
-            )
+            d.id: digest_email_build(delivery=d, papers=papers, interests=interests.get(d.subscription_id, ()))
             for d in rows
         }
         # The day's paper cards this chunk needs that no earlier chunk inlined: a few premailer runs of
         # 50 cards each, instead of one run per email that meets a new card (premailer's fixed cost
         # is most of a run).
         email_cards_warm(email for email in emails.values() if email.items)
-    lane = _Lane(
+    chunk = _Chunk(
         token=uuid.uuid4().hex,
         emails=emails,
         now=now,
@@ -1017,38 +1013,38 @@ def deliveries_send(
     )
     lanes = smtp_lanes(rows=len(rows))
     if lanes == 1:
-        result.add(_lane_send(rows=rows, lane=lane))
+        result.add(_lane_send(rows=rows, chunk=chunk))
     else:
         # Rows dealt round-robin so every connection gets the chunk's order; each thread has its own
         # database connection (Django's are per thread) and closes it when done.
         with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
-            for lane_result in pool.map(_lane_send_in_thread, [rows[i::lanes] for i in range(lanes)], repeat(lane)):
+            for lane_result in pool.map(_lane_send_in_thread, [rows[i::lanes] for i in range(lanes)], repeat(chunk)):
                 result.add(lane_result)
     return _retry_time_set(result)
 
 
-def _lane_send_in_thread(rows: list[Delivery], lane: _Lane) -> SendResult:
+def _lane_send_in_thread(rows: list[Delivery], chunk: _Chunk) -> SendResult:
     try:
-        return _lane_send(rows=rows, lane=lane)
+        return _lane_send(rows=rows, chunk=chunk)
     finally:
         connection.close()
 
 
-def _lane_send(*, rows: list[Delivery], lane: _Lane) -> SendResult:
+def _lane_send(*, rows: list[Delivery], chunk: _Chunk) -> SendResult:
     """One SMTP connection's share of a chunk, message by message."""
     result = SendResult()
     clock = _Clock(result.timings)
-    now = lane.now
-    ledger = SentLedger(token=lane.token)
+    now = chunk.now
+    ledger = SentLedger(token=chunk.token)
     session = SmtpSession(max_messages=settings.PAPERBOY_SMTP_MAX_PER_CONNECTION)
     pause = PauseWatch()
     try:
         for delivery in rows:
-            if lane.stop.is_set() or pause.paused():
-                lane.stop.set()
+            if chunk.stop.is_set() or pause.paused():
+                chunk.stop.set()
                 result.paused = True
                 break
-            email = lane.emails[delivery.id]
+            email = chunk.emails[delivery.id]
             if not email.items:
                 with clock("db"):
                     ledger.flush()
@@ -1059,7 +1055,7 @@ def _lane_send(*, rows: list[Delivery], lane: _Lane) -> SendResult:
                 continue
             with clock("ratelimit"):
                 # Waiting for a token must not leave the last accepted message uncommitted.
-                lane.limiter.acquire(on_wait=ledger.flush)
+                chunk.limiter.acquire(on_wait=ledger.flush)
             with clock("db"):
                 # One commit: the previous message's ``sent`` and this row's ``sending``. ``now`` given
                 # by a caller (tests, a frozen clock) stays the claim time; else the real time.
@@ -1083,21 +1079,21 @@ def _lane_send(*, rows: list[Delivery], lane: _Lane) -> SendResult:
                         delivery=delivery,
                         error=error,
                         now=now or timezone.now(),
-                        allow_retry=lane.allow_retry,
-                        token=lane.token,
+                        allow_retry=chunk.allow_retry,
+                        token=chunk.token,
                     )
                 if retried:
                     result.retry.append(delivery.id)
                 else:
                     result.failed += 1
-                if lane.breaker.failure():
-                    sending_pause_by_breaker(failures=lane.breaker.threshold, last_error=str(error))
-                    lane.stop.set()
+                if chunk.breaker.failure():
+                    sending_pause_by_breaker(failures=chunk.breaker.threshold, last_error=str(error))
+                    chunk.stop.set()
                     result.paused = True
                     break
                 continue
             ledger.hold(delivery=delivery, subject=message.subject, paper_ids=[i.paper_key for i in email.items])
-            lane.breaker.success()
+            chunk.breaker.success()
             result.sent += 1
     finally:
         with clock("db"):
