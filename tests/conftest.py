@@ -19,7 +19,8 @@ hypothesis_settings.register_profile("paperboy", deadline=None)
 hypothesis_settings.load_profile("paperboy")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS_PATH = REPO_ROOT.parent / "shared" / "corpus" / "papers.jsonl"
+# The shared corpus sits beside the checkout; PAPERBOY_CORPUS points elsewhere (e.g. from a worktree).
+CORPUS_PATH = Path(os.environ.get("PAPERBOY_CORPUS") or REPO_ROOT.parent / "shared" / "corpus" / "papers.jsonl")
 REQUIRE_SERVICES = os.environ.get("PAPERBOY_REQUIRE_SERVICES") == "1"
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .acronyms import AcronymTable, Substitution
 from .normalize import TOKEN_RE, fold, fold_offsets, phrase_variants, stem
 from .query import TEXT, Term
 from .records import PaperDoc
@@ -43,13 +44,20 @@ _SPACE = 0x20
 @dataclass(frozen=True, slots=True)
 class TermHits:
     """Where one term occurs: the papers (sorted indexes), their BM25 scores, a dense mask, and the
-    token positions/lengths of every occurrence (text fields only, for highlighting)."""
+    token positions/lengths of every occurrence (text fields only, for highlighting).
+
+    ``forms`` says, per occurrence, which way of writing the term it is: 0 as written (or a plural,
+    spelling, hyphen or join variant of it), k > 0 the acronym alternative ``alternatives[k - 1]``
+    (the substitutions that turn the term into what was found: "LLM" found as "large language model").
+    """
 
     docs: np.ndarray
     scores: np.ndarray
     mask: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
+    forms: np.ndarray
+    alternatives: tuple[tuple[Substitution, ...], ...] = ()
 
 
 def _idf(df: int, n: int) -> float:
@@ -125,10 +133,13 @@ class PaperIndex:
         self._all_postings = None
 
     @classmethod
-    def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
+    def build(cls, docs: Iterable[PaperDoc], *, acronyms: AcronymTable | None = None) -> PaperIndex:
+        """Index a batch of papers.  ``acronyms`` defaults to the table learned from these papers
+        (each paper's definitions are read once and cached, see acronyms.py) plus the curated list."""
         self = cls()
         # Paper order = key order, so "lowest key first" tie-breaks are "lowest index first".
         self.docs = tuple(sorted(docs, key=lambda d: d.key))
+        self.acronyms = AcronymTable.from_docs(self.docs) if acronyms is None else acronyms
         n = len(self.docs)
         self.keys = np.fromiter((d.key for d in self.docs), dtype=np.int64, count=n)
 
@@ -188,9 +199,14 @@ class PaperIndex:
 
         self._postings: dict[int, np.ndarray] = {}
         self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
-        self._terms: dict[tuple[str, tuple[str, ...]], TermHits] = {}
+        self._terms: dict[tuple[str, tuple[str, ...], bool], TermHits] = {}
         self._empty = TermHits(
-            np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            np.zeros(0, np.int32),
+            np.zeros(0),
+            np.zeros(n, dtype=bool),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int16),
         )
         return self
 
@@ -222,7 +238,7 @@ class PaperIndex:
 
     def term_hits(self, term: Term) -> TermHits:
         """Papers containing the term (cached per field and stems)."""
-        key = (term.field, term.unit)
+        key = (term.field, term.unit, term.exact)
         hits = self._terms.get(key)
         if hits is None:
             hits = self._compute(term)
@@ -238,32 +254,39 @@ class PaperIndex:
             if docs is None:
                 return self._empty
             scores = np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+            return self._hits(docs, scores)
         if term.field == "author":
             pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
             docs = np.unique(self.author_doc[pos]).astype(np.int32)
             scores = np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+            return self._hits(docs, scores)
 
+        # The term as written, then each acronym alternative of it (not for an =exact term).
+        alternatives = () if term.exact else self.acronyms.alternatives(term.unit)
+        units = (term.unit, *(unit for unit, _ in alternatives))
         starts_parts: list[np.ndarray] = []
         length_parts: list[np.ndarray] = []
-        for variant in phrase_variants(term.unit):
-            pos = self._phrase(self.stream, self.stem_ids, variant, self.positions)
-            if len(pos):
-                starts_parts.append(pos)
-                length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
+        form_parts: list[np.ndarray] = []
+        for form, unit in enumerate(units):
+            for variant in phrase_variants(unit):
+                pos = self._phrase(self.stream, self.stem_ids, variant, self.positions)
+                if len(pos):
+                    starts_parts.append(pos)
+                    length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
+                    form_parts.append(np.full(len(pos), form, dtype=np.int16))
         if not starts_parts:
             return self._empty
         if len(starts_parts) == 1:
-            starts, lengths = starts_parts[0], length_parts[0]
+            starts, lengths, forms = starts_parts[0], length_parts[0], form_parts[0]
         else:
             starts = np.concatenate(starts_parts)
-            lengths = np.concatenate(length_parts)
             order = np.argsort(starts, kind="stable")
-            starts, lengths = starts[order], lengths[order]
+            starts = starts[order]
+            lengths = np.concatenate(length_parts)[order]
+            forms = np.concatenate(form_parts)[order]
         if term.field == "title":
             keep = self.in_title[starts]
-            starts, lengths = starts[keep], lengths[keep]
+            starts, lengths, forms = starts[keep], lengths[keep], forms[keep]
             if not len(starts):
                 return self._empty
         # Term frequency counts distinct start positions (two variants at one place are one hit).
@@ -283,12 +306,22 @@ class PaperIndex:
         tf = TITLE_WEIGHT * title_hits + abstract_hits
         idf = _idf(len(docs), n)
         scores = idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
-        return self._hits(docs, scores, starts, lengths)
+        return self._hits(docs, scores, starts, lengths, forms, tuple(subs for _, subs in alternatives))
 
-    def _hits(self, docs: np.ndarray, scores: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> TermHits:
+    def _hits(
+        self,
+        docs: np.ndarray,
+        scores: np.ndarray,
+        starts: np.ndarray | None = None,
+        lengths: np.ndarray | None = None,
+        forms: np.ndarray | None = None,
+        alternatives: tuple[tuple[Substitution, ...], ...] = (),
+    ) -> TermHits:
         mask = np.zeros(len(self.docs), dtype=bool)
         mask[docs] = True
-        return TermHits(docs, scores, mask, starts, lengths)
+        if starts is None or lengths is None or forms is None:
+            starts, lengths, forms = self._empty.starts, self._empty.lengths, self._empty.forms
+        return TermHits(docs, scores, mask, starts, lengths, forms, alternatives)
 
     def positions_author(self, aid: int) -> np.ndarray:
         found = self._postings.get(-2 - aid)  # negative keys: author ids share the lazy cache

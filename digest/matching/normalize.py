@@ -12,6 +12,9 @@ paper word that a reader considers "the same" end up as the same *stem*:
 * A light stemmer folds plurals and possessives only (``models``/``model's`` -> ``model``, ``LLMs``
   -> ``llm``, ``queries`` -> ``query``).  It deliberately does not strip derivational suffixes, so
   ``transformation`` never matches ``transformer``.
+* British and American spellings of a word are one stem (``optimisation`` -> ``optimization``,
+  ``behaviours`` -> ``behavior``), from the maintained list in spelling.py; a word on no list is
+  left as it is (``precise`` is never ``precize``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from .spelling import spelling_table
 
 # Characters that must become plain ASCII punctuation before anything else looks at the text.
 _PUNCT_FOLD = {
@@ -124,7 +129,14 @@ _ACRONYM_PLURALS = frozenset({"gpus", "cpus", "tpus", "npus", "apis", "kpis", "r
 
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
-    """Fold plural and possessive forms of an already normalised token (see module docstring)."""
+    """The stem of an already normalised token: plural and possessive folded, British spelling
+    made American (see module docstring)."""
+    folded = _plural_stem(token)
+    return _SPELLING.get(folded, folded)
+
+
+def _plural_stem(token: str) -> str:
+    """Fold plural and possessive forms (the suffix rules below, and the irregular table)."""
     if token.endswith("'s"):
         token = token[:-2]
     elif token.endswith("'"):
@@ -150,6 +162,10 @@ def stem(token: str) -> str:
     if token.endswith(_KEEP_S_ENDINGS) or token in _KEEP_S_WORDS:
         return token
     return token[:-1]
+
+
+# British stem -> American stem (spelling.py: a maintained list, not suffix rules).
+_SPELLING = spelling_table(_plural_stem, _IRREGULAR)
 
 
 def tokens(text: str) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "papers.jsonl"
+from tests.conftest import CORPUS_PATH as CORPUS
 
 
 @pytest.fixture(scope="module")
