@@ -74,8 +74,7 @@ CURATED: dict[str, tuple[str, ...]] = {
 }
 
 # Everyday words that a paper may write in capitals as an acronym: never learned as one.
-_WORDS = frozenset(
-    """a an and any are as at be but by can do for from go he her him his how if in is it its me my no
+_EVERYDAY_WORDS = """a an and any are as at be but by can do for from go he her him his how if in is it its me my no
     not of on one or our out so the to up us was we who why you all cat dog man men map set sun top
     war win new now may art act age aid aim air ask bad bag bed big bit box boy car cut day die eye
     far fit fix fly fun gap get god gun hat hit hot ice job key kid law lay leg let lie lot low mix
@@ -92,8 +91,8 @@ _WORDS = frozenset(
     test text than that them then they thin this time tool tree true turn type unit upon used user
     very view wait walk wall want ward warm wave weak well were what when whom wide will wind wise
     with word work year your zero
-    """.split()
-)
+    """
+_WORDS = frozenset(_EVERYDAY_WORDS.split())
 _PAREN_RE = re.compile(r"\(([^()]*)\)")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
@@ -101,12 +100,7 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 def _valid_short_form(short: str) -> bool:
     """Schwartz-Hearst's conditions on a short form: 2-10 characters, at most two words, a letter,
     starting with a letter or digit."""
-    return (
-        2 <= len(short) <= 10
-        and len(short.split()) <= 2
-        and any(c.isalpha() for c in short)
-        and short[0].isalnum()
-    )
+    return 2 <= len(short) <= 10 and len(short.split()) <= 2 and any(c.isalpha() for c in short) and short[0].isalnum()
 
 
 def best_long_form(short: str, long: str) -> str | None:
@@ -288,8 +282,7 @@ class AcronymTable:
             kept = sorted(
                 long
                 for long, n in counts.items()
-                if long in curated_forms.get(acronym, ())
-                or (n >= MIN_SUPPORT and n >= CLEAR_SHARE * total)
+                if long in curated_forms.get(acronym, ()) or (n >= MIN_SUPPORT and n >= CLEAR_SHARE * total)
             )
             if kept:
                 table.expansions[acronym] = tuple(kept)

@@ -13,6 +13,7 @@ from itertools import pairwise, repeat
 
 import numpy as np
 
+from .acronyms import describe
 from .highlight import ELLIPSIS, Spans, merge_spans, snippet_window
 from .index import PaperIndex, TermHits, token_spans
 from .query import TEXT, Query, Term
@@ -79,6 +80,19 @@ class Highlighter:
         found = (title, abstract)
         self.occurrences[key] = found
         return found
+
+    def label(self, doc: int, term: Term) -> str:
+        """How the term shows in a reason: as written, or, when the paper has it only through an
+        acronym alternative, how it was found ("LLM, as 'large language model'")."""
+        hits, starts, _ = self.term(term)
+        if not hits.alternatives:
+            return term.text
+        first = bisect_left(starts, self.title_start[doc])
+        last = bisect_left(starts, self.doc_end[doc])
+        forms = hits.forms[first:last]
+        if not len(forms) or (forms == 0).any():
+            return term.text
+        return describe(term.text, hits.alternatives[int(forms.min()) - 1])
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
         key = (doc, tuple(map(id, terms)))
@@ -149,7 +163,8 @@ class Explainer:
             present = tuple(t for t in query.terms if hit(t).mask[doc]) + tuple(
                 j for j in query.joins if hit(j).mask[doc] and not all(hit(p).mask[doc] for p in j.parts)
             )
-            found = (Reason(query.text, tuple(dict.fromkeys(t.text for t in present))), present)
+            labels = (self.highlighter.label(doc, t) for t in present)
+            found = (Reason(query.text, tuple(dict.fromkeys(labels))), present)
             self._reasons[key] = found
         return found
 

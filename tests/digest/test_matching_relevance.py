@@ -7,12 +7,10 @@ query, ``exclude`` papers look close but must not come back.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match
-
 from tests.conftest import CORPUS_PATH as CORPUS
 
 
