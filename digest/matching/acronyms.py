@@ -262,20 +262,20 @@ class AcronymTable:
         """Keep, per acronym, the long forms with clear support (see the module docstring)."""
         table = cls(support=dict(support))
         curated_forms: dict[str, set[tuple[str, ...]]] = defaultdict(set)
-        for short, longs in curated.items():
-            for long in longs:
-                pair = _as_pair(short, long, learned=False)
+        for short, long_texts in curated.items():
+            for long_text in long_texts:
+                pair = _as_pair(short, long_text, learned=False)
                 if pair is None:
-                    raise ValueError(f"curated acronym {short!r} -> {long!r} is not a usable pair")
+                    raise ValueError(f"curated acronym {short!r} -> {long_text!r} is not a usable pair")
                 curated_forms[pair.acronym].add(pair.long)
                 table.labels.setdefault(pair.acronym, short)
-                table.labels.setdefault(pair.long, long)
-        for label_key, counts in shown.items():
+                table.labels.setdefault(pair.long, long_text)
+        for label_key, written in shown.items():
             if label_key not in table.labels:
                 # most common way of writing it, ties broken alphabetically (deterministic)
-                table.labels[label_key] = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                table.labels[label_key] = min(written.items(), key=lambda kv: (-kv[1], kv[0]))[0]
         for acronym in sorted(set(support) | set(curated_forms)):
-            counts = Counter(support.get(acronym, Counter()))
+            counts: Counter[tuple[str, ...]] = Counter(support.get(acronym, Counter()))
             for long in curated_forms.get(acronym, ()):
                 counts[long] += CURATED_SUPPORT
             total = sum(counts.values())
