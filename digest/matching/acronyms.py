@@ -94,7 +94,8 @@ _EVERYDAY_WORDS = """a an and any are as at be but by can do for from go he her 
     """
 _WORDS = frozenset(_EVERYDAY_WORDS.split())
 _PAREN_RE = re.compile(r"\(([^()]*)\)")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+_SENTENCE_END_RE = re.compile(r"[.!?]\s+(?=[A-Z(])")
+_WINDOW = 300  # characters before a parenthesis where its long form may start (15 words at most)
 
 
 def _valid_short_form(short: str) -> bool:
@@ -106,15 +107,16 @@ def _valid_short_form(short: str) -> bool:
 def best_long_form(short: str, long: str) -> str | None:
     """Schwartz-Hearst's findBestLongForm: the shortest end of ``long`` that contains the letters
     and digits of ``short`` in order, the first of them at the start of a word; None if none does."""
+    short, lowered = short.lower(), long.lower()
     s_index = len(short) - 1
     l_index = len(long) - 1
     while s_index >= 0:
-        c = short[s_index].lower()
+        c = short[s_index]
         if not c.isalnum():
             s_index -= 1
             continue
-        while (l_index >= 0 and long[l_index].lower() != c) or (
-            s_index == 0 and l_index > 0 and long[l_index - 1].isalnum()
+        while (l_index >= 0 and lowered[l_index] != c) or (
+            s_index == 0 and l_index > 0 and lowered[l_index - 1].isalnum()
         ):
             l_index -= 1
         if l_index < 0:
@@ -153,20 +155,33 @@ def find_definitions(text: str) -> list[tuple[str, str]]:
     is ignored ("(LLMs; e.g. GPT-4)").
     """
     found: list[tuple[str, str]] = []
-    for sentence in _SENTENCE_RE.split(text):
-        for m in _PAREN_RE.finditer(sentence):
-            inside = re.split(r"[;,]", m.group(1), maxsplit=1)[0].strip()
-            before = sentence[: m.start()].rstrip()
-            if not inside or not before:
-                continue
-            if len(inside.split()) <= 2:
-                pair = _definition(inside, before)
-            else:  # "short form (long form)": the short form is the word just before
-                short = before.split()[-1].strip("\"'")
-                pair = _definition(short, inside) if len(inside.split()) > 1 else None
-            if pair is not None:
-                found.append(pair)
+    for m in _PAREN_RE.finditer(text):
+        inside = re.split(r"[;,]", m.group(1), maxsplit=1)[0].strip()
+        before = _sentence_before(text, m.start())
+        if not inside or not before:
+            continue
+        if len(inside.split()) <= 2:
+            pair = _definition(inside, before)
+        else:  # "short form (long form)": the short form is the word just before
+            short = before.split()[-1].strip("\"'")
+            pair = _definition(short, inside) if len(inside.split()) > 1 else None
+        if pair is not None:
+            found.append(pair)
     return found
+
+
+def _sentence_before(text: str, end: int) -> str:
+    """The words of the sentence before ``end`` (at most _WINDOW characters of them, whole words)."""
+    start = max(0, end - _WINDOW)
+    before = text[start:end]
+    last_end = None
+    for m in _SENTENCE_END_RE.finditer(before):
+        last_end = m.end()
+    if last_end is not None:
+        before = before[last_end:]
+    elif start > 0:  # drop the word the window cut in two
+        before = before[before.find(" ") + 1 :] if " " in before else ""
+    return before.rstrip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ class TermHits:
     ``forms`` says, per occurrence, which way of writing the term it is: 0 as written (or a plural,
     spelling, hyphen or join variant of it), k > 0 the acronym alternative ``alternatives[k - 1]``
     (the substitutions that turn the term into what was found: "LLM" found as "large language model").
+    A term without alternatives leaves ``forms`` empty (every occurrence is as written).
     """
 
     docs: np.ndarray
@@ -273,20 +274,27 @@ class PaperIndex:
                 if len(pos):
                     starts_parts.append(pos)
                     length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
-                    form_parts.append(np.full(len(pos), form, dtype=np.int16))
+                    if alternatives:  # (forms are only read to explain an alternative)
+                        form_parts.append(np.full(len(pos), form, dtype=np.int16))
         if not starts_parts:
             return self._empty
+        forms = self._empty.forms
         if len(starts_parts) == 1:
-            starts, lengths, forms = starts_parts[0], length_parts[0], form_parts[0]
+            starts, lengths = starts_parts[0], length_parts[0]
+            if alternatives:
+                forms = form_parts[0]
         else:
             starts = np.concatenate(starts_parts)
             order = np.argsort(starts, kind="stable")
             starts = starts[order]
             lengths = np.concatenate(length_parts)[order]
-            forms = np.concatenate(form_parts)[order]
+            if alternatives:
+                forms = np.concatenate(form_parts)[order]
         if term.field == "title":
             keep = self.in_title[starts]
-            starts, lengths, forms = starts[keep], lengths[keep], forms[keep]
+            starts, lengths = starts[keep], lengths[keep]
+            if alternatives:
+                forms = forms[keep]
             if not len(starts):
                 return self._empty
         # Term frequency counts distinct start positions (two variants at one place are one hit).
