@@ -163,8 +163,10 @@ class Explainer:
             present = tuple(t for t in query.terms if hit(t).mask[doc]) + tuple(
                 j for j in query.joins if hit(j).mask[doc] and not all(hit(p).mask[doc] for p in j.parts)
             )
-            labels = (self.highlighter.label(doc, t) for t in present)
-            found = (Reason(query.text, tuple(dict.fromkeys(labels))), present)
+            words = tuple(dict.fromkeys(t.text for t in present))
+            labels = {t.text: self.highlighter.label(doc, t) for t in reversed(present)}  # first one wins
+            described = tuple(labels[w] for w in words)
+            found = (Reason(query.text, words, () if described == words else described), present)
             self._reasons[key] = found
         return found
 

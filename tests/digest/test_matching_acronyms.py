@@ -125,14 +125,16 @@ def test_transformer_still_never_matches_transformation():
 def test_the_explanation_says_which_form_matched_and_the_highlight_covers_it():
     index = PaperIndex.build(PAPERS)
     by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ("LLM",)))}
-    assert by_key[1].reasons[0].terms == ("LLM, as 'large language model'",)
+    assert by_key[1].reasons[0].terms == ("LLM",)  # the word as written: what a "mute" link offers
+    assert by_key[1].reasons[0].described == ("LLM, as 'large language model'",)
+    assert by_key[1].described_terms == ("LLM, as 'large language model'",)
     assert [PAPERS[0].title[a:b] for a, b in by_key[1].title_spans] == ["large language models"]
-    assert by_key[2].reasons[0].terms == ("LLM",)
+    assert by_key[2].reasons[0].descriptions == ("LLM",)
     by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ("reinforcement learning",)))}
-    assert by_key[7].reasons[0].terms == ("reinforcement learning, as 'RL'",)
+    assert by_key[7].reasons[0].descriptions == ("reinforcement learning, as 'RL'",)
     assert [PAPERS[6].title[a:b] for a, b in by_key[7].title_spans] == ["RL"]
     (match,) = match_profile(PaperIndex.build(PAPERS[:1]), Profile(1, ('"efficient LLM inference"',)))
-    assert match.reasons[0].terms == ("efficient LLM inference, with LLM as 'large language model'",)
+    assert match.reasons[0].descriptions == ("efficient LLM inference, with LLM as 'large language model'",)
     assert [match.snippet[a:b] for a, b in match.snippet_spans] == ["Efficient large language model inference"]
 
 
