@@ -19,8 +19,9 @@ hypothesis_settings.register_profile("paperboy", deadline=None)
 hypothesis_settings.load_profile("paperboy")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The shared corpus sits beside the checkout; PAPERBOY_CORPUS points elsewhere (e.g. from a worktree).
-CORPUS_PATH = Path(os.environ.get("PAPERBOY_CORPUS") or REPO_ROOT.parent / "shared" / "corpus" / "papers.jsonl")
+# ../shared/ sits beside the checkout; PAPERBOY_SHARED points elsewhere (e.g. from a git worktree).
+SHARED_DIR = Path(os.environ.get("PAPERBOY_SHARED") or REPO_ROOT.parent / "shared")
+CORPUS_PATH = SHARED_DIR / "corpus" / "papers.jsonl"
 REQUIRE_SERVICES = os.environ.get("PAPERBOY_REQUIRE_SERVICES") == "1"
 
 
@@ -82,11 +83,19 @@ def postgres_db(settings) -> None:
         service_missing("this test needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
 
 
+def shared_file(path: Path) -> Path:
+    """A file from ``../shared/`` (the corpus, the format samples), or skip/fail like a missing service.
+
+    A clone without that sibling folder must not pass quietly in CI with a quarter of the suite skipped.
+    """
+    if not path.exists():
+        service_missing(f"the shared file {path} is missing (it sits beside the project, in ../shared/)")
+    return path
+
+
 @pytest.fixture
 def corpus_path() -> Path:
-    if not CORPUS_PATH.exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS_PATH}")
-    return CORPUS_PATH
+    return shared_file(CORPUS_PATH)
 
 
 @pytest.fixture

@@ -114,6 +114,27 @@ def _doc_streams(docs: tuple[PaperDoc, ...]) -> list[np.ndarray]:
 class PaperIndex:
     """Index of one batch of papers; see the module docstring."""
 
+    # Filled by build(); declared here so the type checker knows every array.
+    keys: np.ndarray
+    stem_ids: dict[str, int]
+    stream: np.ndarray
+    doc_of: np.ndarray
+    in_title: np.ndarray
+    title_start: np.ndarray
+    abstract_start: np.ndarray
+    doc_end: np.ndarray
+    length_norm: np.ndarray
+    author_ids: dict[str, int]
+    author_stream: np.ndarray
+    author_doc: np.ndarray
+    categories: dict[str, np.ndarray]
+    acronyms: AcronymTable
+    popularity_factor: np.ndarray
+    _postings: dict[int, np.ndarray]
+    _all_postings: tuple[np.ndarray, np.ndarray] | None
+    _terms: dict[tuple[str, tuple[str, ...], bool], TermHits]  # (field, stems, exact)
+    _empty: TermHits
+
     def __init__(self) -> None:  # use PaperIndex.build
         self.docs: tuple[PaperDoc, ...] = ()
 
@@ -178,7 +199,7 @@ class PaperIndex:
                 author_words += toks
                 author_words.append(_AUTHOR_SENTINEL)
                 author_doc.extend([i] * (len(toks) + 1))
-        self.author_ids: dict[str, int] = {}
+        self.author_ids = {}
         for word in dict.fromkeys(author_words):
             self.author_ids[word] = -1 if word == _AUTHOR_SENTINEL else len(self.author_ids)
         self.author_stream = np.fromiter(
@@ -198,9 +219,9 @@ class PaperIndex:
         # near ties but never beats a better textual match such as a title hit.
         self.popularity_factor = 1.0 + POPULARITY_WEIGHT * np.minimum(np.log1p(pop) / math.log(1001.0), 1.0)
 
-        self._postings: dict[int, np.ndarray] = {}
-        self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
-        self._terms: dict[tuple[str, tuple[str, ...], bool], TermHits] = {}
+        self._postings = {}
+        self._all_postings = None
+        self._terms = {}
         self._empty = TermHits(
             np.zeros(0, np.int32),
             np.zeros(0),
@@ -247,24 +268,39 @@ class PaperIndex:
         return hits
 
     def _compute(self, term: Term) -> TermHits:
-        n = len(self.docs)
-        if n == 0:
+        if not len(self.docs):
             return self._empty
         if term.field == "category":
-            docs = self.categories.get(term.unit[0])
-            if docs is None:
-                return self._empty
-            scores = np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores)
+            return self._compute_category(term)
         if term.field == "author":
-            pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
-            docs = np.unique(self.author_doc[pos]).astype(np.int32)
-            scores = np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores)
-
+            return self._compute_author(term)
         # The term as written, then each acronym alternative of it (not for an =exact term).
         alternatives = () if term.exact else self.acronyms.alternatives(term.unit)
         units = (term.unit, *(unit for unit, _ in alternatives))
+        found = self._occurrences(units, title_only=term.field == "title", with_forms=bool(alternatives))
+        if found is None:
+            return self._empty
+        starts, lengths, forms = found
+        docs, scores = self._bm25(starts, title_only=term.field == "title")
+        return self._hits(docs, scores, starts, lengths, forms, tuple(subs for _, subs in alternatives))
+
+    def _compute_category(self, term: Term) -> TermHits:
+        docs = self.categories.get(term.unit[0])
+        if docs is None:
+            return self._empty
+        return self._hits(docs, np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), len(self.docs))))
+
+    def _compute_author(self, term: Term) -> TermHits:
+        pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
+        docs = np.unique(self.author_doc[pos]).astype(np.int32)
+        return self._hits(docs, np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), len(self.docs))))
+
+    def _occurrences(
+        self, units: tuple[tuple[str, ...], ...], *, title_only: bool, with_forms: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(starts, lengths, forms) of every occurrence of any of ``units`` (with their hyphen/join
+        variants), by position; ``forms`` is the index in ``units`` when ``with_forms``, else empty.
+        None when there is none."""
         starts_parts: list[np.ndarray] = []
         length_parts: list[np.ndarray] = []
         form_parts: list[np.ndarray] = []
@@ -274,47 +310,40 @@ class PaperIndex:
                 if len(pos):
                     starts_parts.append(pos)
                     length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
-                    if alternatives:  # (forms are only read to explain an alternative)
-                        form_parts.append(np.full(len(pos), form, dtype=np.int16))
+                    # (forms are only read to explain an alternative: none without one)
+                    form_parts.append(np.full(len(pos), form, dtype=np.int16) if with_forms else self._empty.forms)
         if not starts_parts:
-            return self._empty
-        forms = self._empty.forms
-        if len(starts_parts) == 1:
-            starts, lengths = starts_parts[0], length_parts[0]
-            if alternatives:
-                forms = form_parts[0]
-        else:
-            starts = np.concatenate(starts_parts)
-            order = np.argsort(starts, kind="stable")
-            starts = starts[order]
+            return None
+        starts, lengths, forms = starts_parts[0], length_parts[0], form_parts[0]
+        if len(starts_parts) > 1:
+            order = np.argsort(np.concatenate(starts_parts), kind="stable")
+            starts = np.concatenate(starts_parts)[order]
             lengths = np.concatenate(length_parts)[order]
-            if alternatives:
-                forms = np.concatenate(form_parts)[order]
-        if term.field == "title":
+            forms = np.concatenate(form_parts)[order] if with_forms else forms
+        if title_only:
             keep = self.in_title[starts]
             starts, lengths = starts[keep], lengths[keep]
-            if alternatives:
-                forms = forms[keep]
+            forms = forms[keep] if with_forms else forms
             if not len(starts):
-                return self._empty
+                return None
+        return starts, lengths, forms
+
+    def _bm25(self, starts: np.ndarray, *, title_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The papers of the occurrences at ``starts`` (sorted) and their BM25 scores."""
         # Term frequency counts distinct start positions (two variants at one place are one hit).
-        if len(starts_parts) > 1:
-            first = np.ones(len(starts), dtype=bool)
-            first[1:] = starts[1:] != starts[:-1]
-            hit_pos = starts[first]
-        else:
-            hit_pos = starts
+        first = np.ones(len(starts), dtype=bool)
+        first[1:] = starts[1:] != starts[:-1]
+        hit_pos = starts[first]
         doc_per_hit = self.doc_of[hit_pos]  # sorted, since positions are
         bounds = np.flatnonzero(doc_per_hit[1:] != doc_per_hit[:-1]) + 1
         first_index = np.concatenate(([0], bounds))
         docs = doc_per_hit[first_index]
         counts = np.diff(np.concatenate((first_index, [len(doc_per_hit)])))
         title_hits = np.add.reduceat(self.in_title[hit_pos].astype(np.float64), first_index)
-        abstract_hits = 0.0 if term.field == "title" else counts - title_hits
+        abstract_hits = 0.0 if title_only else counts - title_hits
         tf = TITLE_WEIGHT * title_hits + abstract_hits
-        idf = _idf(len(docs), n)
-        scores = idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
-        return self._hits(docs, scores, starts, lengths, forms, tuple(subs for _, subs in alternatives))
+        idf = _idf(len(docs), len(self.docs))
+        return docs, idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
 
     def _hits(
         self,

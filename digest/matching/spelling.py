@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS  # type: ignore[import-untyped]
+from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
 
 # -ise verbs of the field that breame lacks some or all forms of.  Each family below is written out
 # to these endings (a family's listed words only: "precise" is not a family and never gets one).

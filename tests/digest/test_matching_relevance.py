@@ -12,13 +12,12 @@ import pytest
 
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match
 from tests.conftest import CORPUS_PATH as CORPUS
+from tests.conftest import shared_file
 
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[list[PaperDoc], PaperIndex]:
-    if not CORPUS.exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    with CORPUS.open(encoding="utf-8") as fh:
+    with shared_file(CORPUS).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
     docs = [PaperDoc(i, r["title"], r["abstract"]) for i, r in enumerate(rows)]
     return docs, PaperIndex.build(docs)
