@@ -16,6 +16,7 @@ import numpy as np
 from .acronyms import describe
 from .highlight import ELLIPSIS, Spans, merge_spans, snippet_window
 from .index import PaperIndex, TermHits, token_spans
+from .normalize import has_spelling_variant, spelled
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
 
@@ -82,17 +83,28 @@ class Highlighter:
         return found
 
     def label(self, doc: int, term: Term) -> str:
-        """How the term shows in a reason: as written, or, when the paper has it only through an
-        acronym alternative, how it was found ("LLM, as 'large language model'")."""
+        """How the term shows in a reason: as written, or, when the paper has it only another way,
+        how it was found ("LLM, as 'large language model'", "optimisation, as 'optimization'")."""
         hits, starts, _ = self.term(term)
-        if not hits.alternatives:
+        if hits.alternatives:
+            first = bisect_left(starts, self.title_start[doc])
+            last = bisect_left(starts, self.doc_end[doc])
+            forms = hits.forms[first:last]
+            if len(forms) and not (forms == 0).any():
+                return describe(term.text, hits.alternatives[int(forms.min()) - 1])
+        if term.field in (TEXT, "title") and has_spelling_variant(term.text):
+            return self._spelling_label(doc, term)
+        return term.text
+
+    def _spelling_label(self, doc: int, term: Term) -> str:
+        """The term, and the other spelling the paper uses when it never uses the term's own."""
+        title, abstract = self._occurrences(doc, term)
+        paper = self.index.docs[doc]
+        found = [paper.title[s:e] for s, e in title] + [paper.abstract[s:e] for s, e in abstract]
+        written = spelled(term.text)
+        if not found or any(spelled(text) == written for text in found):
             return term.text
-        first = bisect_left(starts, self.title_start[doc])
-        last = bisect_left(starts, self.doc_end[doc])
-        forms = hits.forms[first:last]
-        if not len(forms) or (forms == 0).any():
-            return term.text
-        return describe(term.text, hits.alternatives[int(forms.min()) - 1])
+        return f"{term.text}, as '{found[0]}'"
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
         key = (doc, tuple(map(id, terms)))

@@ -166,6 +166,17 @@ def _plural_stem(token: str) -> str:
 
 # British stem -> American stem (spelling.py: a maintained list, not suffix rules).
 _SPELLING = spelling_table(_plural_stem, _IRREGULAR)
+_SPELLING_FORMS = frozenset(_SPELLING) | frozenset(_SPELLING.values())
+
+
+def spelled(text: str) -> tuple[str, ...]:
+    """Plural-folded tokens of ``text`` in the spelling it uses (no British/American folding)."""
+    return tuple(_plural_stem(t) for t in TOKEN_RE.findall(fold(text)))
+
+
+def has_spelling_variant(text: str) -> bool:
+    """Whether a word of ``text`` is spelt differently in British and American English."""
+    return any(s in _SPELLING_FORMS for s in spelled(text))
 
 
 def tokens(text: str) -> list[str]:

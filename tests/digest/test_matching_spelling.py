@@ -105,3 +105,13 @@ def test_british_spellings_now_find_the_same_corpus_papers_as_american_ones(corp
     ]:
         assert found(british) == found(american)
         assert len(found(british)) >= at_least  # what the American spelling alone found before
+
+
+def test_the_explanation_names_the_other_spelling_when_the_paper_uses_only_that_one():
+    index = PaperIndex.build(PAPERS)
+    by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ("optimisation",)))}
+    assert by_key[1].reasons[0].descriptions == ("optimisation",)
+    assert by_key[2].reasons[0].descriptions == ("optimisation, as 'optimization'",)
+    assert by_key[2].reasons[0].terms == ("optimisation",)  # what a "mute" link offers
+    by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ('"noise modeling"',)))}
+    assert by_key[1].reasons[0].descriptions == ("noise modeling, as 'noise modelling'",)
