@@ -174,6 +174,7 @@ def spelled(text: str) -> tuple[str, ...]:
     return tuple(_plural_stem(t) for t in TOKEN_RE.findall(fold(text)))
 
 
+@lru_cache(maxsize=10_000)
 def has_spelling_variant(text: str) -> bool:
     """Whether a word of ``text`` is spelt differently in British and American English."""
     return any(s in _SPELLING_FORMS for s in spelled(text))

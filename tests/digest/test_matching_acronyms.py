@@ -7,7 +7,16 @@ from collections import Counter
 
 import pytest
 
-from digest.matching import PaperDoc, PaperIndex, Profile, QueryError, match_profile, naive_match, parse_query
+from digest.matching import (
+    PaperDoc,
+    PaperIndex,
+    Profile,
+    QueryError,
+    match_profile,
+    naive_match,
+    naive_prepare,
+    parse_query,
+)
 from digest.matching.acronyms import CURATED, AcronymTable, best_long_form, find_definitions
 
 
@@ -158,8 +167,13 @@ def test_acronyms_now_find_the_same_corpus_papers_as_their_long_forms(corpus_pat
     docs = [PaperDoc(i, r["title"], r["abstract"]) for i, r in enumerate(rows)]
     index = PaperIndex.build(docs)
 
+    prepared = naive_prepare(docs)
+
     def keys(query: str) -> set[int]:
-        return {m.paper_key for m in match_profile(index, Profile(1, (query,), limit=1000))}
+        profile = Profile(1, (query,), limit=1000)
+        found = {m.paper_key for m in match_profile(index, profile)}
+        assert naive_match(prepared, profile) == found
+        return found
 
     for short, long in [
         ("LLM", "large language model"),
