@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .normalize import fold, stem, tokens
+from .normalize import fold, stem, stems, tokens
 
 MIN_SUPPORT = 2  # papers defining an acronym this way, for a learned pair to count
 CLEAR_SHARE = 0.25  # of all the definitions of the acronym
@@ -354,6 +354,6 @@ class AcronymTable:
 def describe(text: str, subs: tuple[Substitution, ...]) -> str:
     """How a term matched through acronyms: "LLM, as 'large language model'", or for a longer
     phrase "efficient LLM inference, with LLM as 'large language model'"."""
-    if len(subs) == 1 and fold(subs[0].written) == fold(text).strip('"'):
+    if len(subs) == 1 and stems(subs[0].written) == stems(text):  # the whole term ("LLMs" ~ "LLM")
         return f"{text}, as '{subs[0].found}'"
     return f"{text}, with " + " and ".join(f"{s.written} as '{s.found}'" for s in subs)

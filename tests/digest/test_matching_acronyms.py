@@ -139,6 +139,8 @@ def test_the_explanation_says_which_form_matched_and_the_highlight_covers_it():
     assert by_key[1].described_terms == ("LLM, as 'large language model'",)
     assert [PAPERS[0].title[a:b] for a, b in by_key[1].title_spans] == ["large language models"]
     assert by_key[2].reasons[0].descriptions == ("LLM",)
+    by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ("LLMs",)))}
+    assert by_key[1].reasons[0].descriptions == ("LLMs, as 'large language model'",)
     by_key = {m.paper_key: m for m in match_profile(index, Profile(1, ("reinforcement learning",)))}
     assert by_key[7].reasons[0].descriptions == ("reinforcement learning, as 'RL'",)
     assert [PAPERS[6].title[a:b] for a, b in by_key[7].title_spans] == ["RL"]
