@@ -280,8 +280,8 @@ class PaperIndex:
         found = self._occurrences(units, title_only=term.field == "title", with_forms=bool(alternatives))
         if found is None:
             return self._empty
-        starts, lengths, forms = found
-        docs, scores = self._bm25(starts, title_only=term.field == "title")
+        starts, lengths, forms, several = found
+        docs, scores = self._bm25(starts, several=several, title_only=term.field == "title")
         return self._hits(docs, scores, starts, lengths, forms, tuple(subs for _, subs in alternatives))
 
     def _compute_category(self, term: Term) -> TermHits:
@@ -297,9 +297,10 @@ class PaperIndex:
 
     def _occurrences(
         self, units: tuple[tuple[str, ...], ...], *, title_only: bool, with_forms: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(starts, lengths, forms) of every occurrence of any of ``units`` (with their hyphen/join
-        variants), by position; ``forms`` is the index in ``units`` when ``with_forms``, else empty.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
+        """(starts, lengths, forms, several) of every occurrence of any of ``units`` (with their
+        hyphen/join variants), by position; ``forms`` is the index in ``units`` when ``with_forms``,
+        else empty; ``several`` when more than one variant was found (two may start at one place).
         None when there is none."""
         starts_parts: list[np.ndarray] = []
         length_parts: list[np.ndarray] = []
@@ -326,14 +327,16 @@ class PaperIndex:
             forms = forms[keep] if with_forms else forms
             if not len(starts):
                 return None
-        return starts, lengths, forms
+        return starts, lengths, forms, len(starts_parts) > 1
 
-    def _bm25(self, starts: np.ndarray, *, title_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _bm25(self, starts: np.ndarray, *, several: bool, title_only: bool) -> tuple[np.ndarray, np.ndarray]:
         """The papers of the occurrences at ``starts`` (sorted) and their BM25 scores."""
         # Term frequency counts distinct start positions (two variants at one place are one hit).
-        first = np.ones(len(starts), dtype=bool)
-        first[1:] = starts[1:] != starts[:-1]
-        hit_pos = starts[first]
+        hit_pos = starts
+        if several:
+            first = np.ones(len(starts), dtype=bool)
+            first[1:] = starts[1:] != starts[:-1]
+            hit_pos = starts[first]
         doc_per_hit = self.doc_of[hit_pos]  # sorted, since positions are
         bounds = np.flatnonzero(doc_per_hit[1:] != doc_per_hit[:-1]) + 1
         first_index = np.concatenate(([0], bounds))
