@@ -287,8 +287,11 @@ class AcronymTable:
                 table.labels.setdefault(pair.long, long_text)
         for label_key, written in shown.items():
             if label_key not in table.labels:
-                # most common way of writing it, ties broken alphabetically (deterministic)
-                table.labels[label_key] = min(written.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+                # The singular if the papers write it so, then the most common way of writing it, ties
+                # broken alphabetically (deterministic): "concept bottleneck model", not "... models".
+                table.labels[label_key] = min(
+                    written.items(), key=lambda kv: (tuple(tokens(kv[0])) != label_key, -kv[1], kv[0])
+                )[0]
         for acronym in sorted(set(support) | set(curated_forms)):
             counts: Counter[tuple[str, ...]] = Counter(support.get(acronym, Counter()))
             for long in curated_forms.get(acronym, ()):

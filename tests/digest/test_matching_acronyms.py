@@ -160,8 +160,12 @@ def test_the_exact_word_syntax_is_checked_like_the_rest():
 def test_acronyms_learned_from_the_day_expand_like_curated_ones():
     docs = [PaperDoc(i, "Paper", "A concept bottleneck model (CBM) is interpretable.") for i in range(2)]
     docs += [PaperDoc(9, "Sparse CBMs", "Fast.")]
-    assert found("concept bottleneck model", docs) == {0, 1, 9}
-    assert found("CBM", docs) == {0, 1, 9}
+    docs += [PaperDoc(10, "More", "Three concept bottleneck models (CBMs) are compared.")]
+    assert found("concept bottleneck model", docs) == {0, 1, 9, 10}
+    assert found("CBM", docs) == {0, 1, 9, 10}
+    docs += [PaperDoc(11, "Interpretable concept bottleneck models", "No acronym here.")]
+    by_key = {m.paper_key: m for m in match_profile(PaperIndex.build(docs), Profile(1, ("CBMs",)))}
+    assert by_key[11].reasons[0].descriptions == ("CBMs, as 'concept bottleneck model'",)  # the singular
 
 
 def test_acronyms_now_find_the_same_corpus_papers_as_their_long_forms(corpus_path):
