@@ -40,3 +40,8 @@ def delivery_archived(*, subscription_id: int, delivery_id: int) -> Delivery:
 
 def paper_ids_sent_to(*, subscription_id: int) -> frozenset[int]:
     return frozenset(SentPaper.objects.filter(subscription_id=subscription_id).values_list("paper_id", flat=True))
+
+
+def delivery_latest_digest(*, subscription: Subscription) -> Delivery | None:
+    """The subscriber's most recent digest (any state): what "resend the latest digest" sends again."""
+    return subscription.deliveries.filter(kind=Delivery.Kind.DIGEST).order_by("-slot", "-id").first()

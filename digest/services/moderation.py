@@ -20,6 +20,7 @@ from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Model, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -371,6 +372,25 @@ def address_unsuppress(*, suppression: Suppression, by: User) -> bool:
     suppression.save(update_fields=["active"])
     _log(by=by, objects=[suppression], message="Lifted the suppression")
     return True
+
+
+def addresses_unsuppress(*, emails: Iterable[str], by: User) -> int:
+    """Lift the active suppressions of these addresses (any spelling of their case); returns how many.
+
+    One query finds them however many suppressions exist; each lifted one gets its ``LogEntry``."""
+    wanted = {email.strip().lower() for email in emails if email.strip()}
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        lifted = list(
+            Suppression.objects.select_for_update()
+            .annotate(email_folded=Lower("email"))
+            .filter(active=True, email_folded__in=wanted)
+            .order_by("id")
+        )
+        Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(active=False)
+    _log(by=by, objects=lifted, message="Lifted the suppression")
+    return len(lifted)
 
 
 _RESENDABLE = {
