@@ -164,11 +164,11 @@ class HttpClient:
     def from_settings(cls, **overrides) -> HttpClient:
         options = {
             "user_agent": settings.PAPERBOY_HTTP_USER_AGENT,
-            "timeout": float(getattr(settings, "PAPERBOY_HTTP_TIMEOUT", 20.0)),
-            "max_bytes": int(getattr(settings, "PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024)),
-            "retries": int(getattr(settings, "PAPERBOY_HTTP_RETRIES", 3)),
-            "backoff": float(getattr(settings, "PAPERBOY_HTTP_BACKOFF_SECONDS", 2.0)),
-            "max_retry_after": float(getattr(settings, "PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0)),
+            "timeout": settings.PAPERBOY_HTTP_TIMEOUT,
+            "max_bytes": settings.PAPERBOY_HTTP_MAX_BYTES,
+            "retries": settings.PAPERBOY_HTTP_RETRIES,
+            "backoff": settings.PAPERBOY_HTTP_BACKOFF_SECONDS,
+            "max_retry_after": settings.PAPERBOY_HTTP_MAX_RETRY_AFTER,
         }
         options.update(overrides)
         return cls(**options)

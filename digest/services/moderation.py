@@ -24,6 +24,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
+from digest.ingest.arxiv import ARXIV_CATEGORY_RE
 from digest.models import Delivery, Feed, Paper, SendingControl, SentPaper, Suppression
 from digest.selectors.moderation import deliveries_pending_with_paper
 
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 # A subscriber may have this many suggestions waiting for review at once (keeps the queue spam-free).
 MAX_PENDING_SUGGESTIONS = 5
-# arXiv category names: "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", "math-ph".
-_ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 _SUGGESTABLE = {Feed.Kind.RSS, Feed.Kind.ARXIV, Feed.Kind.HF_DAILY}
 
 
@@ -99,7 +98,7 @@ def _suggestion_target(*, kind: str, target: str) -> tuple[str, str, str]:
         cats = [c for c in re.split(r"[\s,]+", target) if c]
         if not cats:
             raise ValidationError({"target": "Give at least one arXiv category, e.g. cs.LG."})
-        bad = [c for c in cats if not _ARXIV_CATEGORY.match(c) or len(c) > 40]
+        bad = [c for c in cats if not ARXIV_CATEGORY_RE.match(c) or len(c) > 40]
         if bad or len(cats) > 10:
             raise ValidationError({"target": "Use arXiv category names such as cs.LG or astro-ph.CO (at most 10)."})
         categories = " ".join(sorted(dict.fromkeys(cats)))
