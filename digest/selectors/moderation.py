@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, QuerySet
 
-from digest.models import Delivery, Paper, SentPaper
+from digest.models import Delivery, Feed, Paper, SentPaper
 
 
 def deliveries_pending_with_paper(*, paper_id: int) -> QuerySet[Delivery]:
@@ -43,3 +43,8 @@ def paper_recipients_counts(*, paper_ids: Iterable[int]) -> dict[int, int]:
     """
     rows = SentPaper.objects.filter(paper_id__in=list(paper_ids)).order_by().values("paper_id").annotate(n=Count("pk"))
     return {row["paper_id"]: row["n"] for row in rows}
+
+
+def feeds_suggested_by(*, user, limit: int = 20) -> list[Feed]:
+    """The person's own latest suggestions, newest first (the suggest page lists them with their state)."""
+    return list(Feed.objects.filter(suggested_by=user).order_by("-created_at")[:limit])
