@@ -23,6 +23,7 @@ from digest.admin.base import (
 from digest.models import Feed, FeedRun
 from digest.selectors.moderation import papers_recent_counts
 from digest.services import moderation
+from digest.services.ingest.runs import feed_is_flagged
 from digest.services.moderation import ModerationError
 
 RECENT_DAYS = 7
@@ -129,7 +130,7 @@ class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin, admin.ModelAdmin):
 
     @admin.display(description="health", ordering="consecutive_failures")
     def health(self, feed: Feed) -> str:
-        if feed.consecutive_failures >= settings.PAPERBOY_FEED_FLAG_AFTER_FAILURES:
+        if feed_is_flagged(feed):
             return format_html(
                 '<span title="{} failures in a row" style="color:#a40e26">⚑ flagged</span>', feed.consecutive_failures
             )
