@@ -52,7 +52,8 @@ def feed_create(
             url = str(path)
     elif url and not url_clean(url):
         raise FeedConfigError(f"--url must be an http(s) URL, got {url!r}")
-    default_cadence = {Feed.Kind.ARXIV: 180, Feed.Kind.ARXIV_RSS: 60, Feed.Kind.HF_DAILY: 60}.get(kind, 60)
+    cadences: dict[str, int] = {Feed.Kind.ARXIV: 180, Feed.Kind.ARXIV_RSS: 60, Feed.Kind.HF_DAILY: 60}
+    default_cadence = cadences.get(kind, 60)
     return Feed.objects.create(
         kind=kind,
         name=name,

@@ -51,6 +51,7 @@ def papers_store(*, records: list[PaperRecord], feed: Feed | None = None) -> Sto
             result.skipped.append(skip)
         elif outcome == "new":
             result.new += 1
+            assert paper_id is not None, "a stored row has an id"
             result.new_ids.append(paper_id)
         elif outcome == "updated":
             result.updated += 1
