@@ -51,7 +51,7 @@ class FeedHealthFilter(admin.SimpleListFilter):
 
 
 @admin.register(Feed)
-class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin, admin.ModelAdmin):
+class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin):
     object_actions = (
         ("approve_selected", "Approve", False),
         ("reject_selected", "Reject…", True),

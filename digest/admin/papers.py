@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -20,6 +19,7 @@ from digest.admin.base import (
 )
 from digest.models import Paper
 from digest.selectors.moderation import deliveries_pending_with_paper, paper_recipients_counts
+from digest.selectors.papers import paper_by_any_id, papers_with_external_id
 from digest.services import moderation
 from digest.services.moderation import ModerationError
 
@@ -31,11 +31,7 @@ class DuplicateOfForm(forms.Form):
     )
 
     def clean_canonical(self) -> Paper:
-        value = self.cleaned_data["canonical"].strip()
-        lookup = Q(external_id=value) | Q(arxiv_id=value)
-        if value.isdigit():
-            lookup |= Q(pk=int(value))
-        paper = Paper.objects.filter(lookup).order_by("id").first()
+        paper = paper_by_any_id(value=self.cleaned_data["canonical"])
         if paper is None:
             raise ValidationError("No paper has that id.")
         return paper
@@ -139,7 +135,7 @@ class PaperAdmin(ObjectActionsMixin, PageAnnotateMixin, BigTableAdmin):
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().removeprefix("arXiv:").removeprefix("arxiv:")
         if term and " " not in term:
-            exact = queryset.filter(Q(external_id=term) | Q(arxiv_id=term))
+            exact = papers_with_external_id(papers=queryset, value=term)
             if exact.exists():
                 return exact, False
         return super().get_search_results(request, queryset, search_term)
