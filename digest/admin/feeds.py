@@ -21,7 +21,7 @@ from digest.admin.base import (
     short_text,
 )
 from digest.models import Feed, FeedRun
-from digest.selectors.moderation import papers_recent_counts
+from digest.selectors.moderation import feed_runs_recent, papers_recent_counts
 from digest.services import moderation
 from digest.services.ingest.runs import feed_is_flagged
 from digest.services.moderation import ModerationError
@@ -169,7 +169,7 @@ class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin):
 
     @admin.display(description="recent fetches")
     def recent_runs(self, feed: Feed) -> str:
-        runs = FeedRun.objects.filter(feed=feed).order_by("-started_at")[:10]
+        runs = feed_runs_recent(feed_id=feed.pk)
         if not runs:
             return "never fetched"
         return format_html(

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from digest.admin.base import BigTableAdmin, ObjectActionsMixin, ReadOnlyMixin, acting_user, short_text
 from digest.models import Delivery, Interest, Subscription, Suppression
-from digest.selectors.subscriptions import delivery_latest_digest
+from digest.selectors.subscriptions import deliveries_recent, delivery_latest_digest
 from digest.services import moderation
 from digest.services.moderation import ModerationError
 
@@ -69,7 +69,7 @@ class SubscriptionAdmin(BigTableAdmin):
 
     @admin.display(description="delivery history (latest 30)")
     def delivery_history(self, sub: Subscription) -> str:
-        rows = sub.deliveries.order_by("-slot", "-id")[:30]
+        rows = deliveries_recent(subscription_id=sub.pk)
         if not rows:
             return "no digest yet"
         all_url = reverse("admin:digest_delivery_changelist") + f"?subscription__id__exact={sub.pk}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, QuerySet
 
-from digest.models import Delivery, Feed, Paper, SentPaper
+from digest.models import Delivery, Feed, FeedRun, Paper, SentPaper
 
 
 def deliveries_pending_with_paper(*, paper_id: int) -> QuerySet[Delivery]:
@@ -48,3 +48,8 @@ def paper_recipients_counts(*, paper_ids: Iterable[int]) -> dict[int, int]:
 def feeds_suggested_by(*, user, limit: int = 20) -> list[Feed]:
     """The person's own latest suggestions, newest first (the suggest page lists them with their state)."""
     return list(Feed.objects.filter(suggested_by=user).order_by("-created_at")[:limit])
+
+
+def feed_runs_recent(*, feed_id: int, limit: int = 10) -> list[FeedRun]:
+    """The feed's latest fetches, newest first (its admin page shows them)."""
+    return list(FeedRun.objects.filter(feed_id=feed_id).order_by("-started_at")[:limit])

@@ -45,3 +45,8 @@ def paper_ids_sent_to(*, subscription_id: int) -> frozenset[int]:
 def delivery_latest_digest(*, subscription: Subscription) -> Delivery | None:
     """The subscriber's most recent digest (any state): what "resend the latest digest" sends again."""
     return subscription.deliveries.filter(kind=Delivery.Kind.DIGEST).order_by("-slot", "-id").first()
+
+
+def deliveries_recent(*, subscription_id: int, limit: int = 30) -> list[Delivery]:
+    """The subscriber's latest deliveries of any kind and state (the admin's delivery history)."""
+    return list(Delivery.objects.filter(subscription_id=subscription_id).order_by("-slot", "-id")[:limit])
