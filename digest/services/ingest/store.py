@@ -19,7 +19,16 @@ from django.utils import timezone
 
 from digest.ingest.jsonl import file_parse
 from digest.ingest.records import SOURCE_RANK, PaperRecord, Skip
-from digest.ingest.text import TITLE_KEY_MAX, id_hash, surname_key, text_clean, title_key, url_clean
+from digest.ingest.text import (
+    ABSTRACT_MAX,
+    TITLE_KEY_MAX,
+    TITLE_MAX,
+    id_hash,
+    surname_key,
+    text_clean,
+    title_key,
+    url_clean,
+)
 from digest.models import Feed, Paper
 
 logger = logging.getLogger(__name__)
@@ -66,8 +75,8 @@ def record_sanitise(record: PaperRecord) -> PaperRecord:
     categories = [text_clean(c, limit=64) for c in record.categories if isinstance(c, str)]
     return replace(
         record,
-        title=text_clean(record.title, limit=1000),
-        abstract=text_clean(record.abstract, limit=20000),
+        title=text_clean(record.title, limit=TITLE_MAX),
+        abstract=text_clean(record.abstract, limit=ABSTRACT_MAX),
         arxiv_id=text_clean(record.arxiv_id)[:64],
         source_id=text_clean(record.source_id)[:255],
         authors=[a for a in authors if a][:MAX_AUTHORS],
