@@ -166,7 +166,7 @@ _LATEX_FORMATTING = {
 
 def surname_key(name: str) -> str:
     """A person's surname alone, folded like every person's name (:func:`digest.authors.name_fold`):
-    "Cheng, Zesen", "Zesen Cheng" and "Z. Cheng" all give "cheng", "Ørsted" and "Orsted" "orsted".
+    "Cheng, Zesen", "Zesen Cheng" and "Z. Cheng" all give "cheng"; "Ørsted" and "Orsted" both give "orsted".
 
     Storing uses it to tell whether two papers with the same title share their first author; the
     given names are left out because feeds disagree on them ("Z." or "Zesen")."""
