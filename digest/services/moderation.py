@@ -20,13 +20,12 @@ from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Model, Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
 from digest.ingest.arxiv import ARXIV_CATEGORY_RE
 from digest.models import Delivery, Feed, Paper, SendingControl, SentPaper, Suppression
-from digest.selectors.moderation import deliveries_pending_with_paper
+from digest.selectors.moderation import deliveries_pending_with_paper, suppressions_active_for
 
 logger = logging.getLogger(__name__)
 
@@ -374,19 +373,9 @@ def address_unsuppress(*, suppression: Suppression, by: User) -> bool:
 
 
 def addresses_unsuppress(*, emails: Iterable[str], by: User) -> int:
-    """Lift the active suppressions of these addresses (any spelling of their case); returns how many.
-
-    One query finds them however many suppressions exist; each lifted one gets its ``LogEntry``."""
-    wanted = {email.strip().lower() for email in emails if email.strip()}
-    if not wanted:
-        return 0
+    """Lift the active suppressions of these addresses, whatever their case; returns how many."""
     with transaction.atomic():
-        lifted = list(
-            Suppression.objects.select_for_update()
-            .annotate(email_folded=Lower("email"))
-            .filter(active=True, email_folded__in=wanted)
-            .order_by("id")
-        )
+        lifted = list(suppressions_active_for(emails=emails).select_for_update())
         Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(active=False)
     _log(by=by, objects=lifted, message="Lifted the suppression")
     return len(lifted)
