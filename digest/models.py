@@ -66,10 +66,6 @@ class Feed(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def category_list(self) -> list[str]:
-        return self.categories.split()
-
 
 class FeedRun(models.Model):
     """One fetch of one feed, as the admin shows it."""

@@ -208,11 +208,6 @@ def digests_personalise(
     return out
 
 
-def personalised_content(personalised: Personalised) -> list[dict[str, Any]]:
-    """What the planner stores on ``Delivery.content``: matches, then the labelled suggestions."""
-    return content_from_matches(personalised.matches) + content_from_matches(personalised.suggested, suggested=True)
-
-
 def content_split(found: Sequence[Match], memo: ContentMemo | None = None) -> list[dict[str, Any]]:
     """``Delivery.content`` for a flat list where suggestions are the matches without reasons."""
     return content_from_matches([m for m in found if m.reasons], memo=memo) + content_from_matches(

@@ -23,15 +23,14 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from accounts.models import User
+from digest.ingest.arxiv import ARXIV_CATEGORY_RE
 from digest.models import Delivery, Feed, Paper, SendingControl, SentPaper, Suppression
-from digest.selectors.moderation import deliveries_pending_with_paper
+from digest.selectors.moderation import deliveries_pending_with_paper, suppressions_active_for
 
 logger = logging.getLogger(__name__)
 
 # A subscriber may have this many suggestions waiting for review at once (keeps the queue spam-free).
 MAX_PENDING_SUGGESTIONS = 5
-# arXiv category names: "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", "math-ph".
-_ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 _SUGGESTABLE = {Feed.Kind.RSS, Feed.Kind.ARXIV, Feed.Kind.HF_DAILY}
 
 
@@ -98,7 +97,7 @@ def _suggestion_target(*, kind: str, target: str) -> tuple[str, str, str]:
         cats = [c for c in re.split(r"[\s,]+", target) if c]
         if not cats:
             raise ValidationError({"target": "Give at least one arXiv category, e.g. cs.LG."})
-        bad = [c for c in cats if not _ARXIV_CATEGORY.match(c) or len(c) > 40]
+        bad = [c for c in cats if not ARXIV_CATEGORY_RE.match(c) or len(c) > 40]
         if bad or len(cats) > 10:
             raise ValidationError({"target": "Use arXiv category names such as cs.LG or astro-ph.CO (at most 10)."})
         categories = " ".join(sorted(dict.fromkeys(cats)))
@@ -371,6 +370,15 @@ def address_unsuppress(*, suppression: Suppression, by: User) -> bool:
     suppression.save(update_fields=["active"])
     _log(by=by, objects=[suppression], message="Lifted the suppression")
     return True
+
+
+def addresses_unsuppress(*, emails: Iterable[str], by: User) -> int:
+    """Lift the active suppressions of these addresses, whatever their case; returns how many."""
+    with transaction.atomic():
+        lifted = list(suppressions_active_for(emails=emails).select_for_update())
+        Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(active=False)
+    _log(by=by, objects=lifted, message="Lifted the suppression")
+    return len(lifted)
 
 
 _RESENDABLE = {

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from digest.services.ingest import feed_ingest, feeds_due
+from digest.services.ingest.runs import feed_ingest, feeds_due
 
 
 @shared_task(name="digest.feed_ingest", ignore_result=True, acks_late=True, reject_on_worker_lost=True)

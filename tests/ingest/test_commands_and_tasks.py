@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from digest.models import Feed, FeedRun, Paper
-from digest.services.ingest import feeds_due
+from digest.services.ingest.runs import feeds_due
 from tests.ingest.conftest import ArxivEntry, Reply, arxiv_api_feed, feed_make, fixture_bytes
 
 pytestmark = pytest.mark.django_db

@@ -13,32 +13,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from digest.models import Feed
+from digest.forms import FeedSuggestForm
+from digest.selectors.moderation import feeds_suggested_by
 from digest.services.moderation import feed_suggest
-
-KIND_CHOICES = [
-    (Feed.Kind.RSS.value, "An RSS or Atom feed"),
-    (Feed.Kind.ARXIV.value, "An arXiv category"),
-    (Feed.Kind.HF_DAILY.value, "Hugging Face Daily Papers"),
-]
-
-
-class FeedSuggestForm(forms.Form):
-    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial=Feed.Kind.RSS.value)
-    target = forms.CharField(
-        label="Address or category",
-        max_length=1000,
-        required=False,
-        help_text="The feed's address (https://…), or arXiv categories such as cs.LG astro-ph.CO. "
-        "Leave empty for Hugging Face Daily Papers.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-    reason = forms.CharField(
-        label="Why is it useful?",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The moderators read this when they decide.",
-    )
 
 
 @login_required
@@ -57,7 +34,7 @@ def feed_suggest_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Thanks! “{feed.name}” is waiting for a moderator's review.")
             return redirect("digest:feed_suggest")
-    mine = Feed.objects.filter(suggested_by=request.user).order_by("-created_at")[:20]
+    mine = feeds_suggested_by(user=request.user)
     return render(request, "digest/feed_suggest.html", {"form": form, "suggestions": mine})
 
 
