@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.tokens import InvalidToken, token_make, token_read
+from digest.db import in_batches
 from digest.feedback.atom import AtomEntry, AtomFeed
 from digest.links import absolute_url
 from digest.models import Delivery, Paper, Subscription
@@ -93,10 +94,6 @@ def feed_for_subscription(*, subscription: Subscription, self_url: str) -> AtomF
 def quiet_note_subscribers(*, subscription_ids: list[int]) -> set[int]:
     """Those of ``subscription_ids`` who opted in to a note on days nothing matched."""
     found: set[int] = set()
-    for start in range(0, len(subscription_ids), 5000):
-        found.update(
-            Subscription.objects.filter(id__in=subscription_ids[start : start + 5000], quiet_day_note=True).values_list(
-                "id", flat=True
-            )
-        )
+    for batch in in_batches(subscription_ids):
+        found.update(Subscription.objects.filter(id__in=batch, quiet_day_note=True).values_list("id", flat=True))
     return found

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from digest.bounces import HARD, SOFT, bounce_address, bounce_parse, bounce_token_make, bounce_token_read
+from digest.delivery.bounce_parse import HARD, SOFT, bounce_address, bounce_parse, bounce_token_make, bounce_token_read
 from digest.models import Delivery, Suppression
-from digest.services.delivery import candidates_due
+from digest.selectors.delivery import candidates_due
 from tests.delivery.conftest import reader_make
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.ratelimit import RateLimit, RateLimitConfigError, RateLimiter, rate_limits_parse
+from digest.delivery.send import deliveries_send
+from digest.delivery.sweeper import deliveries_sweep
 from digest.mailsink import MemoryHandler, free_port, sink_start
 from digest.models import Delivery, DeliveryRun, SendingControl, Suppression
-from digest.ratelimit import RateLimit, RateLimitConfigError, RateLimiter, rate_limits_parse
-from digest.services.delivery import deliveries_plan, deliveries_send
-from digest.services.sweeper import deliveries_sweep
 from tests.delivery.conftest import reader_make, readers_due
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_per_relay_limits_are_read_from_one_setting_and_nonsense_is_refused():
 
 def test_consecutive_failures_trip_the_circuit_breaker_which_pauses_sending_and_tells_the_admins(settings, monkeypatch):
     told: list[str] = []
-    monkeypatch.setattr("digest.services.circuit.admins_tell", lambda *, subject, body: told.append(body))
+    monkeypatch.setattr("digest.delivery.circuit.admins_tell", lambda *, subject, body: told.append(body))
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 1
     settings.PAPERBOY_BREAKER_THRESHOLD = 3
@@ -160,7 +161,7 @@ def test_both_ways_of_committing_sent_and_claiming_record_the_same_rows(one_stat
     from digest.models import SentPaper
 
     if not one_statement:
-        monkeypatch.setattr("digest.services.delivery.single_statement_supported", lambda: False)
+        monkeypatch.setattr("digest.delivery.state.single_statement_supported", lambda: False)
     readers = readers_due(3)
     (chunk,) = deliveries_plan().chunks
 
@@ -179,9 +180,9 @@ def test_both_ways_of_committing_sent_and_claiming_record_the_same_rows(one_stat
 def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(monkeypatch, settings):
     from django.db import connection
 
-    from digest.services import delivery as delivery_services
+    from digest.delivery import plan as delivery_plan
 
-    monkeypatch.setattr(delivery_services, "PLAN_BATCH", 2)
+    monkeypatch.setattr(delivery_plan, "PLAN_BATCH", 2)
     settings.PAPERBOY_CHUNK_SIZE = 1
     readers = readers_due(5, prefix="batch")
     handed: list[list[list[int]]] = []
