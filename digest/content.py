@@ -10,7 +10,7 @@ paper's replacement) and read here (matched terms, the near-miss line, the email
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NotRequired, TypedDict
+from typing import NotRequired, TypedDict, cast
 
 from digest.emails import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
@@ -41,6 +41,7 @@ class ContentEntry(TypedDict):
 
 
 ContentMemo = dict[tuple, ContentEntry]
+Spans = tuple[tuple[int, int], ...]
 
 
 def content_from_matches(
@@ -145,8 +146,8 @@ def digest_item_from_entry(
         categories=tuple(paper.categories or ()),
         popularity=paper.popularity,
         snippet=entry.get("snippet", ""),
-        title_spans=tuple(map(tuple, entry.get("title_spans", ()))),
-        snippet_spans=tuple(map(tuple, entry.get("snippet_spans", ()))),
+        title_spans=cast(Spans, tuple(map(tuple, entry.get("title_spans", ())))),
+        snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
         matched_terms=entry_terms(entry) if terms is None else terms,
         interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
         suggested=bool(entry.get("suggested", False)),

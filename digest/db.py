@@ -26,7 +26,7 @@ def server_bound_cursor() -> psycopg.Cursor:
     psycopg merges every value into the SQL text (quoting large JSON in Python) and PostgreSQL parses
     it all again, on every execution; statements on the hot paths use this one instead."""
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)  # type: ignore[arg-type]
+    return psycopg.Cursor(connection.connection)
 
 
 def single_statement_supported() -> bool:

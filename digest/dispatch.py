@@ -11,6 +11,7 @@ inside one: a worker never gets an id whose row it cannot see yet.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from digest.tasks.ingest import feed_ingest_task
 def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
     """Queue one send task per chunk of delivery ids once the rows they name are committed."""
     for chunk in chunks:
-        transaction.on_commit(lambda chunk=list(chunk): deliveries_send_chunk_task.delay(chunk))
+        ids: list[int] = list(chunk)
+        transaction.on_commit(functools.partial(deliveries_send_chunk_task.delay, ids))
 
 
 def deliveries_enqueue(*, delivery_ids: Sequence[int]) -> None:

@@ -70,6 +70,8 @@ def bounce_record(*, report: BounceReport) -> list[BounceOutcome]:
 
 def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> BounceOutcome:
     kind = report.kind
+    if kind is None:  # bounce_record passes only reports with a kind
+        return BounceOutcome(delivery_id=delivery.id, kind=None)
     # A hard bounce after a soft one (a delayed DSN, then the final failure) upgrades the record;
     # the same kind again is a re-read of the same report.
     if delivery.bounce_kind == kind or delivery.bounce_kind == HARD:

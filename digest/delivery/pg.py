@@ -35,7 +35,7 @@ def deliveries_insert(*, rows: Sequence[Delivery]) -> None:
     plain = [f for f in fields if not isinstance(f, JSONField)]
     documents = [f for f in fields if isinstance(f, JSONField)]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in [*plain, *documents])
+    columns = ", ".join(quote(str(f.column)) for f in [*plain, *documents])
     sources = [f"unnest({', '.join(f'%s::{f.db_type(connection)}[]' for f in plain)})"]
     sources += ["jsonb_array_elements(%s::jsonb)"] * len(documents)
     sql = (

@@ -15,8 +15,14 @@ from digest.models import Subscription
 logger = logging.getLogger(__name__)
 
 # How far back a first digest (or one after a long pause) looks for papers.
-FIRST_WINDOW = {Subscription.Frequency.DAILY: timedelta(days=1), Subscription.Frequency.WEEKLY: timedelta(days=7)}
-MAX_WINDOW = {Subscription.Frequency.DAILY: timedelta(days=7), Subscription.Frequency.WEEKLY: timedelta(days=14)}
+FIRST_WINDOW: dict[str, timedelta] = {
+    Subscription.Frequency.DAILY: timedelta(days=1),
+    Subscription.Frequency.WEEKLY: timedelta(days=7),
+}
+MAX_WINDOW: dict[str, timedelta] = {
+    Subscription.Frequency.DAILY: timedelta(days=7),
+    Subscription.Frequency.WEEKLY: timedelta(days=14),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -315,7 +315,7 @@ class _Lane:
                 self.session.send(message)
         except Exception as exc:  # every failure is classified and recorded on its row
             return self._failed(delivery, exc)
-        self.ledger.hold(delivery=delivery, subject=message.subject, paper_ids=[i.paper_key for i in email.items])
+        self.ledger.hold(delivery=delivery, subject=str(message.subject), paper_ids=[i.paper_key for i in email.items])
         chunk.breaker.success()
         result.sent += 1
         return True

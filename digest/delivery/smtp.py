@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
 logger = logging.getLogger(__name__)
 
@@ -103,22 +104,23 @@ class SmtpSession:
 
     def __init__(self, *, max_messages: int) -> None:
         self.max_messages = max_messages
-        self.connection = None
+        self.connection: BaseEmailBackend | None = None
         self.sent_on_connection = 0
 
     def send(self, message) -> None:
-        if self.connection is None or self.sent_on_connection >= self.max_messages:
+        backend = self.connection
+        if backend is None or self.sent_on_connection >= self.max_messages:
             self.close()
             # Every socket operation (connect, each command, each reply) times out after EMAIL_TIMEOUT.
-            self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
-            self.connection.open()
+            backend = self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+            backend.open()
             self.sent_on_connection = 0
-        smtp = getattr(self.connection, "connection", None)
+        smtp = getattr(backend, "connection", None)
         if isinstance(smtp, smtplib.SMTP) and hasattr(message, "mime_bytes"):
             self._send_bytes(smtp, message)
         else:
-            message.connection = self.connection
-            if not self.connection.send_messages([message]):
+            message.connection = backend
+            if not backend.send_messages([message]):
                 raise SendError("the SMTP backend reported the message as not sent", permanent=False)
         self.sent_on_connection += 1
 

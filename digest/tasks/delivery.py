@@ -26,11 +26,11 @@ def deliveries_send_chunk_task(self, delivery_ids: list[int]) -> dict:
         # of this task, so it is queued here rather than through digest.dispatch).
         waiting = deliveries_pending_ids(delivery_ids=delivery_ids)
         if waiting:
-            deliveries_send_chunk_task.apply_async(args=[waiting], countdown=settings.PAPERBOY_PAUSE_RECHECK_SECONDS)
+            deliveries_send_chunk_task.apply_async(args=(waiting,), countdown=settings.PAPERBOY_PAUSE_RECHECK_SECONDS)
     elif result.retry and result.retry_in_seconds <= settings.PAPERBOY_RETRY_INLINE_MAX_SECONDS:
         # Only the rows that failed transiently go again, after their backoff. Longer backoffs are
         # left to the beat's dispatcher, so no countdown outlives the broker's visibility timeout.
-        deliveries_send_chunk_task.apply_async(args=[result.retry], countdown=result.retry_in_seconds)
+        deliveries_send_chunk_task.apply_async(args=(result.retry,), countdown=result.retry_in_seconds)
     summary = result.summary()
     logger.info("chunk of %s: %s", len(delivery_ids), summary)
     return summary
