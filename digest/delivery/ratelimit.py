@@ -12,7 +12,6 @@ Redis again after a few seconds: a Redis restart slows nobody down and stops no 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,6 @@ from typing import Any
 from django.conf import settings
 
 from digest.delivery.shared_redis import SharedRedis
-
-logger = logging.getLogger(__name__)
 
 # The longest single sleep while waiting for a token (so a worker notices a pause or shutdown).
 MAX_SLEEP_SECONDS = 1.0
