@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.feedback
 
 # The packages the type checker must pass on (it grows as packages are annotated).
-TYPED := digest/matching digest/ingest digest/admin digest/services/ingest
+TYPED := digest/matching digest/ingest digest/admin digest/services/ingest digest/delivery digest/selectors/delivery.py digest/content.py digest/db.py digest/dispatch.py digest/tasks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

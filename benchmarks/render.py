@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     premailer_rate, n = _rate(premailer_each, sample, min(args.seconds, 2.0))
     print(f"premailer on every whole email: {premailer_rate:,.1f} emails/s ({n} emails)")
 
-    from digest.delivery_content import digest_email_build
+    from digest.content import digest_email_build
     from digest.links import digest_links_make
 
     deliveries, papers, interests = deliveries_make(mails)

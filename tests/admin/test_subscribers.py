@@ -172,7 +172,7 @@ def test_subscribers_are_found_by_email(rosa_client, ada_sub):
 def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
     rosa, ada_sub, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
-    import digest.tasks.delivery as delivery_tasks
+    import digest.dispatch as dispatch
     from tests.factories import subscriber_make
 
     chunks: list[list[int]] = []
@@ -182,7 +182,7 @@ def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
         def delay(ids):
             chunks.append(sorted(ids))
 
-    monkeypatch.setattr(delivery_tasks, "deliveries_send_task", Recorder)
+    monkeypatch.setattr(dispatch, "deliveries_send_chunk_task", Recorder)
     settings.PAPERBOY_CHUNK_SIZE = 2
     sent = delivery_make(ada_sub)
     failed = [
@@ -199,7 +199,7 @@ def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
 
 
 def test_a_resent_digest_really_goes_out_again_with_a_new_message_id(rosa_client, ada_sub, smtp_sink):
-    from digest.services.delivery import deliveries_send
+    from digest.delivery.send import deliveries_send
     from tests.factories import paper_make
 
     paper = paper_make(title="Video diffusion at scale")

@@ -132,7 +132,7 @@ def eager_celery():
 def test_the_beat_task_fetches_each_due_feed_once_its_transaction_commits(
     feed_server, eager_celery, django_capture_on_commit_callbacks
 ):
-    from digest.tasks.ingest import feeds_ingest_due_task
+    from digest.tasks.beat import feeds_ingest_due_task
 
     due = feed_make(kind="rss", url=feed_server.serve("/lab.xml", Reply(body=fixture_bytes("lab_feed_rss2.xml"))))
     later = feed_make(kind="rss", url=feed_server.url("/lab.xml"), next_fetch_at=datetime(2999, 1, 1, tzinfo=UTC))

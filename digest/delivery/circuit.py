@@ -17,14 +17,14 @@ from django.conf import settings
 from django.core.mail import mail_admins, send_mail
 from django.utils import timezone
 
+from digest.delivery.ratelimit import relay_name
+from digest.delivery.shared_redis import SharedRedis
 from digest.models import SendingControl
-from digest.ratelimit import redis_client, relay_name
 
 logger = logging.getLogger(__name__)
 
 # How often a busy worker re-reads the pause switch (seconds).
 PAUSE_CHECK_INTERVAL = 1.0
-REDIS_RETRY_SECONDS = 5.0
 
 
 class CircuitBreaker:
@@ -32,40 +32,23 @@ class CircuitBreaker:
 
     def __init__(self, *, threshold: int, redis_url: str, relay: str) -> None:
         self.threshold = threshold
-        self.redis_url = redis_url
+        self.redis = SharedRedis(redis_url, user="circuit breaker", fallback="counting in this process")
         self.key = f"paperboy:breaker:{relay}"
         self.local_count = 0
         self.lock = threading.Lock()
-        self.redis_down_until = 0.0
         self.dirty = True  # the shared count may be non-zero: reset it on the next success
-
-    def _redis(self):
-        if not self.redis_url or time.monotonic() < self.redis_down_until:
-            return None
-        return redis_client(self.redis_url)
-
-    def _call(self, fn):
-        client = self._redis()
-        if client is None:
-            return None
-        try:
-            return fn(client)
-        except Exception as exc:
-            logger.warning("circuit breaker: Redis unavailable (%s); counting in this process", exc)
-            self.redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            return None
 
     def success(self) -> None:
         with self.lock:
             self.local_count = 0
-        if self.dirty and self._call(lambda r: r.set(self.key, 0, ex=3600)) is not None:
+        if self.dirty and self.redis.call(lambda r: r.set(self.key, 0, ex=3600)) is not None:
             self.dirty = False
 
     def failure(self) -> bool:
         if self.threshold <= 0:
             return False
         self.dirty = True
-        shared = self._call(lambda r: r.pipeline().incr(self.key).expire(self.key, 3600).execute()[0])
+        shared = self.redis.call(lambda r: r.pipeline().incr(self.key).expire(self.key, 3600).execute()[0])
         with self.lock:
             self.local_count += 1
             count = int(shared) if shared is not None else self.local_count

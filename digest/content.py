@@ -1,28 +1,52 @@
-"""What a digest holds, in the one shape stored on a Delivery and turned into an email.
+"""``Delivery.content``: its one schema, its one writer and its one reader.
 
 Matching produces :class:`digest.matching.Match` objects; a Delivery stores them as plain JSON
-(``content``) so the archive shows a digest exactly as it was emailed; rendering turns that
-JSON plus the papers into a :class:`digest.emails.DigestEmail`.
+(``content``, a list of :class:`ContentEntry`) so the archive shows a digest exactly as it was
+emailed; rendering turns that JSON plus the papers into a :class:`digest.emails.DigestEmail`.
+Every entry is made here (planned matches, learned suggestions, quiet-day near misses, a merged
+paper's replacement) and read here (matched terms, the near-miss line, the email's items).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NotRequired, TypedDict, cast
 
 from digest.emails import DigestEmail, DigestItem, DigestLinks
-from digest.feedback.links import FeedbackLinkMaker, feedback_links_make
+from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
 from digest.matching import Match
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
-ContentMemo = dict[tuple, dict[str, Any]]
+
+class ContentReason(TypedDict):
+    interest: str
+    terms: list[str]
+
+
+class ContentEntry(TypedDict):
+    """One paper of a stored digest (JSON: spans are ``[start, end]`` lists)."""
+
+    paper: int
+    score: float
+    reasons: list[ContentReason]
+    title_spans: list[list[int]]
+    snippet: str
+    snippet_spans: list[list[int]]
+    suggested: bool
+    # Quiet-day notes only: the paper nearly matched ``reasons[0]["interest"]`` but lacks ``missing``.
+    near_miss: NotRequired[bool]
+    missing: NotRequired[str]
+
+
+ContentMemo = dict[tuple, ContentEntry]
+Spans = tuple[tuple[int, int], ...]
 
 
 def content_from_matches(
     matches: Iterable[Match], *, suggested: bool = False, memo: ContentMemo | None = None
-) -> list[dict[str, Any]]:
+) -> list[ContentEntry]:
     """The stored form of matches. With ``memo`` (one per planning pass), the entry of a paper matched
     for the same reasons with the same score -- every subscriber with the same interests -- is built
     once and shared (entries are only ever serialised, never changed)."""
@@ -38,7 +62,7 @@ def content_from_matches(
     return out
 
 
-def _content_entry(match: Match, suggested: bool) -> dict[str, Any]:
+def _content_entry(match: Match, suggested: bool) -> ContentEntry:
     return {
         "paper": match.paper_key,
         "score": round(match.score, 4),
@@ -50,7 +74,40 @@ def _content_entry(match: Match, suggested: bool) -> dict[str, Any]:
     }
 
 
-def content_paper_ids(content: Iterable[Mapping[str, Any]]) -> list[int]:
+def content_near_miss_entry(
+    *, paper_key: int, score: float, interest: str, terms: Sequence[str], missing: str
+) -> ContentEntry:
+    """A quiet-day note's entry: a paper that nearly matched ``interest`` but lacks ``missing``."""
+    return {
+        "paper": paper_key,
+        "score": round(score, 4),
+        "reasons": [{"interest": interest, "terms": list(terms)}],
+        "title_spans": [],
+        "snippet": "",
+        "snippet_spans": [],
+        "suggested": False,
+        "near_miss": True,
+        "missing": missing,
+    }
+
+
+def content_paper_replace(
+    content: Sequence[ContentEntry], *, old_id: int, new_id: int, already_sent: bool
+) -> list[ContentEntry]:
+    """``content`` with paper ``old_id`` swapped for ``new_id`` (a merged duplicate and its survivor),
+    or dropped when ``new_id`` is in it already or the subscriber received it already."""
+    out: list[ContentEntry] = []
+    has_new = any(entry.get("paper") == new_id for entry in content)
+    for entry in content:
+        if entry.get("paper") != old_id:
+            out.append(entry)
+        elif not has_new and not already_sent:
+            out.append({**entry, "paper": new_id})
+            has_new = True
+    return out
+
+
+def content_paper_ids(content: Iterable[ContentEntry]) -> list[int]:
     return [entry["paper"] for entry in content]
 
 
@@ -58,12 +115,12 @@ def hf_page_url(paper: Paper) -> str:
     return paper.hf_url or ""
 
 
-def entry_terms(entry: Mapping[str, Any]) -> tuple[str, ...]:
+def entry_terms(entry: ContentEntry) -> tuple[str, ...]:
     """The matched words of a stored entry, in order, once each."""
     return tuple(dict.fromkeys(term for reason in entry.get("reasons", []) for term in reason.get("terms", [])))
 
 
-def near_miss_text(entry: Mapping[str, Any]) -> str:
+def near_miss_text(entry: ContentEntry) -> str:
     if not entry.get("near_miss"):
         return ""
     interest = entry["reasons"][0]["interest"] if entry.get("reasons") else ""
@@ -71,7 +128,7 @@ def near_miss_text(entry: Mapping[str, Any]) -> str:
 
 
 def digest_item_from_entry(
-    entry: Mapping[str, Any],
+    entry: ContentEntry,
     paper: Paper,
     *,
     actions: tuple[tuple[str, str], ...] = (),
@@ -89,8 +146,8 @@ def digest_item_from_entry(
         categories=tuple(paper.categories or ()),
         popularity=paper.popularity,
         snippet=entry.get("snippet", ""),
-        title_spans=tuple(map(tuple, entry.get("title_spans", ()))),
-        snippet_spans=tuple(map(tuple, entry.get("snippet_spans", ()))),
+        title_spans=cast(Spans, tuple(map(tuple, entry.get("title_spans", ())))),
+        snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
         matched_terms=entry_terms(entry) if terms is None else terms,
         interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
         suggested=bool(entry.get("suggested", False)),
@@ -99,20 +156,8 @@ def digest_item_from_entry(
     )
 
 
-def feedback_actions(*, delivery: Delivery, entry: Mapping[str, Any], paper: Paper) -> tuple[tuple[str, str], ...]:
-    """Signed "more / less like this", "mute <word>" and "follow <author>" links for one card."""
-    links = feedback_links_make(
-        subscription_id=delivery.subscription_id,
-        delivery_id=delivery.id,
-        paper_id=paper.id,
-        words=entry_terms(entry),
-        authors=paper.authors or (),
-    )
-    return links.actions()
-
-
 def digest_items_build(
-    content: Iterable[Mapping[str, Any]], papers: Mapping[int, Paper], *, delivery: Delivery | None = None
+    content: Iterable[ContentEntry], papers: Mapping[int, Paper], *, delivery: Delivery | None = None
 ) -> tuple[DigestItem, ...]:
     """Items in stored order, leaving out papers no longer visible (hidden after planning).
 
@@ -129,7 +174,7 @@ def digest_items_build(
     return tuple(items)
 
 
-def content_is_quiet_note(content: Iterable[Mapping[str, Any]]) -> bool:
+def content_is_quiet_note(content: Iterable[ContentEntry]) -> bool:
     entries = list(content)
     return bool(entries) and all(entry.get("near_miss") for entry in entries)
 

@@ -15,23 +15,37 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from digest.bounces import HARD, SOFT, BounceReport, bounce_parse
+from accounts.models import User
+from digest.delivery.bounce_parse import HARD, SOFT, BounceReport, bounce_parse
+from digest.delivery.state import deliveries_suppress_address
 from digest.models import Delivery, Suppression
 
 logger = logging.getLogger(__name__)
 
 
-def suppression_add(*, email: str, reason: str, source: str) -> Suppression:
-    """Put an address on the suppression list (or switch an existing, inactive entry on)."""
-    suppression, created = Suppression.objects.get_or_create(
-        email=email, defaults={"reason": reason[:500], "source": source, "active": True}
-    )
-    if not created and not suppression.active:
-        suppression.active = True
-        suppression.reason = reason[:500]
+def suppression_add(*, email: str, reason: str, source: str) -> tuple[Suppression, bool]:
+    """The one way an address goes on the suppression list (a hard bounce, an SMTP refusal, an operator).
+
+    Case-insensitive: an existing entry in any spelling is switched on rather than a second one made,
+    and a new one stores the account's spelling when there is one (the senders match suppressions by
+    exact address). Pending digests to the address are not sent. Returns the entry and whether it is new.
+    """
+    email = email.strip()
+    account = User.objects.filter(email__iexact=email).values_list("email", flat=True).first()
+    email = account or email
+    reason = " ".join(reason.split())[:500]
+    with transaction.atomic():
+        suppression = Suppression.objects.select_for_update().filter(email__iexact=email).first()
+        created = suppression is None
+        if suppression is None:
+            suppression = Suppression(email=email)
+        suppression.reason = reason
         suppression.source = source
-        suppression.save(update_fields=["active", "reason", "source"])
-    return suppression
+        suppression.active = True
+        suppression.save()
+        cancelled = deliveries_suppress_address(email=email, reason=f"Address suppressed: {reason}")
+    logger.info("suppressed %s (%s): %s; %s pending digest(s) will not be sent", email, source, reason, cancelled)
+    return suppression, created
 
 
 @dataclass
@@ -56,6 +70,8 @@ def bounce_record(*, report: BounceReport) -> list[BounceOutcome]:
 
 def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> BounceOutcome:
     kind = report.kind
+    if kind is None:  # bounce_record passes only reports with a kind
+        return BounceOutcome(delivery_id=delivery.id, kind=None)
     # A hard bounce after a soft one (a delayed DSN, then the final failure) upgrades the record;
     # the same kind again is a re-read of the same report.
     if delivery.bounce_kind == kind or delivery.bounce_kind == HARD:
@@ -74,16 +90,18 @@ def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> Boun
         return BounceOutcome(delivery_id=delivery.id, kind=kind, suppressed=True)
     if not first_soft:
         return BounceOutcome(delivery_id=delivery.id, kind=kind, duplicate=True)
-    suppression, _ = Suppression.objects.select_for_update().get_or_create(
-        email=email, defaults={"reason": "soft bounces", "source": "bounce", "active": False}
+    locked = Suppression.objects.select_for_update()
+    suppression = (
+        locked.filter(email__iexact=email).first()
+        or locked.get_or_create(email=email, defaults={"reason": "soft bounces", "source": "bounce", "active": False})[
+            0
+        ]
     )
     suppression.soft_bounces += 1
-    update = ["soft_bounces"]
+    suppression.save(update_fields=["soft_bounces"])
     if not suppression.active and suppression.soft_bounces >= settings.PAPERBOY_SOFT_BOUNCE_LIMIT:
-        suppression.active = True
-        suppression.reason = f"{suppression.soft_bounces} soft bounces, last: {report.status} {report.diagnostic}"[:500]
-        update += ["active", "reason"]
-    suppression.save(update_fields=update)
+        reason = f"{suppression.soft_bounces} soft bounces, last: {report.status} {report.diagnostic}"
+        suppression, _ = suppression_add(email=email, reason=reason, source="bounce")
     return BounceOutcome(delivery_id=delivery.id, kind=SOFT, suppressed=suppression.active)
 
 

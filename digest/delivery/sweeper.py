@@ -28,8 +28,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from digest.delivery.state import deliveries_expire, delivery_lost_fail, delivery_lost_requeue
 from digest.models import Delivery, DeliveryRun
-from digest.services.delivery import deliveries_expire
 
 logger = logging.getLogger(__name__)
 
@@ -68,24 +68,13 @@ def deliveries_sweep(*, now: datetime | None = None) -> SweepResult:
 def delivery_reconcile(*, delivery: Delivery, now: datetime) -> str | None:
     """Decide one stuck row; returns the new state, or None when someone else got there first."""
     claimed = f"{delivery.claimed_at:%Y-%m-%d %H:%M:%S}" if delivery.claimed_at else "?"
-    mine = Delivery.objects.filter(id=delivery.id, state=Delivery.State.SENDING, claim_token=delivery.claim_token)
     window_passed = delivery.expires_at is not None and delivery.expires_at <= now
     if window_passed or delivery.attempts >= settings.PAPERBOY_MAX_ATTEMPTS:
         why = "its send window has passed" if window_passed else "its attempts are used up"
-        updated = mine.update(
-            state=Delivery.State.FAILED,
-            last_error=f"outcome unknown: the worker was lost during SMTP (claimed {claimed} UTC); not resent "
-            f"because {why}",
-        )
-        return Delivery.State.FAILED if updated else None
-    # The claim token is kept: if the worker was only slow, its own "sent" still lands (see
-    # delivery_record_sent), and a new claim replaces the token before anyone sends again.
-    updated = mine.update(
-        state=Delivery.State.PENDING,
-        next_attempt_at=now,
-        last_error=f"the worker was lost during SMTP (claimed {claimed} UTC); sending again with the same Message-ID",
-    )
-    return Delivery.State.PENDING if updated else None
+        error = f"outcome unknown: the worker was lost during SMTP (claimed {claimed} UTC); not resent because {why}"
+        return Delivery.State.FAILED if delivery_lost_fail(delivery=delivery, error=error) else None
+    error = f"the worker was lost during SMTP (claimed {claimed} UTC); sending again with the same Message-ID"
+    return Delivery.State.PENDING if delivery_lost_requeue(delivery=delivery, now=now, error=error) else None
 
 
 def runs_finish(*, now: datetime) -> int:

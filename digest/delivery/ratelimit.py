@@ -12,18 +12,16 @@ Redis again after a few seconds: a Redis restart slows nobody down and stops no 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from digest.delivery.shared_redis import SharedRedis
 
-# How long the in-process fallback is used before Redis is tried again.
-REDIS_RETRY_SECONDS = 5.0
 # The longest single sleep while waiting for a token (so a worker notices a pause or shutdown).
 MAX_SLEEP_SECONDS = 1.0
 
@@ -159,9 +157,8 @@ class RateLimiter:
         self.limit = limit
         self.sleep = sleep
         self.local = LocalTokenBucket(limit)
-        self.redis_url = redis_url
-        self.redis_down_until = 0.0
-        self._script = None
+        self.redis = SharedRedis(redis_url, user="rate limiter", fallback="using an in-process bucket for now")
+        self._script: Any = None
 
     @property
     def keys(self) -> list[str]:
@@ -171,17 +168,16 @@ class RateLimiter:
         return [value for _, rate, capacity in self.limit.buckets() for value in (rate, capacity)]
 
     def take(self) -> float:
-        if not self.redis_url or time.monotonic() < self.redis_down_until:
+        wait = self.redis.call(self._take_shared)
+        if wait is None:
+            self._script = None  # registered again on the next client
             return self.local.take()
-        try:
-            if self._script is None:
-                self._script = redis_client(self.redis_url).register_script(_TAKE_SCRIPT)
-            return float(self._script(keys=self.keys, args=self._args()))
-        except Exception as exc:
-            logger.warning("rate limiter: Redis unavailable (%s); using an in-process bucket for now", exc)
-            self.redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-            self._script = None
-            return self.local.take()
+        return wait
+
+    def _take_shared(self, client: Any) -> float:
+        if self._script is None:
+            self._script = client.register_script(_TAKE_SCRIPT)
+        return float(self._script(keys=self.keys, args=self._args()))
 
     def acquire(self, *, on_wait: Callable[[], None] | None = None) -> float:
         """Wait for a token; returns the seconds spent waiting. ``on_wait`` runs once before any sleep."""
@@ -195,22 +191,6 @@ class RateLimiter:
             self.sleep(pause)
             waited += pause
         return waited
-
-
-_clients: dict[str, object] = {}
-_clients_lock = threading.Lock()
-
-
-def redis_client(url: str):
-    """One client (and connection pool) per URL per process; short timeouts so Redis trouble never hangs a send."""
-    import redis
-
-    with _clients_lock:
-        client = _clients.get(url)
-        if client is None:
-            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
-            _clients[url] = client
-        return client
 
 
 def rate_limiter_for_relay(relay: str | None = None) -> RateLimiter:
