@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from digest.emails import DigestEmail, DigestItem, DigestLinks
+from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker, feedback_links_make
 from digest.links import digest_links_make
 from digest.matching import Match

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from digest.bounces import bounce_address, bounce_token_make
 from digest.delivery_content import ContentMemo, content_from_matches, content_paper_ids, digest_email_build
-from digest.emails import DigestEmail, digest_message_build, email_cards_warm
+from digest.email import DigestEmail, digest_message_build, email_cards_warm
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
 from digest.matching import PaperIndex, Profile, match_profiles

@@ -24,16 +24,22 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from digest import emails
-from digest.emails import (
+from digest.email import (
     HTML_BUDGET_BYTES,
     DigestItem,
+    clean,
     digest_html_render,
-    digest_html_render_uncached,
     digest_message_build,
     digest_subject_render,
     digest_text_render,
+    email_caches_clear,
+    email_cards_warm,
+    inline,
+    wrap,
 )
+from digest.email import html as email_html
+from digest.email import view as email_view
+from digest.email.reference import digest_html_render_uncached
 from tests.digest.email_samples import LINKS, action_url, actions_for, ada_email, corpus_email, item_make, quiet_email
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -315,7 +321,7 @@ def test_a_25_paper_digest_stays_under_gmails_clipping_limit(corpus_path):
 
 
 def test_an_oversized_digest_trims_snippets_then_links_the_rest_in_the_browser(corpus_path, monkeypatch):
-    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", 30_000)  # a small budget keeps the test quick
+    monkeypatch.setattr(email_html, "HTML_BUDGET_BYTES", 30_000)  # a small budget keeps the test quick
     digest = corpus_email(corpus_path, count=30, snippet_chars=1000)
     html = digest_html_render(digest)
     assert len(html.encode()) <= 30_000
@@ -333,8 +339,8 @@ def test_an_oversized_digest_trims_snippets_then_links_the_rest_in_the_browser(c
 
 def test_a_slightly_long_digest_only_shortens_its_snippets(corpus_path, monkeypatch):
     digest = corpus_email(corpus_path, count=14, snippet_chars=1000)
-    shortened = emails._html_fast(emails._view_make(digest, snippet_limit=240))[0]
-    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(shortened.encode()))
+    shortened = email_html.html_fast(email_view.view_make(digest, snippet_limit=240))[0]
+    monkeypatch.setattr(email_html, "HTML_BUDGET_BYTES", len(shortened.encode()))
     html = digest_html_render(digest)
     assert html == shortened
     doc = lxml_html.fromstring(html)
@@ -348,7 +354,7 @@ def test_a_slightly_long_digest_only_shortens_its_snippets(corpus_path, monkeypa
 
 
 def test_cached_inlining_equals_premailer_on_the_whole_email(corpus_path):
-    emails.email_caches_clear()
+    email_caches_clear()
     for digest in (
         ada_email(),
         ada_email(items=()),  # no cards at all: the cards loop leaves no blank line behind either
@@ -359,20 +365,20 @@ def test_cached_inlining_equals_premailer_on_the_whole_email(corpus_path):
         assert digest_html_render(digest, for_browser=True) == digest_html_render_uncached(digest, for_browser=True)
     # Ada's 4 cards, the first corpus digest's 10, and of the second's 10 only its 5 new papers and paper 9
     # (no longer "suggested"): its papers 5-8 reuse the cards inlined for the first.
-    assert emails._CARDS.misses == 4 + 10 + 6, "the second corpus digest reuses cards from the first"
+    assert inline.CARDS.misses == 4 + 10 + 6, "the second corpus digest reuses cards from the first"
 
 
 def test_a_card_is_inlined_once_and_reused_by_other_subscribers():
-    emails.email_caches_clear()
+    email_caches_clear()
     digest_html_render(ada_email())
-    misses = emails._CARDS.misses
+    misses = inline.CARDS.misses
     # Bo's feedback links are signed for Bo: they fill a slot, the inlined card is the same.
     items = tuple(replace(i, actions=actions_for(7, i.paper_key, term="video", author="Bo")) for i in ada_email().items)
     other = ada_email(
         recipient="bo@example.org", interests=("video generation",), message_id="<x@paperboy.example>", items=items
     )
     html = digest_html_render(other)
-    assert emails._CARDS.misses == misses
+    assert inline.CARDS.misses == misses
     assert action_url(7, 1, "more") in html and action_url(42, 1, "more") not in html
 
 
@@ -394,7 +400,7 @@ def test_a_shared_card_keeps_each_subscribers_own_links_and_number():
     ]
     together = [(digest_text_render(r), digest_html_render(r)) for r in readers]
     for reader, (text, html) in zip(readers, together, strict=True):
-        emails.email_caches_clear()  # each alone, nothing shared
+        email_caches_clear()  # each alone, nothing shared
         assert (text, html) == (digest_text_render(reader), digest_html_render(reader))
         assert html == digest_html_render_uncached(reader)
     assert action_url(7, 1, "more") in together[1][1] and action_url(42, 1, "more") not in together[1][1]
@@ -403,13 +409,13 @@ def test_a_shared_card_keeps_each_subscribers_own_links_and_number():
 
 
 def test_warming_a_chunk_inlines_all_its_cards_in_one_premailer_run_with_the_same_result(corpus_path):
-    emails.email_caches_clear()
+    email_caches_clear()
     chunk = [corpus_email(corpus_path, count=10, start=start) for start in (0, 5, 20)]
-    assert emails.email_cards_warm(chunk) == 25
-    assert emails._CARDS.premailer_runs == 1
+    assert email_cards_warm(chunk) == 25
+    assert inline.CARDS.premailer_runs == 1
     for digest in chunk:
         assert digest_html_render(digest) == digest_html_render_uncached(digest)
-    assert emails._CARDS.premailer_runs == 1, "rendering found every card already inlined"
+    assert inline.CARDS.premailer_runs == 1, "rendering found every card already inlined"
 
 
 HOSTILE_TEXT = st.text(
@@ -463,7 +469,7 @@ def test_any_text_renders_the_same_as_premailer_on_the_whole_email(
     )
     digest = ada_email(items=(item,), recipient=f"{recipient_local}@example.org", interests=(interest, "x"), kind=kind)
     assert digest_html_render(digest) == digest_html_render_uncached(digest)
-    html, size = emails._html_fast(emails._view_make(digest))
+    html, size = email_html.html_fast(email_view.view_make(digest))
     assert size == len(html.encode()), "the size budget is checked on a size summed from the pieces"
 
 
@@ -483,13 +489,13 @@ def test_the_fast_path_sums_the_exact_utf8_size_of_what_it_assembles(corpus_path
         corpus_email(corpus_path, count=25, with_actions=True, suggest_last=True),
     ):
         for options in ({}, {"for_browser": True}, {"snippet_limit": 0, "max_cards": 2, "with_actions": False}):
-            html, size = emails._html_fast(emails._view_make(digest, **options))
+            html, size = email_html.html_fast(email_view.view_make(digest, **options))
             assert size == len(html.encode())
 
 
 def test_two_placeholders_in_one_tag_are_both_escaped_as_attributes():
-    slot = emails._slot
-    prepared = emails._Prepared(f'<p>{slot("a")}</p><a href="{slot("b")}" title="{slot("c")}">x</a>', "abc", html=True)
+    slot = inline.slot
+    prepared = inline.Prepared(f'<p>{slot("a")}</p><a href="{slot("b")}" title="{slot("c")}">x</a>', "abc", html=True)
     filled = prepared.fill({"a": 'say "hi" <b>', "b": "https://e.org/?q=1&r=2", "c": '"><script>'})
     assert (
         filled == '<p>say "hi" &lt;b&gt;</p><a href="https://e.org/?q=1&amp;r=2" title="&quot;&gt;&lt;script&gt;">x</a>'
@@ -498,7 +504,7 @@ def test_two_placeholders_in_one_tag_are_both_escaped_as_attributes():
 
 def test_stylesheet_selectors_are_context_free():
     """Per-card inlining is exact only if no selector depends on an element's surroundings."""
-    sheet = cssutils.parseString((emails.TEMPLATE_DIR / "digest.css").read_text(), validate=False)
+    sheet = cssutils.parseString((inline.TEMPLATE_DIR / "digest.css").read_text(), validate=False)
     for rule in sheet.cssRules:
         if rule.type == rule.STYLE_RULE:
             for selector in rule.selectorList:
@@ -526,9 +532,9 @@ def test_render_benchmark_runs_and_prints_its_result_line():
 
 @given(st.text(alphabet=st.sampled_from([*"ab  c", "\n", "\t", "\x00", "\xa0", "\u2028", "\x85", "\x9f"]), max_size=30))
 def test_run_based_cleaning_agrees_with_the_per_character_cleaner(text):
-    fast, newpos = emails._clean_mapped(text)
-    slow, slow_pos = emails._clean_per_char(text)
-    assert fast == slow == emails.text_clean(text)
+    fast, newpos = clean.clean_mapped(text)
+    slow, slow_pos = clean._clean_per_char(text)
+    assert fast == slow == clean.display_text(text)
     assert [newpos(p) for p in range(len(text) + 1)] == slow_pos
 
 
@@ -539,7 +545,7 @@ def test_run_based_cleaning_agrees_with_the_per_character_cleaner(text):
 def test_regex_wrapping_agrees_with_word_by_word_wrapping(words, indents):
     text = " ".join(words)
     first, rest = indents
-    assert emails._wrap.__wrapped__(text, first, rest) == emails._wrap_words(text, first, rest, 72)
+    assert wrap.wrap.__wrapped__(text, first, rest) == wrap._wrap_words(text, first, rest, 72)
 
 
 # --- feedback links (issue 9) ----------------------------------------------------------------------
@@ -597,7 +603,7 @@ def test_hostile_feedback_labels_are_escaped_and_non_http_links_are_left_out():
 
 
 def test_feedback_links_render_the_same_as_premailer_on_the_whole_email(corpus_path):
-    emails.email_caches_clear()
+    email_caches_clear()
     for digest in (ada_email(), corpus_email(corpus_path, count=10, start=3, with_actions=True, suggest_last=True)):
         assert digest_html_render(digest) == digest_html_render_uncached(digest)
         assert digest_html_render(digest, for_browser=True) == digest_html_render_uncached(digest, for_browser=True)
@@ -616,10 +622,10 @@ def test_25_papers_with_four_feedback_links_each_stay_under_gmails_clipping_limi
 
 def test_over_budget_feedback_links_go_after_snippets_are_shortened_and_before_snippets_go(corpus_path, monkeypatch):
     digest = corpus_email(corpus_path, count=14, snippet_chars=1000, with_actions=True)
-    shortest = emails._html_fast(emails._view_make(digest, snippet_limit=150))[0]
-    without_links = emails._html_fast(emails._view_make(digest, snippet_limit=150, with_actions=False))[0]
+    shortest = email_html.html_fast(email_view.view_make(digest, snippet_limit=150))[0]
+    without_links = email_html.html_fast(email_view.view_make(digest, snippet_limit=150, with_actions=False))[0]
     assert len(without_links) < len(shortest)
-    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(without_links.encode()))
+    monkeypatch.setattr(email_html, "HTML_BUDGET_BYTES", len(without_links.encode()))
     html = digest_html_render(digest)
     assert html == without_links
     doc = lxml_html.fromstring(html)
@@ -704,8 +710,8 @@ def test_quiet_day_note_renders_the_same_as_premailer_on_the_whole_email(monkeyp
     empty = quiet_email(items=())
     assert "Nothing came close either." in digest_html_render(empty)
     assert digest_html_render(empty) == digest_html_render_uncached(empty)
-    bare = emails._html_fast(emails._view_make(note, snippet_limit=0, with_actions=False))[0]
-    monkeypatch.setattr(emails, "HTML_BUDGET_BYTES", len(bare.encode()) - 1)  # a paper has to go
+    bare = email_html.html_fast(email_view.view_make(note, snippet_limit=0, with_actions=False))[0]
+    monkeypatch.setattr(email_html, "HTML_BUDGET_BYTES", len(bare.encode()) - 1)  # a paper has to go
     trimmed = digest_html_render(note)
     assert "more near miss" in trimmed and trimmed == digest_html_render_uncached(note)
     monkeypatch.undo()
