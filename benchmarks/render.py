@@ -236,6 +236,40 @@ def caches_clear_per_subscriber() -> None:
         cached.cache_clear()
 
 
+def _worker_path(mails: list, *, seconds: float, mime_emails: int) -> None:
+    """What a worker does per row: stored content -> DigestEmail -> message object -> MIME bytes."""
+    from digest.delivery_content import digest_email_build
+    from digest.email import digest_message_build
+    from digest.links import digest_links_make
+
+    deliveries, papers, interests = deliveries_make(mails)
+
+    def content_to_email(delivery):
+        return digest_email_build(
+            delivery=delivery,
+            papers=papers,
+            interests=interests[delivery.subscription_id],
+            links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+            frequency="daily",
+        )
+
+    def content_to_message(delivery):
+        return digest_message_build(content_to_email(delivery))
+
+    def content_to_bytes(delivery) -> None:
+        # What the worker writes to the SMTP connection (digest/email/mime.py, CRLF line endings).
+        content_to_message(delivery).mime_bytes(allow_8bit=True)
+
+    steps = (
+        ("content → DigestEmail (items, signed links)", content_to_email, deliveries),
+        ("content → DigestEmail → message object", content_to_message, deliveries),
+        ("content → DigestEmail → MIME bytes", content_to_bytes, deliveries[: max(1, mime_emails)]),
+    )
+    for label, step, rows in steps:
+        rate, n = _rate(step, rows, seconds, caches_clear_per_subscriber)
+        print(f"worker path ({label}): {rate:,.0f} emails/s, {1000 / rate:.3f} ms/email ({n} emails)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=2000)
@@ -294,35 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     premailer_rate, n = _rate(premailer_each, sample, min(args.seconds, 2.0))
     print(f"premailer on every whole email: {premailer_rate:,.1f} emails/s ({n} emails)")
 
-    from digest.delivery_content import digest_email_build
-    from digest.links import digest_links_make
-
-    deliveries, papers, interests = deliveries_make(mails)
-
-    def content_to_email(delivery):
-        return digest_email_build(
-            delivery=delivery,
-            papers=papers,
-            interests=interests[delivery.subscription_id],
-            links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
-            frequency="daily",
-        )
-
-    def content_to_message(delivery):
-        return digest_emails.digest_message_build(content_to_email(delivery))
-
-    def content_to_bytes(delivery) -> None:
-        # What the worker writes to the SMTP connection (digest/email/mime.py, CRLF line endings).
-        content_to_message(delivery).mime_bytes(allow_8bit=True)
-
-    steps = (
-        ("content → DigestEmail (items, signed links)", content_to_email, deliveries),
-        ("content → DigestEmail → message object", content_to_message, deliveries),
-        ("content → DigestEmail → MIME bytes", content_to_bytes, deliveries[: max(1, args.mime_emails)]),
-    )
-    for label, step, rows in steps:
-        rate, n = _rate(step, rows, args.seconds, fresh)
-        print(f"worker path ({label}): {rate:,.0f} emails/s, {1000 / rate:.3f} ms/email ({n} emails)")
+    _worker_path(mails, seconds=args.seconds, mime_emails=args.mime_emails)
     size = sum(len(digest_emails.digest_html_render(m).encode()) for m in sample) / len(sample)
     print(
         f"speed-up {build_rate / premailer_rate:,.0f}x; mean HTML size {size / 1024:.1f} KiB for {args.papers} papers"

@@ -48,8 +48,8 @@ def display_text(value: str) -> str:
 def clean_mapped(text: str) -> tuple[str, Callable[[int], int]]:
     """Clean ``text``; also return a function mapping an offset in ``text`` (0..len) to one in the result."""
     if _REMOVABLE.search(text):
-        clean, newpos = _clean_per_char(text)
-        return clean, newpos.__getitem__
+        clean, positions = _clean_per_char(text)
+        return clean, positions.__getitem__
     pieces: list[str] = []
     starts: list[int] = []
     runs: list[tuple[int, int, int]] = []  # (end, start in the result, shift after it)

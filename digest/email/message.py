@@ -53,11 +53,11 @@ class DigestMessage(EmailMultiAlternatives):
         headers = [
             ("From", address_encode(visible_from)),
             ("To", ", ".join(address_encode(address) for address in self.to)),
-            ("Subject", header_encode(self.subject)),
+            ("Subject", header_encode(str(self.subject))),
             *((name, header_encode(value)) for name, value in self.extra_headers.items() if name != "From"),
         ]
-        html = self.alternatives[0][0] if self.alternatives else None
-        return alternative_bytes(headers=headers, text=self.body, html=html, allow_8bit=allow_8bit)  # type: ignore[arg-type]
+        html = str(self.alternatives[0][0]) if self.alternatives else None  # attach_alternative put a str there
+        return alternative_bytes(headers=headers, text=str(self.body), html=html, allow_8bit=allow_8bit)
 
     def message(self, *args: object, **kwargs: object) -> PreparedMime:  # type: ignore[override]
         return PreparedMime(self.mime_bytes())

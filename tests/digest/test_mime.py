@@ -7,8 +7,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from digest.mailsink import MemoryHandler, sink_start
 from digest.email.mime import HeaderError, address_encode, alternative_bytes, body_encode, header_encode, header_line
+from digest.mailsink import MemoryHandler, sink_start
 
 TEXT = "Guten Morgen, Zoë —\n\n1. Diffusion für Videos\n.a line that starts with a dot\n"
 HTML = "<html><body><p>Zoë’s <mark>diffusion</mark> digest</p>\n<p>.dot</p></body></html>\n"
