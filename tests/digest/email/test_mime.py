@@ -104,7 +104,7 @@ def test_the_bytes_cross_a_real_smtp_server_with_body_8bitmime_and_dots_intact()
 def test_a_full_digest_with_feedback_links_goes_8bit_not_quoted_printable(corpus_path, settings):
     """Eight signed links on one line once pushed the HTML over 998 bytes a line: a third larger."""
     from digest.email import digest_message_build
-    from tests.digest.email_samples import corpus_email
+    from tests.digest.email.email_samples import corpus_email
 
     settings.DEFAULT_FROM_EMAIL = "Paperboy <digest@paperboy.example>"
     digest = corpus_email(corpus_path, count=25, with_actions=True)

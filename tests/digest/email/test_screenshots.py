@@ -11,7 +11,7 @@ import pytest
 
 from digest.email import digest_html_render
 from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
-from tests.digest.email_samples import ada_email, quiet_email
+from tests.digest.email.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.browser
 
