@@ -6,10 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from digest.email import (
-    digest_html_render,
-    digest_message_build,
-)
+from digest.email import digest_html_render, digest_message_build, email_caches_clear
+from digest.email import view as email_view
 from tests.digest.email.email_samples import (
     LINKS,
     ada_email,
@@ -32,3 +30,31 @@ def test_feedback_links_given_as_lists_render_like_tuples():
     item = ada_email().items[0]
     as_lists = replace(item, actions=[list(pair) for pair in item.actions])
     assert digest_html_render(ada_email(items=(as_lists,))) == digest_html_render(ada_email(items=(item,)))
+
+
+def test_a_type_error_inside_card_cleaning_is_not_taken_for_unhashable_input(monkeypatch):
+    """Only unhashable input (lists where the contract says tuples) is retried; a real bug surfaces as it is."""
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug in the cleaning code")
+
+    email_caches_clear()
+    monkeypatch.setattr(email_view, "spans_clean", broken)
+
+    with pytest.raises(TypeError, match="a bug in the cleaning code") as raised:
+        digest_html_render(ada_email())
+    assert raised.value.__context__ is None, "raised once, not again while handling a first TypeError"
+
+
+def test_readers_whose_items_show_the_same_share_one_card_key():
+    item = ada_email().items[0]
+    day = ada_email().digest_date
+    other_reader = replace(item, actions=(("More like this", "https://paperboy.example/f/other"),))
+    other_words = replace(item, matched_terms=("something", "else"))  # the why line names interests instead
+
+    key = email_view.CardKey.of(item, day, 360)
+
+    assert email_view.CardKey.of(other_reader, day, 360) == key
+    assert email_view.CardKey.of(other_words, day, 360) == key
+    assert email_view.CardKey.of(replace(item, interests=("video",)), day, 360) != key
+    assert email_view.card_get(other_reader, day, 360) is email_view.card_get(item, day, 360)

@@ -6,14 +6,9 @@ import pytest
 import time_machine
 from lxml import html as lxml_html
 
-from digest.email import (
-    digest_message_build,
-)
+from digest.email import digest_html_render, digest_message_build, digest_text_render, wording
 from tests.digest.email.checks import SEND_TIME, card_actions, html_part, parsed
-from tests.digest.email.email_samples import (
-    LINKS,
-    quiet_email,
-)
+from tests.digest.email.email_samples import LINKS, ada_email, quiet_email
 
 pytestmark = pytest.mark.usefixtures("email_settings")
 
@@ -54,3 +49,31 @@ def test_quiet_day_note_says_nothing_matched_and_names_each_near_miss():
         assert item.near_miss in " ".join(text.split())
     assert "Unsubscribe: " + LINKS.unsubscribe_url in text
     assert "Turn them off under Manage preferences." in " ".join(text.split())
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("make", [ada_email, quiet_email], ids=["digest", "quiet"])
+def test_both_parts_say_the_same_sentences_from_wording(make):
+    """A copy edit in wording.py changes both parts: each sentence below is in the text and in the HTML."""
+    mail = make()
+    quiet = mail.kind == "quiet"
+    sentences = [
+        wording.footer(
+            quiet=quiet, recipient=mail.recipient, frequency=mail.frequency, interests=", ".join(mail.interests)
+        ),
+        wording.headline(count=len(mail.items), weekly=False, quiet=quiet),
+        wording.quiet_intro(len(mail.items)) if quiet else wording.matched("diffusion, video generation"),
+        wording.MANAGE,
+        wording.UNSUBSCRIBE,
+        wording.VIEW_IN_BROWSER,
+        wording.ABSTRACT,
+    ]
+
+    text = one_line(digest_text_render(mail))
+    page = one_line(lxml_html.fromstring(digest_html_render(mail)).text_content())
+
+    for sentence in sentences:
+        assert sentence in text and sentence in page, sentence
