@@ -103,24 +103,28 @@ class CardKey(NamedTuple):
     @classmethod
     def of(cls, item: DigestItem, day: date, snippet_limit: int) -> CardKey:
         interests = item.interests if type(item.interests) is tuple else tuple(item.interests)
-        return cls(
-            day,
-            snippet_limit,
-            item.paper_key,
-            item.title,
-            item.url,
-            item.pdf_url,
-            item.hf_url,
-            item.authors,
-            item.categories,
-            item.popularity,
-            item.suggested,
-            item.snippet,
-            item.title_spans,
-            item.snippet_spans,
-            interests,
-            () if texts_clean(interests) else item.matched_terms,
-            item.near_miss,
+        # tuple.__new__ with the fields in order: the NamedTuple's own __new__ is a Python call per card.
+        return tuple.__new__(
+            cls,
+            (
+                day,
+                snippet_limit,
+                item.paper_key,
+                item.title,
+                item.url,
+                item.pdf_url,
+                item.hf_url,
+                item.authors,
+                item.categories,
+                item.popularity,
+                item.suggested,
+                item.snippet,
+                item.title_spans,
+                item.snippet_spans,
+                interests,
+                () if texts_clean(interests) else item.matched_terms,
+                item.near_miss,
+            ),
         )
 
 
@@ -232,17 +236,11 @@ def card_make(key: CardKey) -> Card:
     )
 
 
-def _hashable(key: CardKey) -> bool:
-    try:
-        hash(key)
-    except TypeError:
-        return False
-    return True
-
-
 def card_get(item: DigestItem, day: date, snippet_limit: int) -> Card:
     key = CardKey.of(item, day, snippet_limit)
-    if not _hashable(key):  # a caller passed lists where the contract says tuples
+    try:
+        hash(key)  # the key alone: a TypeError from cleaning the card itself must surface as it is
+    except TypeError:  # unhashable: a caller passed lists where the contract says tuples
         fixed = replace(
             item,
             authors=tuple(item.authors),
