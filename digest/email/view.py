@@ -79,7 +79,8 @@ class CardKey(NamedTuple):
     Left out: the feedback links (signed per subscriber; each email adds its own) and the matched words
     when the "why" line names interests instead (the subscriber's other words don't show). A NamedTuple,
     not a frozen dataclass: it is built and hashed for every card of every email, and a tuple hashes and
-    compares in C (a frozen dataclass cost 5x the whole cache lookup; see docs/EMAIL.md).
+    compares in C (a frozen dataclass cost 5x the whole cache lookup; see docs/EMAIL.md). Built by name in
+    :meth:`of`, so mypy checks every field.
     """
 
     day: date
@@ -103,28 +104,24 @@ class CardKey(NamedTuple):
     @classmethod
     def of(cls, item: DigestItem, day: date, snippet_limit: int) -> CardKey:
         interests = item.interests if type(item.interests) is tuple else tuple(item.interests)
-        # tuple.__new__ with the fields in order: the NamedTuple's own __new__ is a Python call per card.
-        return tuple.__new__(
-            cls,
-            (
-                day,
-                snippet_limit,
-                item.paper_key,
-                item.title,
-                item.url,
-                item.pdf_url,
-                item.hf_url,
-                item.authors,
-                item.categories,
-                item.popularity,
-                item.suggested,
-                item.snippet,
-                item.title_spans,
-                item.snippet_spans,
-                interests,
-                () if texts_clean(interests) else item.matched_terms,
-                item.near_miss,
-            ),
+        return cls(  # by name: a reordered field can never land in another's place
+            day=day,
+            snippet_limit=snippet_limit,
+            paper_key=item.paper_key,
+            title=item.title,
+            url=item.url,
+            pdf_url=item.pdf_url,
+            hf_url=item.hf_url,
+            authors=item.authors,
+            categories=item.categories,
+            popularity=item.popularity,
+            suggested=item.suggested,
+            snippet=item.snippet,
+            title_spans=item.title_spans,
+            snippet_spans=item.snippet_spans,
+            interests=interests,
+            matched_terms=() if texts_clean(interests) else item.matched_terms,
+            near_miss=item.near_miss,
         )
 
 
@@ -175,6 +172,7 @@ def _meta_text(categories: tuple[str, ...], popularity: int | None) -> str:
 @registered
 @functools.lru_cache(maxsize=8192)
 def paper_make(
+    *,
     day: date,
     paper_key: int,
     url: str,
@@ -205,15 +203,15 @@ def paper_make(
 def card_make(key: CardKey) -> Card:
     """Clean one item's content (see :class:`CardKey` for why these fields and no others)."""
     paper = paper_make(
-        key.day,
-        key.paper_key,
-        key.url,
-        key.pdf_url,
-        key.hf_url,
-        key.authors,
-        key.categories,
-        key.popularity,
-        key.suggested,
+        day=key.day,
+        paper_key=key.paper_key,
+        url=key.url,
+        pdf_url=key.pdf_url,
+        hf_url=key.hf_url,
+        authors=key.authors,
+        categories=key.categories,
+        popularity=key.popularity,
+        suggested=key.suggested,
     )
     title, title_spans = spans_clean(key.title, key.title_spans, is_title=True)
     snippet, snippet_spans = spans_clean(key.snippet, key.snippet_spans)
