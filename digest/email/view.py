@@ -79,8 +79,7 @@ class CardKey(NamedTuple):
     Left out: the feedback links (signed per subscriber; each email adds its own) and the matched words
     when the "why" line names interests instead (the subscriber's other words don't show). A NamedTuple,
     not a frozen dataclass: it is built and hashed for every card of every email, and a tuple hashes and
-    compares in C (a frozen dataclass cost 5x the whole cache lookup; see docs/EMAIL.md). Built by name in
-    :meth:`of`, so mypy checks every field.
+    compares in C (a frozen dataclass cost 5x the whole cache lookup; see docs/EMAIL.md).
     """
 
     day: date
@@ -104,24 +103,29 @@ class CardKey(NamedTuple):
     @classmethod
     def of(cls, item: DigestItem, day: date, snippet_limit: int) -> CardKey:
         interests = item.interests if type(item.interests) is tuple else tuple(item.interests)
-        return cls(  # by name: a reordered field can never land in another's place
-            day=day,
-            snippet_limit=snippet_limit,
-            paper_key=item.paper_key,
-            title=item.title,
-            url=item.url,
-            pdf_url=item.pdf_url,
-            hf_url=item.hf_url,
-            authors=item.authors,
-            categories=item.categories,
-            popularity=item.popularity,
-            suggested=item.suggested,
-            snippet=item.snippet,
-            title_spans=item.title_spans,
-            snippet_spans=item.snippet_spans,
-            interests=interests,
-            matched_terms=() if texts_clean(interests) else item.matched_terms,
-            near_miss=item.near_miss,
+        # Positional, in field order (a keyword call costs 2 us a card; tuple.__new__ 0.4 us):
+        # tests/digest/email/test_view.py checks each field gets its own value.
+        return tuple.__new__(
+            cls,
+            (
+                day,
+                snippet_limit,
+                item.paper_key,
+                item.title,
+                item.url,
+                item.pdf_url,
+                item.hf_url,
+                item.authors,
+                item.categories,
+                item.popularity,
+                item.suggested,
+                item.snippet,
+                item.title_spans,
+                item.snippet_spans,
+                interests,
+                () if texts_clean(interests) else item.matched_terms,
+                item.near_miss,
+            ),
         )
 
 
@@ -172,7 +176,6 @@ def _meta_text(categories: tuple[str, ...], popularity: int | None) -> str:
 @registered
 @functools.lru_cache(maxsize=8192)
 def paper_make(
-    *,
     day: date,
     paper_key: int,
     url: str,
@@ -203,15 +206,15 @@ def paper_make(
 def card_make(key: CardKey) -> Card:
     """Clean one item's content (see :class:`CardKey` for why these fields and no others)."""
     paper = paper_make(
-        day=key.day,
-        paper_key=key.paper_key,
-        url=key.url,
-        pdf_url=key.pdf_url,
-        hf_url=key.hf_url,
-        authors=key.authors,
-        categories=key.categories,
-        popularity=key.popularity,
-        suggested=key.suggested,
+        key.day,
+        key.paper_key,
+        key.url,
+        key.pdf_url,
+        key.hf_url,
+        key.authors,
+        key.categories,
+        key.popularity,
+        key.suggested,
     )
     title, title_spans = spans_clean(key.title, key.title_spans, is_title=True)
     snippet, snippet_spans = spans_clean(key.snippet, key.snippet_spans)
@@ -234,22 +237,34 @@ def card_make(key: CardKey) -> Card:
     )
 
 
+def _hashable(key: CardKey) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
+
+
 def card_get(item: DigestItem, day: date, snippet_limit: int) -> Card:
+    """The shared card for ``item``. Items with lists where the contract says tuples work too (their key
+    can't be hashed, so it is made again from tuples); any other TypeError is the cleaning code's own and
+    goes out as it was raised -- not retried, not chained to another."""
     key = CardKey.of(item, day, snippet_limit)
     try:
-        hash(key)  # the key alone: a TypeError from cleaning the card itself must surface as it is
-    except TypeError:  # unhashable: a caller passed lists where the contract says tuples
-        fixed = replace(
-            item,
-            authors=tuple(item.authors),
-            categories=tuple(item.categories),
-            title_spans=tuple(map(tuple, item.title_spans)),  # type: ignore[arg-type]
-            snippet_spans=tuple(map(tuple, item.snippet_spans)),  # type: ignore[arg-type]
-            matched_terms=tuple(item.matched_terms),
-            interests=tuple(item.interests),
-        )
-        key = CardKey.of(fixed, day, snippet_limit)
-    return card_make(key)
+        return card_make(key)
+    except TypeError:
+        if _hashable(key):  # only checked on the error path: hashing every key twice costs 4% of a build
+            raise
+    fixed = replace(
+        item,
+        authors=tuple(item.authors),
+        categories=tuple(item.categories),
+        title_spans=tuple(map(tuple, item.title_spans)),  # type: ignore[arg-type]
+        snippet_spans=tuple(map(tuple, item.snippet_spans)),  # type: ignore[arg-type]
+        matched_terms=tuple(item.matched_terms),
+        interests=tuple(item.interests),
+    )
+    return card_make(CardKey.of(fixed, day, snippet_limit))
 
 
 @registered

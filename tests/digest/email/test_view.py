@@ -58,3 +58,44 @@ def test_readers_whose_items_show_the_same_share_one_card_key():
     assert email_view.CardKey.of(other_words, day, 360) == key
     assert email_view.CardKey.of(replace(item, interests=("video",)), day, 360) != key
     assert email_view.card_get(other_reader, day, 360) is email_view.card_get(item, day, 360)
+
+
+def test_a_card_key_takes_each_field_from_the_item_field_of_that_name():
+    """CardKey.of fills the fields by position (for speed): a reordered field must not go unnoticed."""
+    item = replace(
+        ada_email().items[0],
+        paper_key=7,
+        title="the title",
+        url="https://e.example/abs",
+        pdf_url="https://e.example/pdf",
+        hf_url="https://e.example/hf",
+        authors=("An Author",),
+        categories=("cs.LG",),
+        popularity=5,
+        suggested=True,
+        snippet="the snippet",
+        title_spans=((0, 3),),
+        snippet_spans=((4, 11),),
+        interests=("an interest",),
+        near_miss="a near miss",
+    )
+    day = ada_email().digest_date
+
+    key = email_view.CardKey.of(item, day, 240)
+
+    expected = {name: getattr(item, name) for name in email_view.CardKey._fields if hasattr(item, name)}
+    assert key._asdict() == {**expected, "day": day, "snippet_limit": 240, "matched_terms": ()}
+
+
+def test_an_item_with_lists_where_the_contract_says_tuples_renders_like_tuples():
+    item = ada_email().items[0]
+    as_lists = replace(
+        item,
+        authors=list(item.authors),
+        title_spans=[list(span) for span in item.title_spans],
+        snippet_spans=[list(span) for span in item.snippet_spans],
+        interests=list(item.interests),
+    )
+    email_caches_clear()
+
+    assert digest_html_render(ada_email(items=(as_lists,))) == digest_html_render(ada_email(items=(item,)))
