@@ -389,7 +389,7 @@ def postoffice_send(*, processes: int) -> dict:
     from post_office.models import Email
 
     from digest.content import digest_email_build
-    from digest.emails import digest_message_build
+    from digest.email import digest_message_build
     from digest.models import Delivery
     from digest.selectors.delivery import interests_by_subscription
     from digest.selectors.papers import papers_visible_by_id
