@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import jinja2
 from markupsafe import Markup
@@ -29,8 +29,24 @@ from digest.email import wording
 from digest.email.caches import registered
 from digest.email.escape import lx_attr, lx_text, trusted, utf8_extra
 
-if TYPE_CHECKING:
-    from digest.email.view import Paper
+
+class CardPaper(Protocol):
+    """What inlining reads of a card's paper (``view.Paper`` is one): declared here, so this module
+    needs nothing from the view model that builds on it."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def pdf_url(self) -> str: ...
+    @property
+    def hf_url(self) -> str: ...
+    @property
+    def authors(self) -> str: ...
+    @property
+    def meta(self) -> str: ...
+    @property
+    def suggested(self) -> bool: ...
+
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
 
@@ -229,7 +245,7 @@ def skeleton(for_browser: bool, has_more: bool, has_cards: bool = True) -> Prepa
     return Prepared(premailer_inline(html), expected, html=True)
 
 
-def paper_values(paper: Paper, slots: tuple[str, ...]) -> dict[str, object]:
+def paper_values(paper: CardPaper, slots: tuple[str, ...]) -> dict[str, object]:
     """``_card.html``'s per-paper values (both paths: the inlined cards and the reference renderer)."""
     return {
         "url": paper.url,
@@ -246,7 +262,7 @@ def paper_values(paper: Paper, slots: tuple[str, ...]) -> dict[str, object]:
 
 
 # (paper, the optional per-subscriber slots it has -- see Card.slots): one inlined card each
-InlineKey = tuple["Paper", tuple[str, ...]]
+InlineKey = tuple[CardPaper, tuple[str, ...]]
 CARD_BATCH = 50  # cards inlined per premailer run (one run over many cards is far cheaper than many runs)
 CARDS_CACHED = 8192
 
