@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .normalize import fold, stem, tokens
+from .normalize import fold, name_tokens, stem, tokens
 
 if TYPE_CHECKING:
     from .acronyms import AcronymTable
@@ -297,7 +297,7 @@ class _Parser:
             if not name or any(c.isspace() for c in name):
                 raise self.error("category: takes one category name such as cs.LG", tok.pos)
             return Term("category", (name,), text)
-        words = tokens(text)
+        words = name_tokens(text) if tok.field == "author" else tokens(text)
         if not words:
             if tok.field != TEXT or tok.kind == "PHRASE":
                 raise self.error("No letters or digits to look for", tok.pos)
