@@ -216,7 +216,11 @@ PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
 PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 
 # --- Ingest (owned by the ingest helper; see docs/INGEST.md) --------------------------------------
-# Seconds per socket operation of every feed request (a response may take up to 6x this in all).
+# Feeds are fetched from public addresses only; these host names and address ranges (comma-separated,
+# e.g. "mirror.lab.internal,10.1.2.0/24") are allowed too (digest/ingest/netguard.py).
+PAPERBOY_FETCH_ALLOW = env_list("PAPERBOY_FETCH_ALLOW")
+# Seconds per socket operation of every feed request; one request (redirects included) may take 6x this
+# in all, a wall-clock limit the fetcher enforces.
 PAPERBOY_HTTP_TIMEOUT = env_float("PAPERBOY_HTTP_TIMEOUT", 20.0, minimum=0.01)
 # Largest response body accepted (after decompression); bigger responses fail the run.
 PAPERBOY_HTTP_MAX_BYTES = env_int("PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

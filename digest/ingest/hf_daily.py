@@ -82,8 +82,8 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
 def items_from_body(body: bytes, *, charset: str = "") -> list:
     data = json_parse(body, charset=charset, what="the Hugging Face daily papers response")
     if isinstance(data, dict):
-        message = data.get("error") or data.get("message") or ", ".join(list(data)[:5])
-        raise FetchError(f"Hugging Face returned an error instead of a list: {text_clean(message)[:300]}")
+        # The error's own text is not quoted: a run's error never carries the response body.
+        raise FetchError("Hugging Face returned a JSON object (an error?) instead of the list of papers")
     if not isinstance(data, list):
         raise FetchError(f"expected a JSON list of papers, got {type(data).__name__}")
     return data

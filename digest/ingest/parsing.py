@@ -29,9 +29,8 @@ def body_require(body: bytes, *, what: str) -> None:
     if not body.strip():
         raise FetchError(f"empty response where {what} was expected")
     if _HTML_START.match(body[:2048]):
-        title = re.search(rb"<title[^>]*>(.*?)</title>", body[:8192], re.I | re.S)
-        hint = f" ({text_clean(title.group(1).decode('utf-8', 'replace'))[:120]})" if title else ""
-        raise FetchError(f"got an HTML page instead of {what}{hint}")
+        # Not even the page's title: the run's error is shown in the admin, and the page may be an internal one.
+        raise FetchError(f"got an HTML page instead of {what}")
 
 
 def xml_parse(body: bytes, *, charset: str = "", what: str = "an XML document") -> Element:
