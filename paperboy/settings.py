@@ -216,6 +216,9 @@ PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
 PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 
 # --- Ingest (owned by the ingest helper; see docs/INGEST.md) --------------------------------------
+# File-based feeds (kind jsonl with a path) read only files under this directory, and only
+# `manage.py add_feed` creates them (the admin cannot).
+PAPERBOY_IMPORT_DIR = env_str("PAPERBOY_IMPORT_DIR", str(VAR_DIR / "import"))
 # Feeds are fetched from public addresses only; these host names and address ranges (comma-separated,
 # e.g. "mirror.lab.internal,10.1.2.0/24") are allowed too (digest/ingest/netguard.py).
 PAPERBOY_FETCH_ALLOW = env_list("PAPERBOY_FETCH_ALLOW")

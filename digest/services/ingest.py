@@ -29,6 +29,7 @@ from digest.ingest import ADAPTERS
 from digest.ingest.http import HttpClient
 from digest.ingest.jsonl import file_parse
 from digest.ingest.records import SOURCE_RANK, FeedSpec, FetchError, FetchResult, PaperRecord, Skip
+from digest.ingest.sources import SourceRefused, import_path_resolve, source_check, source_is_file
 from digest.ingest.text import (
     TITLE_KEY_MAX,
     author_key,
@@ -354,9 +355,14 @@ def feed_ingest(
     try:
         if adapter is None:
             raise FetchError(f"unknown feed kind {feed.kind!r}")
-        if feed.kind == Feed.Kind.JSONL and feed.suggested_by_id and not url_clean(feed.url):
-            # A user's suggestion must never make the server read its own files.
-            raise FetchError("a suggested JSON Lines feed must use an http(s) URL, not a local path")
+        if source_is_file(kind=feed.kind, url=feed.url):
+            if feed.suggested_by_id:
+                # A user's suggestion must never make the server read its own files.
+                raise FetchError("a suggested JSON Lines feed must use an http(s) URL, not a local path")
+            try:
+                import_path_resolve(feed.url)  # checked again at every read: rows can be edited
+            except SourceRefused as exc:
+                raise FetchError(str(exc)) from None
         fetched = adapter(spec=feed_spec(feed), client=client or HttpClient.from_settings(), since=since, now=now)
     except FetchError as exc:
         return _run_fail(
@@ -496,19 +502,10 @@ def feed_create(
     bad = [c for c in cats if not CATEGORY_RE.match(c)]
     if bad and kind in {Feed.Kind.ARXIV, Feed.Kind.ARXIV_RSS}:
         raise FeedConfigError(f"not arXiv categories: {', '.join(bad)}")
-    url = url.strip()
-    if kind == Feed.Kind.RSS and not url_clean(url):
-        raise FeedConfigError("an RSS/Atom feed needs an http(s) --url")
-    if kind == Feed.Kind.JSONL:
-        if not url:
-            raise FeedConfigError("a JSON Lines feed needs --url (a file path or an http(s) URL)")
-        if not url_clean(url):
-            path = Path(url).expanduser().resolve()
-            if not path.is_file():
-                raise FeedConfigError(f"no such file: {path}")
-            url = str(path)
-    elif url and not url_clean(url):
-        raise FeedConfigError(f"--url must be an http(s) URL, got {url!r}")
+    try:
+        url = source_check(kind=kind, url=url, files_allowed=True)
+    except SourceRefused as exc:
+        raise FeedConfigError(str(exc)) from None
     default_cadence = {Feed.Kind.ARXIV: 180, Feed.Kind.ARXIV_RSS: 60, Feed.Kind.HF_DAILY: 60}.get(kind, 60)
     return Feed.objects.create(
         kind=kind,

@@ -205,10 +205,11 @@ class TrickleServer:
         conn, _ = self.listener.accept()
         with conn:
             conn.recv(65536)
-            payload = self.HEAD + b"<rss>" + b" " * self.total
             if self.phase == "body":
                 conn.sendall(self.HEAD)
-                payload = payload[len(self.HEAD) :]
+                payload = b"<rss>" + b" " * self.total
+            else:  # a status line, then one header that never ends
+                payload = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * self.total
             try:
                 for byte in payload[: self.total]:
                     conn.sendall(bytes([byte]))
