@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,17 +16,21 @@ from paperboy.env import (
     env_list,
     env_str,
 )
+from paperboy.secret_key import secret_key_choose
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PAPERBOY_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("PAPERBOY_PRODUCTION", False):
-        raise ImproperlyConfiguredEnv("SECRET_KEY must be set when PAPERBOY_PRODUCTION=1")
-    # Good enough for make demo and tests; production sets PAPERBOY_PRODUCTION=1 and a real key.
-    SECRET_KEY = "paperboy-insecure-development-key-change-me"
+PRODUCTION = env_bool("PAPERBOY_PRODUCTION", False)
+# The public development key: DEBUG=1, the test run (pytest) or make demo (PAPERBOY_INSECURE_DEV_KEY=1,
+# which `manage.py demo` implies), never in production. Anything else needs a strong SECRET_KEY.
+_DEV_KEY_OK = not PRODUCTION and (
+    "pytest" in sys.modules or sys.argv[1:2] == ["demo"] or env_bool("PAPERBOY_INSECURE_DEV_KEY", False)
+)
+if _DEV_KEY_OK and sys.argv[1:2] == ["demo"]:
+    os.environ.setdefault("PAPERBOY_INSECURE_DEV_KEY", "1")  # the demo's worker and mail sink too
+SECRET_KEY = secret_key_choose(key=env_str("SECRET_KEY", ""), debug=DEBUG and not PRODUCTION, development=_DEV_KEY_OK)
 
 SITE_URL = env_str("PAPERBOY_SITE_URL", "http://localhost:8000").rstrip("/")
 _site = urlparse(SITE_URL)
@@ -269,7 +275,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
 }
 
-if env_bool("PAPERBOY_PRODUCTION", False):
+if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = _site.scheme == "https"
     CSRF_COOKIE_SECURE = _site.scheme == "https"
