@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from accounts.client_ip import trusted_proxies_parse
 from paperboy.env import (
     ImproperlyConfiguredEnv,
     database_from_url,
@@ -144,13 +145,27 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Paperboy] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# Limits (accounts/adapter.py): failed logins per client address, per (account, client address) and
+# per account from everywhere; while the last one holds, the owner still signs in with an emailed code
+# or a reset link. Mails to one address (reset, login code, confirmation) are limited per address.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": "30/h/key",
     "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": "20/m/ip,3/h/key",
+    "request_login_code": "20/m/ip,3/15m/key",
     "confirm_email": "1/3m/key",
     "change_email": "1/m/user",
 }
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# A reset asked for an address with no account sends nothing (the page says the same either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# The proxies in front of the site (PAPERBOY_TRUSTED_PROXIES): a count, or their addresses/ranges.
+# Client addresses for the limits come from X-Forwarded-For only through them (accounts/client_ip.py).
+PAPERBOY_TRUSTED_PROXIES = trusted_proxies_parse(env_str("PAPERBOY_TRUSTED_PROXIES", ""))
+ALLAUTH_TRUSTED_PROXY_COUNT = PAPERBOY_TRUSTED_PROXIES if isinstance(PAPERBOY_TRUSTED_PROXIES, int) else 0
 ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = True
 ACCOUNT_CHANGE_EMAIL = True
 SOCIALACCOUNT_ONLY = False
