@@ -207,6 +207,12 @@ PAPERBOY_HTTP_USER_AGENT = env_str(
 )
 PAPERBOY_MAILDIR = env_str("PAPERBOY_MAILDIR", str(VAR_DIR / "mail"))
 
+# Live preview: per user, at most this many requests per window (and one at a time); the combined
+# "next digest" preview searches at most this many words (a subscription may have 20 x 32).
+PAPERBOY_PREVIEW_RATE = env_int("PAPERBOY_PREVIEW_RATE", 40, minimum=1)
+PAPERBOY_PREVIEW_RATE_WINDOW = env_int("PAPERBOY_PREVIEW_RATE_WINDOW", 10, minimum=1)
+PAPERBOY_PREVIEW_WORD_BUDGET = env_int("PAPERBOY_PREVIEW_WORD_BUDGET", 96, minimum=32)
+
 # --- Delivery (owned by the delivery engineer; see docs/DELIVERY.md) ------------------------------
 # A row left in ``sending`` longer than this is taken as the worker's death and reconciled. It must
 # exceed the longest single SMTP transaction: every socket operation may take EMAIL_TIMEOUT.
