@@ -12,6 +12,7 @@ import contextlib
 import functools
 import http.client
 import socket
+import ssl
 import threading
 import time
 import urllib.request
@@ -108,22 +109,32 @@ class GuardedHTTPSConnection(http.client.HTTPSConnection):
         _connect_guarded(self, allow=allow, deadline=deadline)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying context per process: loading the system's CA store takes ~0.1 s."""
+    return ssl.create_default_context()
+
+
 class GuardedHTTPHandler(urllib.request.HTTPHandler):
     def __init__(self, *, allow: FetchAllow, deadline: Deadline) -> None:
         super().__init__()
-        self._guard = {"allow": allow, "deadline": deadline}
+        self._allow, self._deadline = allow, deadline
 
     def http_open(self, req):
-        return self.do_open(functools.partial(GuardedHTTPConnection, **self._guard), req)
+        return self.do_open(functools.partial(GuardedHTTPConnection, allow=self._allow, deadline=self._deadline), req)
 
 
 class GuardedHTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, *, allow: FetchAllow, deadline: Deadline) -> None:
         super().__init__()
-        self._guard = {"allow": allow, "deadline": deadline}
+        self._allow, self._deadline = allow, deadline
 
     def https_open(self, req):
-        return self.do_open(functools.partial(GuardedHTTPSConnection, **self._guard), req, context=self._context)
+        return self.do_open(
+            functools.partial(GuardedHTTPSConnection, allow=self._allow, deadline=self._deadline),
+            req,
+            context=_ssl_context(),  # made on the first https request only
+        )
 
 
 def opener_build(*handlers, allow: FetchAllow, deadline: Deadline) -> urllib.request.OpenerDirector:
