@@ -38,7 +38,10 @@ _site = urlparse(SITE_URL)
 if _site.scheme not in {"http", "https"} or not _site.hostname:
     raise ImproperlyConfiguredEnv(f"PAPERBOY_SITE_URL={SITE_URL!r} must be an http(s) URL")
 SITE_DOMAIN = _site.hostname
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [SITE_DOMAIN, "localhost", "127.0.0.1", "testserver"])
+# In production only the site's own host: links in account emails are built from the Host header.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [SITE_DOMAIN] if PRODUCTION else [SITE_DOMAIN, "localhost", "127.0.0.1", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_site.scheme}://{_site.netloc}"])
 
 INSTALLED_APPS = [
@@ -67,6 +70,7 @@ for _provider, _prefix in (("github", "GITHUB"), ("google", "GOOGLE"), ("orcid",
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "paperboy.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -297,6 +301,15 @@ LOGGING = {
 }
 
 if PRODUCTION:
+    _https = _site.scheme == "https"
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = _site.scheme == "https"
-    CSRF_COOKIE_SECURE = _site.scheme == "https"
+    SESSION_COOKIE_SECURE = _https
+    CSRF_COOKIE_SECURE = _https
+    # Plain http is redirected and browsers remember to use https (a year; PAPERBOY_HSTS_SECONDS=0 turns
+    # it off while trying TLS out). Preloading is a commitment the operator opts into.
+    SECURE_SSL_REDIRECT = env_bool("PAPERBOY_SSL_REDIRECT", _https)
+    SECURE_HSTS_SECONDS = env_int("PAPERBOY_HSTS_SECONDS", 31_536_000 if _https else 0, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PAPERBOY_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("PAPERBOY_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # not preloading is the operator's choice, see above
