@@ -41,6 +41,7 @@ from django.utils import timezone
 from markupsafe import Markup, escape
 from premailer import Premailer
 
+from digest.invisible import INVISIBLE
 from digest.mime import PreparedMime, address_encode, alternative_bytes, header_encode
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -113,7 +114,7 @@ EMAIL_KINDS = ("digest", "quiet")
 
 # Dropped outright: bidi overrides (spoofing), zero-width marks, BOM, non-characters and lone surrogates
 # (lxml rejects those). Other control characters and any whitespace become a single space.
-_REMOVE = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff"
+_REMOVE = INVISIBLE  # the one list ingest uses too (digest/invisible.py)
 _REMOVE_SET = frozenset(_REMOVE) | {chr(c) for c in range(0xD800, 0xE000)}
 _REMOVABLE = re.compile(f"[{_REMOVE}\ud800-\udfff]")
 # A stretch to replace: 2+ whitespace/control characters, one that isn't a plain space, or a space at an end.
