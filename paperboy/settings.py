@@ -270,6 +270,9 @@ PAPERBOY_FEED_FLAG_AFTER_FAILURES = env_int("PAPERBOY_FEED_FLAG_AFTER_FAILURES",
 PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)
 # A run still "running" after this long is considered abandoned (its worker died) and may be retaken.
 PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minimum=60)
+# At most this many papers from one feed in one run; the rest is reported on the run (a feed's own
+# max_papers_per_run param overrides it).
+PAPERBOY_FEED_MAX_PAPERS_PER_RUN = env_int("PAPERBOY_FEED_MAX_PAPERS_PER_RUN", 5000, minimum=1)
 # --- end Ingest ---------------------------------------------------------------------------------
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -73,11 +74,13 @@ def feed_parse(body: bytes, *, charset: str = "", what: str = "an RSS/Atom feed"
     return parsed
 
 
-def json_parse(body: bytes, *, charset: str = "", what: str = "JSON") -> object:
+def json_parse(
+    body: bytes, *, charset: str = "", what: str = "JSON", parse_int: Callable[[str], object] | None = None
+) -> object:
     body_require(body, what=what)
     text = body_decode(body, declared_charset=charset)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         # A complete document ends with its closing bracket; a cut-off download does not.
         stripped = text.rstrip()

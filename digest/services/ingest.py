@@ -29,6 +29,7 @@ from digest.ingest import ADAPTERS
 from digest.ingest.http import HttpClient
 from digest.ingest.jsonl import file_parse
 from digest.ingest.records import SOURCE_RANK, FeedSpec, FetchError, FetchResult, PaperRecord, Skip
+from digest.ingest.run_cap import fetch_result_cap, run_limit
 from digest.ingest.sources import SourceRefused, import_path_resolve, source_check, source_is_file
 from digest.ingest.text import (
     TITLE_KEY_MAX,
@@ -150,9 +151,10 @@ def _record_store(*, record: PaperRecord, feed: Feed | None) -> tuple[str, int |
             if attempt == 3:
                 logger.warning("could not store %s: %s", ref, exc)
                 return "skipped", None, Skip(entry=ref, reason=f"database conflict: {exc}"[:300])
-        except DatabaseError as exc:
+        except (DatabaseError, OverflowError, ValueError) as exc:
+            # A value the database cannot take (SQLite raises OverflowError, not a DatabaseError).
             logger.exception("could not store %s", ref)
-            return "skipped", None, Skip(entry=ref, reason=f"database error: {exc}"[:300])
+            return "skipped", None, Skip(entry=ref, reason=f"cannot store it: {exc}"[:300])
     raise AssertionError("unreachable")
 
 
@@ -364,6 +366,8 @@ def feed_ingest(
             except SourceRefused as exc:
                 raise FetchError(str(exc)) from None
         fetched = adapter(spec=feed_spec(feed), client=client or HttpClient.from_settings(), since=since, now=now)
+        limit = run_limit(default=settings.PAPERBOY_FEED_MAX_PAPERS_PER_RUN, params=feed.params or {})
+        fetched = fetch_result_cap(fetched, limit=limit)
     except FetchError as exc:
         return _run_fail(
             run=run, feed=feed, now=now, error=str(exc), http_status=exc.http_status, retry=exc.retry_after
