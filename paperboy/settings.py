@@ -211,6 +211,9 @@ PAPERBOY_HTTP_USER_AGENT = env_str(
 )
 PAPERBOY_MAILDIR = env_str("PAPERBOY_MAILDIR", str(VAR_DIR / "mail"))
 
+# "View in browser" links in emails work this many days (unsubscribe links never expire; feedback
+# links expire after 60 days, also on the view-in-browser page).
+PAPERBOY_VIEW_LINK_MAX_AGE_DAYS = env_int("PAPERBOY_VIEW_LINK_MAX_AGE_DAYS", 365, minimum=1)
 # Live preview: per user, at most this many requests per window (and one at a time); the combined
 # "next digest" preview searches at most this many words (a subscription may have 20 x 32).
 PAPERBOY_PREVIEW_RATE = env_int("PAPERBOY_PREVIEW_RATE", 40, minimum=1)

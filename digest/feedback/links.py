@@ -122,8 +122,8 @@ class FeedbackLinkMaker:
 
     __slots__ = ("_delivery", "_head", "_minter", "_subscription", "_tail")
 
-    def __init__(self, *, subscription_id: int, delivery_id: int | None) -> None:
-        self._minter = CompactMinter("feedback")
+    def __init__(self, *, subscription_id: int, delivery_id: int | None, issued_at: float | None = None) -> None:
+        self._minter = CompactMinter("feedback", issued_at=issued_at)
         self._subscription = str(int(subscription_id))
         self._delivery = "-" if delivery_id is None else str(int(delivery_id))
         self._head, self._tail = token_url_parts("feedback:act")
