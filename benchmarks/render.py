@@ -290,7 +290,9 @@ def main(argv: list[str] | None = None) -> None:
             delivery=delivery,
             papers=papers,
             interests=interests[delivery.subscription_id],
-            links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+            links=digest_links_make(
+                subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email
+            ),
             frequency="daily",
         )
 

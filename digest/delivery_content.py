@@ -104,6 +104,7 @@ def feedback_actions(*, delivery: Delivery, entry: Mapping[str, Any], paper: Pap
     links = feedback_links_make(
         subscription_id=delivery.subscription_id,
         delivery_id=delivery.id,
+        address=delivery.to_email,
         paper_id=paper.id,
         words=entry_terms(entry),
         authors=paper.authors or (),
@@ -123,7 +124,12 @@ def digest_items_build(
     With ``delivery`` each card carries its signed feedback links (one signer for the whole email),
     issued now or at ``links_issued_at``."""
     maker = (
-        FeedbackLinkMaker(subscription_id=delivery.subscription_id, delivery_id=delivery.id, issued_at=links_issued_at)
+        FeedbackLinkMaker(
+            subscription_id=delivery.subscription_id,
+            delivery_id=delivery.id,
+            address=delivery.to_email,
+            issued_at=links_issued_at,
+        )
         if delivery
         else None
     )
@@ -158,7 +164,10 @@ def digest_email_build(
         digest_date=delivery.slot,
         items=digest_items_build(delivery.content, papers, delivery=delivery, links_issued_at=links_issued_at),
         interests=interests,
-        links=links or digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+        links=links
+        or digest_links_make(
+            subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email
+        ),
         message_id=delivery.message_id,
         frequency=frequency or delivery.subscription.frequency,
         kind="quiet" if content_is_quiet_note(delivery.content) else "digest",

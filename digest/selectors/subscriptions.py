@@ -40,3 +40,10 @@ def delivery_archived(*, subscription_id: int, delivery_id: int) -> Delivery:
 
 def paper_ids_sent_to(*, subscription_id: int) -> frozenset[int]:
     return frozenset(SentPaper.objects.filter(subscription_id=subscription_id).values_list("paper_id", flat=True))
+
+
+def subscription_address(subscription_id: int) -> str | None:
+    """The address a subscription's emailed links are bound to (its user's email), or None.
+
+    Positional, to serve as ``address_of`` for ``accounts.tokens``."""
+    return Subscription.objects.filter(id=subscription_id).values_list("user__email", flat=True).first()

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from digest.services.ingest import feed_ingest, feeds_due
 
-
 # Every request has its own wall-clock deadline (digest/ingest/connections.py); this bounds a whole run
 # (pages x retries) as a last resort, so one hostile feed can never keep a worker that also sends digests.
 FEED_RUN_SOFT_LIMIT_SECONDS = 20 * 60

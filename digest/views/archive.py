@@ -64,7 +64,12 @@ def digest_view(request: HttpRequest, token: str) -> HttpResponse:
     (same issue time, same expiry), never fresh ones (security review L5)."""
     try:
         max_age = int(settings.PAPERBOY_VIEW_LINK_MAX_AGE_DAYS * 86400)
-        subscription_id, data = token_read(purpose="archive", token=token, max_age_seconds=max_age)
+        subscription_id, data = token_read(
+            purpose="archive",
+            token=token,
+            address_of=subscription_selectors.subscription_address,
+            max_age_seconds=max_age,
+        )
         delivery_id = int(data["d"])
         delivery = subscription_selectors.delivery_archived(subscription_id=subscription_id, delivery_id=delivery_id)
     except (InvalidToken, KeyError, TypeError, ValueError, Delivery.DoesNotExist) as exc:

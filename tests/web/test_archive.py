@@ -93,13 +93,17 @@ def test_the_emails_view_in_browser_link_needs_no_login(anon, ada_sub, adas_dige
 
 def test_a_view_link_for_someone_elses_digest_or_a_tampered_one_is_not_found(anon, ada_sub, bo_sub, adas_digest):
     # A genuine token for Bo naming Ada's delivery.
-    crossed = token_make(purpose="archive", subscription_id=bo_sub.id, data={"d": adas_digest.id})
+    crossed = token_make(
+        purpose="archive", subscription_id=bo_sub.id, address=bo_sub.user.email, data={"d": adas_digest.id}
+    )
     assert anon.get(f"/d/{crossed}/").status_code == 404
     # Another purpose's token.
-    unsubscribe = token_make(purpose="unsubscribe", subscription_id=ada_sub.id)
+    unsubscribe = token_make(purpose="unsubscribe", subscription_id=ada_sub.id, address=ada_sub.user.email)
     assert anon.get(f"/d/{unsubscribe}/").status_code == 404
     # A tampered one.
-    good = token_make(purpose="archive", subscription_id=ada_sub.id, data={"d": adas_digest.id})
+    good = token_make(
+        purpose="archive", subscription_id=ada_sub.id, address=ada_sub.user.email, data={"d": adas_digest.id}
+    )
     assert anon.get(f"/d/{good[:-2]}xx/").status_code == 404
     assert anon.get("/d/garbage/").status_code == 404
 
