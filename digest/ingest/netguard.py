@@ -124,6 +124,19 @@ def address_refusal(address: IPAddress) -> str | None:
     return None
 
 
+def host_literal_refusal(host: str) -> str | None:
+    """Why a URL's host, as written, names this machine or its network (``localhost``, an internal IP
+    literal), or None. For early, readable refusals of suggestions; the connect-time check is the guard."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return "the machine itself"
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    return address_refusal(ip)
+
+
 def address_check(*, host: str, address: str, allow: FetchAllow) -> None:
     """Raise ``AddressRefused`` unless ``host``'s resolved ``address`` may be fetched."""
     if allow.allows_host(host):
