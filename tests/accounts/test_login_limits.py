@@ -165,3 +165,12 @@ def test_the_setting_takes_a_count_or_addresses_and_refuses_anything_else():
     assert settings_with("10.0.0.0/8,192.0.2.7").stdout.strip() == "0 ['10.0.0.0/8', '192.0.2.7/32']"
     refused = settings_with("nginx")
     assert refused.returncode != 0 and "PAPERBOY_TRUSTED_PROXIES" in refused.stderr
+
+
+def test_the_login_page_offers_the_emailed_code_and_the_reset(db):
+    client = CsrfClient()
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/login/code/"' in page and 'href="/accounts/password/reset/"' in page
+    code_page = client.get("/accounts/login/code/")
+    assert code_page.status_code == 200
+    assert 'name="email"' in code_page.content.decode()
