@@ -13,11 +13,13 @@ Failed logins are limited three ways (``ACCOUNT_RATE_LIMITS``):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit as allauth_ratelimit
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.client_ip import client_ip
@@ -29,7 +31,19 @@ def _login_of(credentials: dict[str, Any]) -> str:
     return str(credentials.get("email", credentials.get("username", ""))).strip().lower()
 
 
+@dataclass(frozen=True)
+class SiteInfo:
+    """What account emails call the site (allauth would name the ``Site`` row: "example.com")."""
+
+    name: str
+    domain: str
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        site = SiteInfo(name="Paperboy", domain=settings.SITE_DOMAIN)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
+
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request) or super().get_client_ip(request)
 
