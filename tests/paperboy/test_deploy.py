@@ -25,11 +25,12 @@ PRODUCTION = {
 def production_settings(*names: str) -> dict:
     code = (
         "import django, json; django.setup(); from django.conf import settings as s; "
-        f"print(json.dumps({{n: getattr(s, n) for n in {list(names)!r}}}))"
+        f"print('SETTINGS', json.dumps({{n: getattr(s, n) for n in {list(names)!r}}}))"
     )
     done = start("-c", code, **PRODUCTION)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("SETTINGS ")]
+    return json.loads(line.removeprefix("SETTINGS "))
 
 
 def test_check_deploy_finds_nothing_with_production_settings():
