@@ -220,7 +220,7 @@ PAPERBOY_PREVIEW_RATE = env_int("PAPERBOY_PREVIEW_RATE", 40, minimum=1)
 PAPERBOY_PREVIEW_RATE_WINDOW = env_int("PAPERBOY_PREVIEW_RATE_WINDOW", 10, minimum=1)
 PAPERBOY_PREVIEW_WORD_BUDGET = env_int("PAPERBOY_PREVIEW_WORD_BUDGET", 96, minimum=32)
 
-# --- Delivery (owned by the delivery engineer; see docs/DELIVERY.md) ------------------------------
+# --- Delivery (docs/DELIVERY.md) ----------------------------------------------------------------
 # A row left in ``sending`` longer than this is taken as the worker's death and reconciled. It must
 # exceed the longest single SMTP transaction: every socket operation may take EMAIL_TIMEOUT.
 PAPERBOY_SENDING_TIMEOUT = env_float("PAPERBOY_SENDING_TIMEOUT", 900.0, minimum=0.5)
@@ -249,7 +249,7 @@ PAPERBOY_BOUNCE_LOCALPART = env_str("PAPERBOY_BOUNCE_LOCALPART", "bounces")
 PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
 PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 
-# --- Ingest (owned by the ingest helper; see docs/INGEST.md) --------------------------------------
+# --- Ingest (docs/INGEST.md) --------------------------------------------------------------------
 # File-based feeds (kind jsonl with a path) read only files under this directory, and only
 # `manage.py add_feed` creates them (the admin cannot).
 PAPERBOY_IMPORT_DIR = env_str("PAPERBOY_IMPORT_DIR", str(VAR_DIR / "import"))
@@ -276,7 +276,6 @@ PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minim
 # At most this many papers from one feed in one run; the rest is reported on the run (a feed's own
 # max_papers_per_run param overrides it).
 PAPERBOY_FEED_MAX_PAPERS_PER_RUN = env_int("PAPERBOY_FEED_MAX_PAPERS_PER_RUN", 5000, minimum=1)
-# --- end Ingest ---------------------------------------------------------------------------------
 
 # --- Celery -------------------------------------------------------------------------------------
 # Without REDIS_URL (make demo, tests) tasks run in-process; with it they go through the broker.

@@ -8,6 +8,7 @@ admin_login_install()  # staff sign in through the rate-limited login (accounts/
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
     path("", include("digest.urls")),
     path("", include("digest.feedback.urls")),
 ]

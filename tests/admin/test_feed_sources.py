@@ -14,7 +14,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.management import CommandError, call_command
 
 from digest.models import Feed, FeedRun, Paper
-from digest.services.ingest import feed_ingest
+from digest.services.ingest.runs import feed_ingest
 
 pytestmark = pytest.mark.django_db
 

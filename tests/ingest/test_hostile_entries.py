@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from digest.models import Feed, FeedRun, Paper
-from digest.services.ingest import feed_ingest
+from digest.services.ingest.runs import feed_ingest
 from tests.ingest.conftest import Reply, feed_make, hf_daily_items
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from digest.ingest.http import HttpClient
 from digest.ingest.netguard import FetchAllow, address_refusal
 from digest.ingest.records import FetchError
 from digest.models import Feed
-from digest.services.ingest import feed_ingest
+from digest.services.ingest.runs import feed_ingest
 from tests.ingest.conftest import FeedServer, Reply, feed_make
 
 REFUSED = [

@@ -138,7 +138,7 @@ def test_bidi_overrides_from_a_feed_never_reach_a_page(ada_client, tmp_path):
     """Security review L7: a title with U+202E displayed reversed in the preview."""
     import json
 
-    from digest.services.ingest import papers_import_jsonl
+    from digest.services.ingest.store import papers_import_jsonl
 
     path = tmp_path / "papers.jsonl"
     record = {
