@@ -153,7 +153,7 @@ def test_the_client_is_the_first_address_from_the_right_that_is_not_our_proxy():
 def test_the_setting_takes_a_count_or_addresses_and_refuses_anything_else():
     def settings_with(value: str) -> subprocess.CompletedProcess:
         code = (
-            "import django; django.setup(); from django.conf import settings as s; "
+            "import paperboy.settings as s; "
             "print('PROXIES', s.ALLAUTH_TRUSTED_PROXY_COUNT, [str(n) for n in s.PAPERBOY_TRUSTED_PROXIES] "
             "if isinstance(s.PAPERBOY_TRUSTED_PROXIES, tuple) else s.PAPERBOY_TRUSTED_PROXIES)"
         )
