@@ -20,6 +20,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
+from digest.matching.error_words import ErrorWhere, error_where
 from digest.models import Paper
 from digest.selectors.papers import paper_docs_ingested_between
 
@@ -76,6 +77,7 @@ class PreviewResult:
     items: tuple[PreviewItem, ...] = ()
     error: str = ""
     error_position: int | None = None
+    error_where: ErrorWhere | None = None
     papers_considered: int = 0
     days: int = PREVIEW_DAYS
 
@@ -244,7 +246,7 @@ def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_T
     try:
         parse_query(text)
     except QueryError as err:
-        return PreviewResult(error=str(err), error_position=getattr(err, "position", None))
+        return PreviewResult(error=str(err), error_position=err.position, error_where=error_where(err))
     return _run(interests=[text], muted=muted, top=top)
 
 

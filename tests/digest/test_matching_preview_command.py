@@ -67,7 +67,7 @@ def test_limit_and_muted_words_apply(papers_file):
 
 
 def test_a_bad_query_exits_with_the_parsers_message(papers_file):
-    with pytest.raises(CommandError, match=r'Unbalanced quote at position 10: "diffusion \\"video"'):
+    with pytest.raises(CommandError, match=r'^Close the quote after “video”: add a " at the end of the phrase\.$'):
         run('diffusion "video', jsonl=str(papers_file))
 
 
