@@ -41,6 +41,7 @@ from django.utils import timezone
 from markupsafe import Markup, escape
 from premailer import Premailer
 
+from digest.matching.phrasing import query_phrase
 from digest.mime import PreparedMime, address_encode, alternative_bytes, header_encode
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -102,6 +103,7 @@ class DigestEmail:
     message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
     frequency: str = "daily"  # or "weekly"
     kind: str = "digest"  # or "quiet": nothing matched today; the items are the nearest misses
+    test: bool = False  # a test digest the subscriber asked for: its subject says so
 
 
 EMAIL_KINDS = ("digest", "quiet")
@@ -1385,11 +1387,12 @@ def _quiet_subject_make(count: int, frequency: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
+def _subject_make(count: int, topics: tuple[str, ...], frequency: str, test: bool = False) -> str:
     template = _env().get_template("digest_subject.txt")
+    topics = tuple(query_phrase(topic) for topic in topics)  # words, not query syntax, in an inbox list
 
     def render(shown: str) -> str:
-        return text_clean(template.render(count=count, topics=shown, frequency=frequency))
+        return text_clean(template.render(count=count, topics=shown, frequency=frequency, test=test))
 
     for k in range(len(topics), 0, -1):
         shown = ", ".join(topics[:k]) + (f" +{len(topics) - k} more" if k < len(topics) else "")
@@ -1400,16 +1403,16 @@ def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
     return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
 
 
-def _subject_fast(view: _View, count: int) -> str:
+def _subject_fast(view: _View, count: int, *, test: bool = False) -> str:
     if view.kind == "quiet":
         return _quiet_subject_make(count, view.frequency)
-    return _subject_make(count, view.topics or view.interests, view.frequency)
+    return _subject_make(count, view.topics or view.interests, view.frequency, test)
 
 
 def digest_subject_render(email: DigestEmail) -> str:
     """Count and top interests, one line, no control characters, under 78 characters."""
     # No feedback links: the subject never shows them, and rendering them is most of a view's cost.
-    return _subject_fast(_view_make(email, with_actions=False), len(email.items))
+    return _subject_fast(_view_make(email, with_actions=False), len(email.items), test=email.test)
 
 
 _MESSAGE_ID_RE = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
@@ -1467,7 +1470,7 @@ def digest_message_build(email: DigestEmail, *, connection=None) -> DigestMessag
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     message = DigestMessage(
-        subject=_subject_fast(view, len(email.items)),
+        subject=_subject_fast(view, len(email.items), test=email.test),
         body=_text_fast(view),
         from_email=_from_header(settings.DEFAULT_FROM_EMAIL),
         to=[email.recipient],
