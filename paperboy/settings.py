@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -88,6 +89,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates too, so templates/admin/widgets/ can label the admin's
+# date/time inputs.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": database_from_url(
