@@ -71,7 +71,7 @@ class InterestForm(forms.Form):
         # The browser stops typing a little past the limit so an overlong paste still gets a clear message.
         max_length=QUERY_MAX_CHARS + 200,
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": 'e.g. "diffusion model" video -medical'}
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "e.g. diffusion video -medical"}
         ),
         error_messages={"required": "Write a query, for example: diffusion video"},
     )
