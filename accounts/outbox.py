@@ -45,8 +45,8 @@ def account_email_queue(*, kind: str, message: EmailMultiAlternatives) -> Accoun
     row = AccountEmail.objects.create(
         kind=kind,
         to_email=to_email,
-        subject=message.subject,
-        body_text=message.body,
+        subject=str(message.subject),
+        body_text=str(message.body),
         body_html=str(html),
         from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
         message_id=message.extra_headers.get("Message-ID", ""),

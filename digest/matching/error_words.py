@@ -8,6 +8,7 @@ No Python repr, no "position 0": a sentence that names the words the person type
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,41 +39,79 @@ def _word_at(query: str, position: int) -> str:
     return match.group(0) if match else ""
 
 
+@dataclass(frozen=True)
+class _Spot:
+    query: str
+    pos: int
+
+    @property
+    def before(self) -> str:
+        return self.query[: self.pos]
+
+    @property
+    def after(self) -> str:
+        return self.query[self.pos :]
+
+    @property
+    def word(self) -> str:
+        return _word_at(self.query, self.pos)
+
+
+def _bracket(spot: _Spot) -> str:
+    if spot.after.startswith("("):
+        return f"Close the bracket before “{_clip(spot.after[1:])}”: add a ) where the group ends."
+    return f"The ) after “{_clip(spot.before, keep_end=True)}” closes a bracket that was never opened: remove it."
+
+
+def _field_needs_word(spot: _Spot) -> str:
+    field = spot.word.split(":")[0]
+    return f'Put a word or "phrase" right after {field}:, with no space, as in: {field}:{_example(field)}.'
+
+
+def _quote_inside_word(spot: _Spot) -> str:
+    start = max(spot.query.rfind(" ", 0, spot.pos) + 1, 0)
+    return f"Put a space before the quote in “{_clip(_word_at(spot.query, start))}”."
+
+
+# The parser's message (its start) -> the sentence a person reads, built from where it happened.
+_SENTENCES: tuple[tuple[str, Callable[[_Spot], str]], ...] = (
+    ("Unbalanced quote", lambda s: f'Close the quote after “{_clip(s.after[1:])}”: add a " at the end of the phrase.'),
+    ("Unbalanced parenthesis", _bracket),
+    ("OR needs something on its left", lambda s: "Put a word before OR, as in: diffusion OR flow."),
+    (
+        "OR needs something on its right",
+        lambda s: f"Put a word after the OR that follows “{_clip(s.before, keep_end=True)}”, as in: diffusion OR flow.",
+    ),
+    (
+        "This part only excludes",
+        lambda s: f"“{_clip(s.after)}” only says what to leave out: add a word to look for, as in: diffusion -medical.",
+    ),
+    ("Nothing to exclude after", lambda s: _DASH_ALONE),
+    ("A lone '-'", lambda s: _DASH_ALONE),
+    ("Double '-'", lambda s: f"Use a single - before “{_word_at(s.after.lstrip('-'), 0)}”, as in: -medical."),
+    ("Empty quotes", lambda s: "Put a word or phrase between the empty quotes."),
+    ("Empty parentheses", lambda s: "Put a word between the empty brackets, or remove them."),
+    ("A quote must start a phrase", _quote_inside_word),
+    (
+        "Unknown field",
+        lambda s: (
+            f"Paperboy does not know “{s.word.split(':')[0]}:”. Use title:, author: or category:, as in: author:hinton."
+        ),
+    ),
+    ("Query is empty", lambda s: "Type a word or phrase to look for."),
+)
+_DASH_ALONE = "Write the - right before the word to leave out, with no space, as in: diffusion -medical."
+
+
 def error_sentence(error: QueryError) -> str:
     """What is wrong and how to fix it, in a sentence that quotes the person's own words."""
-    message, query, pos = error.message, error.query, min(max(error.position, 0), len(error.query))
-    before, after = query[:pos], query[pos:]
-    if message == "Unbalanced quote":
-        return f'Close the quote after “{_clip(after[1:])}”: add a " at the end of the phrase.'
-    if message == "Unbalanced parenthesis":
-        if after.startswith("("):
-            return f"Close the bracket before “{_clip(after[1:])}”: add a ) where the group ends."
-        return f"The ) after “{_clip(before, keep_end=True)}” closes a bracket that was never opened: remove it."
-    if message == "OR needs something on its left":
-        return "Put a word before OR, as in: diffusion OR flow."
-    if message == "OR needs something on its right":
-        return f"Put a word after the OR that follows “{_clip(before, keep_end=True)}”, as in: diffusion OR flow."
-    if message.startswith("This part only excludes"):
-        return f"“{_clip(after)}” only says what to leave out: add a word to look for, as in: diffusion -medical."
-    if message.startswith("Nothing to exclude after") or message.startswith("A lone '-'"):
-        return "Write the - right before the word to leave out, with no space, as in: diffusion -medical."
-    if message.startswith("Double '-'"):
-        return f"Use a single - before “{_word_at(after.lstrip('-'), 0)}”, as in: -medical."
-    if message == "Empty quotes":
-        return "Put a word or phrase between the empty quotes."
-    if message == "Empty parentheses":
-        return "Put a word between the empty brackets, or remove them."
-    if message.startswith("A quote must start a phrase"):
-        return f"Put a space before the quote in “{_clip(_word_at(query, max(query.rfind(' ', 0, pos) + 1, 0)))}”."
-    if message.startswith("Unknown field"):
-        field = _word_at(query, pos).split(":")[0]
-        return f"Paperboy does not know “{field}:”. Use title:, author: or category:, as in: author:hinton."
-    if message.endswith('needs a word or "phrase" right after it'):
-        field = _word_at(query, pos).split(":")[0]
-        return f'Put a word or "phrase" right after {field}:, with no space, as in: {field}:{_example(field)}.'
-    if message == "Query is empty":
-        return "Type a word or phrase to look for."
-    return message.rstrip(".") + "."
+    spot = _Spot(error.query, min(max(error.position, 0), len(error.query)))
+    for start, sentence in _SENTENCES:
+        if error.message.startswith(start):
+            return sentence(spot)
+    if error.message.endswith('needs a word or "phrase" right after it'):
+        return _field_needs_word(spot)
+    return error.message.rstrip(".") + "."
 
 
 def _example(field: str) -> str:
