@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-dev
 .PHONY: demo test install lint format run worker beat clean screenshots bench
 
 $(PY):
+	@echo "==> Creating the virtual environment $(VENV)/ (first run only)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 

@@ -92,6 +92,22 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -
     raise AssertionError(f"make run did not serve on port {port}")
 
 
+def test_the_first_make_demo_says_it_is_installing_before_it_goes_quiet():
+    # -n prints what make would run; -W pretends pyproject.toml changed, as on a fresh clone.
+    planned = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "demo"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    install = planned.index("pip install")
+    assert planned.rfind("Installing Paperboy and its dependencies", 0, install) != -1
+    assert "about a minute" in planned
+    assert planned.index("manage.py demo") > install
+
+
 def test_make_demo_then_make_run_serves_a_styled_site_where_the_demo_links_work(newcomer_env, tmp_path):
     port = free_port()
     site = f"http://localhost:{port}"
