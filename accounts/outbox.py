@@ -36,6 +36,11 @@ class SendOutcome:
     retry_in: float | None = None  # seconds until the next try, when the row is pending again
 
 
+# Once an email has gone (or never will), its body is dropped: it holds confirmation and password-reset
+# links that must not outlive their use in the database or the admin. The row stays as the log.
+_FORGET_BODY = {"body_text": "", "body_html": ""}
+
+
 def account_email_queue(*, kind: str, message: EmailMultiAlternatives) -> AccountEmail:
     """Store a rendered account email and send it once the current transaction commits."""
     from accounts.tasks import account_email_send_task
@@ -102,7 +107,7 @@ def account_email_send(*, email_id: int) -> SendOutcome:
         reason = f"{type(error).__name__}: {error}"[:1000]
         if _refused_for_good(error) or attempts >= settings.PAPERBOY_ACCOUNT_EMAIL_MAX_ATTEMPTS:
             AccountEmail.objects.filter(id=email_id).update(
-                state=State.FAILED, attempts=attempts, last_error=reason, next_attempt_at=None
+                state=State.FAILED, attempts=attempts, last_error=reason, next_attempt_at=None, **_FORGET_BODY
             )
             log.error("account email %s to %s failed for good: %s", row.kind, row.to_email, reason)
             return SendOutcome(state=State.FAILED)
@@ -116,7 +121,7 @@ def account_email_send(*, email_id: int) -> SendOutcome:
         log.warning("account email %s to %s not sent (%s); next try in %.0f s", row.kind, row.to_email, reason, delay)
         return SendOutcome(state=State.PENDING, retry_in=delay)
     AccountEmail.objects.filter(id=email_id).update(
-        state=State.SENT, attempts=attempts, sent_at=timezone.now(), last_error="", next_attempt_at=None
+        state=State.SENT, attempts=attempts, sent_at=timezone.now(), last_error="", next_attempt_at=None, **_FORGET_BODY
     )
     return SendOutcome(state=State.SENT)
 

@@ -105,6 +105,9 @@ def test_signing_up_while_smtp_is_down_succeeds_and_the_email_goes_out_when_it_i
     )
     assert message["To"] == "newbie@example.org"
     wait_for(lambda: AccountEmail.objects.get(id=row.id).state == AccountEmail.State.SENT, what="the row marked sent")
+    # Sent: the row stays as the log, without the confirmation link it carried.
+    sent = AccountEmail.objects.get(id=row.id)
+    assert (sent.body_text, sent.body_html) == ("", "") and sent.subject and sent.sent_at
     confirm_from(message, client, "newbie@example.org")
 
 
