@@ -66,8 +66,10 @@ def box(page, selector: str) -> dict:
     )
 
 
-def test_typing_on_a_phone_visibly_updates_the_preview(reader_page):
+def test_on_a_phone_typing_visibly_updates_the_preview_and_the_page_stays_short(reader_page):
     page = reader_page
+    assert_the_page_is_a_page_not_a_feed(page)
+    assert_one_left_edge(page)
     query = page.get_by_label("Add an interest")
     query.scroll_into_view_if_needed()
     query.click()
@@ -90,19 +92,17 @@ def test_typing_on_a_phone_visibly_updates_the_preview(reader_page):
     assert heading.locator(".token").evaluate_all("els => els.every(e => e.getClientRects().length === 1)")
 
 
-def test_the_interests_page_on_a_phone_is_a_page_not_a_feed(reader_page):
-    page = reader_page
+def assert_the_page_is_a_page_not_a_feed(page) -> None:
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height < 4200, f"the interests page is {height} px tall on a phone"
-    print(f"interests page on a phone: {height} px")
     # Three papers shown per list; the rest are counted, not dropped silently.
     shown = page.locator("[data-preview-panel] .preview-list > li:visible").count()
     assert shown == 3
     assert page.locator("[data-preview-panel] .preview-more").first.is_visible()
 
 
-def test_logo_navigation_and_content_share_one_left_edge_on_a_phone(reader_page):
-    page = reader_page
+def assert_one_left_edge(page) -> None:
+    # Logo, navigation and content share one left edge.
     logo = box(page, ".brand")["x"]
     nav_text = page.locator(".site-nav a").first.evaluate(
         "el => el.getBoundingClientRect().x + parseFloat(getComputedStyle(el).paddingLeft)"
