@@ -80,6 +80,7 @@ class PreviewResult:
     error_where: ErrorWhere | None = None
     papers_considered: int = 0
     days: int = PREVIEW_DAYS
+    already_received: int = 0  # matches left out because an earlier digest had them
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def _run(
     # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
     count = stats.get("candidate_pairs", 0) - (len(found) - len(matches))
     items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)
-    return PreviewResult(count=count, items=items, papers_considered=total)
+    return PreviewResult(count=count, items=items, papers_considered=total, already_received=len(found) - len(matches))
 
 
 def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_TOP) -> PreviewResult:

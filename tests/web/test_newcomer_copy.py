@@ -62,3 +62,18 @@ def test_flash_messages_are_a_live_region_around_a_proper_list(ada_client):
     html = ada_client.post_form("/preferences/interests/", {"query": "graph"}, follow=True).content.decode()
     assert '<div class="messages-region" role="status" aria-live="polite">' in html
     assert '<ul class="messages">' in html and 'role="status" aria-live="polite">\n  <ul' in html
+
+
+def test_the_next_digest_says_when_every_match_was_already_received(ada_client, ada_sub, recent_papers):
+    from digest.models import SentPaper
+
+    SentPaper.objects.create(subscription=ada_sub, paper=recent_papers["video"])
+    SentPaper.objects.create(subscription=ada_sub, paper=recent_papers["medical"])
+    html = ada_client.get("/preferences/").content.decode()
+    assert "The 2 matching papers of the last 7 days were in digests you already received" in html
+    assert "None of the" not in html
+
+
+def test_an_author_query_that_finds_nothing_gets_an_authors_hint(ada_client, recent_papers):
+    html = ada_client.get("/preview/", {"q": "author:nobodyatall", "fragment": "1"}).content.decode()
+    assert "No paper by this author" in html and "Try fewer words" not in html
