@@ -1,7 +1,8 @@
 """axe-core on every page a person meets, at 1280 and 375 px: zero serious or critical violations.
 
 Every page of the site (signed out, signed in, onboarding, error pages, the email's landing pages), the
-admin pages a moderator sees, and the digest's HTML as sent, in Debian's Chromium against a live server.
+admin pages a moderator sees, the digest's HTML as sent and the verification email's, in Debian's
+Chromium against a live server.
 The digest comes from a real test-digest send over SMTP, so its links are the real ones.
 """
 
@@ -200,6 +201,9 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     email = Audit(chromium, base, session=session_of(ada.user), bypass_csp=True)
     email.page.set_content(digest.get_body(("html",)).get_content())
     email.check("the digest email's HTML")
+    verification = next(m for m in smtp_sink.messages() if m["To"] == "fresh@example.org")
+    email.page.set_content(verification.get_body(("html",)).get_content())
+    email.check("the verification email's HTML")
     email.open(links(digest, "/d/")[0], "view in browser")
     email.open(f"/archive/{delivery.id}/email/", "the archived digest's email frame")
     email.close()
@@ -218,4 +222,4 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     moderator.open("/admin/admin/logentry/")
     moderator.close()
 
-    assert len(visitor.audited + newcomer.audited + reader.audited + email.audited + moderator.audited) == 39
+    assert len(visitor.audited + newcomer.audited + reader.audited + email.audited + moderator.audited) == 40
