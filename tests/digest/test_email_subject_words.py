@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.emails import digest_message_build, digest_subject_render
+from digest.email import digest_message_build, digest_subject_render
 from digest.matching.phrasing import query_phrase
 from tests.digest.email_samples import ada_email
 

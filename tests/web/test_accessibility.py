@@ -19,8 +19,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from digest.delivery.plan import delivery_send_test
+from digest.dispatch import chunks_enqueue
 from digest.models import Feed
-from digest.services.delivery import delivery_send_test
 from digest.services.roles import MODERATORS, moderators_group_sync
 from tests import factories
 from tests.a11y import axe_check
@@ -109,7 +110,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     ada = factories.subscriber_make(email="ada@example.org", interests=["diffusion", "reasoning LLM"])
     ada.user.set_password(PASSWORD)
     ada.user.save()
-    delivery = delivery_send_test(subscription_id=ada.id)
+    delivery = delivery_send_test(subscription_id=ada.id, on_chunks=chunks_enqueue)
     digest = next(m for m in smtp_sink.messages() if m["To"] == "ada@example.org")
     Feed.objects.create(name="arXiv cs.LG", kind=Feed.Kind.ARXIV, categories="cs.LG")
     moderators_group_sync()

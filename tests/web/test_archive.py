@@ -72,8 +72,8 @@ def test_a_digest_opens_inside_the_site_with_a_way_back_to_the_archive(ada_clien
 
 
 def test_the_archived_digests_email_is_exactly_as_emailed_under_the_strict_csp(ada_client, adas_digest):
-    from digest.delivery_content import digest_email_from_delivery
-    from digest.emails import digest_html_render
+    from digest.content import digest_email_from_delivery
+    from digest.email import digest_html_render
 
     with time_machine.travel(timezone.now(), tick=False):  # the signed links carry a timestamp
         response = ada_client.get(f"/archive/{adas_digest.id}/email/")
