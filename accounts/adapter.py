@@ -16,6 +16,7 @@ from django.conf import settings
 
 from accounts.outbox import account_email_queue
 from accounts.sites import SITE_NAME
+from accounts.tasks import account_email_send_task
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -39,7 +40,9 @@ class AccountAdapter(DefaultAccountAdapter):
         # The site's domain, not this machine's name (Django's default), in the Message-ID.
         message.extra_headers["Message-ID"] = make_msgid(domain=settings.SITE_DOMAIN)
         message.extra_headers["Auto-Submitted"] = "auto-generated"
-        account_email_queue(kind=template_prefix.rsplit("/", 1)[-1], message=message)
+        account_email_queue(
+            kind=template_prefix.rsplit("/", 1)[-1], message=message, on_queued=account_email_send_task.delay
+        )
 
 
 def site_link(url: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,10 +42,11 @@ class SendOutcome:
 _FORGET_BODY = {"body_text": "", "body_html": ""}
 
 
-def account_email_queue(*, kind: str, message: EmailMultiAlternatives) -> AccountEmail:
-    """Store a rendered account email and send it once the current transaction commits."""
-    from accounts.tasks import account_email_send_task
-
+def account_email_queue(
+    *, kind: str, message: EmailMultiAlternatives, on_queued: Callable[[int], object]
+) -> AccountEmail:
+    """Store a rendered account email; once the current transaction commits, ``on_queued(id)`` sends it
+    (the caller passes the task's ``delay``, so this module needs no task and the tasks need no caller)."""
     [to_email] = message.to
     html = next((content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), "")
     row = AccountEmail.objects.create(
@@ -57,7 +59,7 @@ def account_email_queue(*, kind: str, message: EmailMultiAlternatives) -> Accoun
         message_id=message.extra_headers.get("Message-ID", ""),
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: account_email_send_task.delay(row.id))
+    transaction.on_commit(lambda: on_queued(row.id))
     return row
 
 
