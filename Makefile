@@ -9,20 +9,28 @@ DEV := PAPERBOY_INSECURE_DEV_KEY=$${PAPERBOY_INSECURE_DEV_KEY:-1}
 .PHONY: demo test install lint format run worker beat clean screenshots bench
 
 $(PY):
+	@echo "==> Creating the virtual environment $(VENV)/ (first run only)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "==> Installing Paperboy and its dependencies into $(VENV)/ (about a minute, only the first time)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Without DATABASE_URL the demo uses its own fresh SQLite file, so every run shows today's emails.
+# The local database that make demo, make run, make worker and make beat share (unless DATABASE_URL is set).
+VAR_DIR := $(or $(PAPERBOY_VAR_DIR),var)
+LOCAL_DB := $(VAR_DIR)/paperboy.sqlite3
+PORT ?= 8000
+
+# Without DATABASE_URL the demo starts the local SQLite database afresh, so every run shows today's
+# emails, and make run then serves that same database: the links in the demo's emails work there.
 demo: $(STAMP)
-	@if [ -z "$$DATABASE_URL" ]; then rm -f var/demo.sqlite3; fi
-	@mkdir -p var
-	$(DEV) DATABASE_URL=$${DATABASE_URL:-sqlite:///var/demo.sqlite3} $(PY) manage.py demo
+	@if [ -z "$$DATABASE_URL" ]; then rm -f $(LOCAL_DB); fi
+	@mkdir -p $(VAR_DIR)
+	@$(DEV) $(PY) manage.py demo
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
@@ -50,9 +58,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The site on http://localhost:$(PORT), styled (static files collected for WhiteNoise), with a local SMTP
+# sink beside it (mail lands in $(VAR_DIR)/mail/new/) unless EMAIL_HOST names a real relay.
+run: export PAPERBOY_SITE_URL ?= http://localhost:$(PORT)
 run: $(STAMP)
-	$(DEV) $(PY) manage.py migrate --noinput
-	$(DEV) $(PY) manage.py runserver
+	@mkdir -p $(VAR_DIR)
+	@$(DEV) $(PY) manage.py migrate --noinput -v 0
+	@$(DEV) $(PY) manage.py collectstatic --noinput -v 0
+	@echo "==> Paperboy on http://localhost:$(PORT)/ (database: $${DATABASE_URL:-$(LOCAL_DB)}; Ctrl-C stops it)"
+	@if [ -z "$$EMAIL_HOST" ]; then \
+		$(DEV) $(PY) manage.py mailsink --port $${EMAIL_PORT:-8025} & sink=$$!; \
+		trap 'kill $$sink 2>/dev/null' EXIT INT TERM; \
+		$(DEV) $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+		$(DEV) $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	fi
 
 worker: $(STAMP)
 	$(DEV) $(VENV)/bin/celery -A paperboy worker --loglevel INFO
@@ -61,4 +81,4 @@ beat: $(STAMP)
 	$(DEV) $(VENV)/bin/celery -A paperboy beat --loglevel INFO --schedule var/celerybeat-schedule
 
 clean:
-	rm -rf var/mail var/paperboy.sqlite3
+	rm -rf $(VAR_DIR)/mail $(VAR_DIR)/static $(LOCAL_DB)

@@ -1,5 +1,10 @@
-"""allauth, adapted: the real client address, login limits nobody else can use against the owner,
-and no mail to IP-literal addresses.
+"""allauth, adapted: Paperboy's voice for every account email (queued, never sent inside the request),
+the real client address, login limits nobody else can use against the owner, and no mail to
+IP-literal addresses.
+
+Every account email is rendered from ``templates/account/email/<kind>_{subject,message}.txt`` and
+``<kind>_message.html`` with the site's own name and URL (never the Sites framework's default), then
+handed to ``accounts.outbox``: a mail server that is down delays the email, it never breaks the page.
 
 Failed logins are limited three ways (``ACCOUNT_RATE_LIMITS``):
 
@@ -14,7 +19,9 @@ Failed logins are limited three ways (``ACCOUNT_RATE_LIMITS``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit as allauth_ratelimit
@@ -23,6 +30,9 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.client_ip import client_ip
+from accounts.outbox import account_email_queue
+from accounts.sites import SITE_NAME
+from accounts.tasks import account_email_send_task
 
 ACCOUNT_LIMIT_ACTION = "login_failed_account"
 
@@ -40,9 +50,31 @@ class SiteInfo:
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        site = SiteInfo(name="Paperboy", domain=settings.SITE_DOMAIN)
-        super().send_mail(template_prefix, email, {**context, "current_site": site})
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        ctx = {
+            "request": getattr(self, "request", None),
+            "email": email,
+            "site_name": SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "preferences_url": f"{settings.SITE_URL}/preferences/",
+            "login_url": f"{settings.SITE_URL}/accounts/login/",
+            "password_reset_url_plain": f"{settings.SITE_URL}/accounts/password/reset/",
+            **context,
+            # allauth's own templates (login by code has none of ours) name the site by this.
+            "current_site": SiteInfo(name=SITE_NAME, domain=settings.SITE_DOMAIN),
+        }
+        # allauth builds its links from the request's host; an email's links use the public site URL,
+        # like every other link Paperboy sends (the request may have come in by an internal name).
+        for key in ("activate_url", "password_reset_url", "signup_url"):
+            if isinstance(ctx.get(key), str):
+                ctx[key] = site_link(ctx[key])
+        message = self.render_mail(template_prefix, email, ctx)
+        # The site's domain, not this machine's name (Django's default), in the Message-ID.
+        message.extra_headers["Message-ID"] = make_msgid(domain=settings.SITE_DOMAIN)
+        message.extra_headers["Auto-Submitted"] = "auto-generated"
+        account_email_queue(
+            kind=template_prefix.rsplit("/", 1)[-1], message=message, on_queued=account_email_send_task.delay
+        )
 
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request) or super().get_client_ip(request)
@@ -73,3 +105,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def _delete_login_attempts_cached_email(self, request: HttpRequest, **credentials: Any) -> None:
         super()._delete_login_attempts_cached_email(request, **credentials)
         allauth_ratelimit.clear(request, app="allauth.account", action=ACCOUNT_LIMIT_ACTION, key=_login_of(credentials))
+
+
+def site_link(url: str) -> str:
+    """The same path and query under PAPERBOY_SITE_URL."""
+    parts = urlsplit(url)
+    return settings.SITE_URL + parts.path + (f"?{parts.query}" if parts.query else "")

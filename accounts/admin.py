@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
 
-from accounts.models import User
+from accounts.models import AccountEmail, User
 
 
 class UserCreationForm(DjangoUserCreationForm):
@@ -38,3 +38,21 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(AccountEmail)
+class AccountEmailAdmin(admin.ModelAdmin):
+    """Account emails still waiting for the SMTP server, or refused: the operator sees why."""
+
+    list_display = ("created_at", "kind", "to_email", "state", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("state", "kind")
+    search_fields = ("to_email",)
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    readonly_fields = [field.name for field in AccountEmail._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

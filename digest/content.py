@@ -215,6 +215,7 @@ def digest_email_build(
         message_id=delivery.message_id,
         frequency=frequency or delivery.subscription.frequency,
         kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
+        test=delivery.kind == Delivery.Kind.TEST,
     )
 
 

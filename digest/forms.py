@@ -25,12 +25,14 @@ WEEKDAYS = [
     (6, "Sunday"),
 ]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+# One feature each, and every one matches papers of the demo sample (tests/digest/test_demo_examples.py),
+# so the first chip a newcomer clicks never shows "0 papers".
 EXAMPLE_QUERIES = (
-    '"diffusion model" video',
-    'grokking OR "delayed generalization"',
+    "diffusion video -medical",
+    '"graph neural network" OR GNN',
     "title:reasoning LLM -survey",
     "category:cs.RO manipulation",
-    'author:"Yann LeCun"',
+    'author:"Elena Petrova"',
 )
 
 
@@ -69,7 +71,7 @@ class InterestForm(forms.Form):
         # The browser stops typing a little past the limit so an overlong paste still gets a clear message.
         max_length=QUERY_MAX_CHARS + 200,
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": 'e.g. "diffusion model" video -medical'}
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "e.g. diffusion video -medical"}
         ),
         error_messages={"required": "Write a query, for example: diffusion video"},
     )

@@ -21,6 +21,7 @@ urlpatterns = [
     path("preview/", preview.preview, name="preview"),
     path("archive/", archive.archive, name="archive"),
     path("archive/<int:delivery_id>/", archive.archive_digest, name="archive_digest"),
+    path("archive/<int:delivery_id>/email/", archive.archive_digest_email, name="archive_digest_email"),
     path("d/<str:token>/", archive.digest_view, name="digest_view"),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     # Subscribers suggest a feed for the moderators.

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -100,6 +101,10 @@ TEMPLATES = [
     },
 ]
 
+# Widgets render through the project's templates too, so templates/admin/widgets/ can label the admin's
+# date/time inputs.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 DATABASES = {
     "default": database_from_url(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'paperboy.sqlite3'}"), base_dir=str(BASE_DIR)
@@ -147,7 +152,12 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # Never say whether an address has an account (signup, password reset, login).
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Paperboy] "
+# Subjects are whole sentences of their own ("Confirm your email address for Paperboy"), in sentence case.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Account emails are rendered in Paperboy's voice and queued (accounts/outbox.py), never sent in the request.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Tell people when their password or address changes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
@@ -189,6 +199,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [(address, address) for address in env_list("PAPERBOY_ADMINS")]
 
 # --- Paperboy -----------------------------------------------------------------------------------
+# Account emails (verification, reset) that the SMTP server refused or could not take are tried again
+# with exponential backoff from this many seconds, this many times in all (about a day by default).
+PAPERBOY_ACCOUNT_EMAIL_RETRY_SECONDS = env_float("PAPERBOY_ACCOUNT_EMAIL_RETRY_SECONDS", 30.0, minimum=0.0)
+PAPERBOY_ACCOUNT_EMAIL_MAX_ATTEMPTS = env_int("PAPERBOY_ACCOUNT_EMAIL_MAX_ATTEMPTS", 30, minimum=1)
 PAPERBOY_POSTAL_ADDRESS = env_str("PAPERBOY_POSTAL_ADDRESS", "Paperboy · a self-hosted paper digest")
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
 # Deliveries sent per Celery chunk task (one SMTP connection each).

@@ -45,6 +45,7 @@ class DigestEmail:
     message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
     frequency: str = "daily"  # or "weekly"
     kind: str = "digest"  # or "quiet": nothing matched today; the items are the nearest misses
+    test: bool = False  # a test digest the subscriber asked for: its subject says so
 
 
 EMAIL_KINDS = ("digest", "quiet")

@@ -78,7 +78,7 @@ def digest_message_build(email: DigestEmail, *, connection: Any = None) -> Diges
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     message = DigestMessage(
-        subject=subject_fast(view, len(email.items)),
+        subject=subject_fast(view, len(email.items), test=email.test),
         body=text_fast(view),
         from_email=_from_header(settings.DEFAULT_FROM_EMAIL),
         to=[email.recipient],

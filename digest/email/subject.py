@@ -13,6 +13,7 @@ from digest.email.clean import display_text
 from digest.email.contract import DigestEmail
 from digest.email.inline import env
 from digest.email.view import View, view_make
+from digest.matching.phrasing import query_phrase
 
 SUBJECT_MAX_CHARS = 77  # RFC 5322 recommends < 78 characters per header line
 
@@ -27,11 +28,12 @@ def _quiet_subject_make(count: int, frequency: str) -> str:
 
 @registered
 @functools.lru_cache(maxsize=4096)
-def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
+def _subject_make(count: int, topics: tuple[str, ...], frequency: str, test: bool = False) -> str:
     template = env().get_template("digest_subject.txt")
+    topics = tuple(query_phrase(topic) for topic in topics)  # words, not query syntax, in an inbox list
 
     def render(shown: str) -> str:
-        return display_text(template.render(count=count, topics=shown, frequency=frequency))
+        return display_text(template.render(count=count, topics=shown, frequency=frequency, test=test))
 
     for k in range(len(topics), 0, -1):
         shown = ", ".join(topics[:k])
@@ -44,13 +46,13 @@ def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
     return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
 
 
-def subject_fast(view: View, count: int) -> str:
+def subject_fast(view: View, count: int, *, test: bool = False) -> str:
     if view.kind == "quiet":
         return _quiet_subject_make(count, view.frequency)
-    return _subject_make(count, view.topics or view.interests, view.frequency)
+    return _subject_make(count, view.topics or view.interests, view.frequency, test)
 
 
 def digest_subject_render(email: DigestEmail) -> str:
     """The subject on its own (the message builder makes it from the view it shares with both parts)."""
     # No feedback links: the subject never shows them, and rendering them is most of a view's cost.
-    return subject_fast(view_make(email, with_actions=False), len(email.items))
+    return subject_fast(view_make(email, with_actions=False), len(email.items), test=email.test)

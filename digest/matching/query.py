@@ -49,11 +49,10 @@ class QueryError(ValueError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        return f"{self.message} at position {self.position}: {_quote(self.query)}"
+        # What people read (pages, forms, commands): plain words naming what they typed.
+        from .error_words import error_sentence
 
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return error_sentence(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
+from digest.matching.error_words import ErrorWhere, error_where
 from digest.matching.highlight import spans_merge
 from digest.matching.query import Query
 from digest.models import Paper
@@ -80,10 +81,12 @@ class PreviewResult:
     items: tuple[PreviewItem, ...] = ()
     error: str = ""
     error_position: int | None = None
+    error_where: ErrorWhere | None = None
     papers_considered: int = 0
     days: int = PREVIEW_DAYS
     # Said when the preview was cut to its budget (the digest itself is never cut).
     note: str = ""
+    already_received: int = 0  # matches left out because an earlier digest had them
 
 
 @dataclass(frozen=True)
@@ -236,7 +239,7 @@ def _run(
     # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
     count = stats.get("candidate_pairs", 0) - (len(found) - len(matches))
     items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)
-    return PreviewResult(count=count, items=items, papers_considered=total)
+    return PreviewResult(count=count, items=items, papers_considered=total, already_received=len(found) - len(matches))
 
 
 def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_TOP) -> PreviewResult:
@@ -247,7 +250,7 @@ def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_T
     try:
         parse_query(text)
     except QueryError as err:
-        return PreviewResult(error=str(err), error_position=getattr(err, "position", None))
+        return PreviewResult(error=str(err), error_position=err.position, error_where=error_where(err))
     return _run(interests=[text], muted=muted, top=top)
 
 

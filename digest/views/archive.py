@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
 from accounts.tokens import InvalidToken, token_read
-from digest.models import Delivery
+from digest.models import Delivery, Subscription
 from digest.selectors import subscriptions as subscription_selectors
 from digest.views.preferences import subscription_of
 
@@ -44,15 +45,30 @@ def archive(request: HttpRequest) -> HttpResponse:
     return render(request, "digest/archive.html", {"page": page, "subscription": subscription})
 
 
-@require_GET
-@login_required
-def archive_digest(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def _own_archived(request: HttpRequest, delivery_id: int) -> tuple[Subscription, Delivery]:
     subscription = subscription_of(request)
     try:
         delivery = subscription_selectors.delivery_archived(subscription_id=subscription.id, delivery_id=delivery_id)
     except Delivery.DoesNotExist as exc:
         # 404, not 403: whether someone else's digest exists is nobody's business.
         raise Http404("No such digest") from exc
+    return subscription, delivery
+
+
+@require_GET
+@login_required
+def archive_digest(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """One past digest inside the site: header, a way back to the archive, and the email as sent."""
+    subscription, delivery = _own_archived(request, delivery_id)
+    return render(request, "digest/archive_digest.html", {"delivery": delivery, "subscription": subscription})
+
+
+@require_GET
+@login_required
+@xframe_options_sameorigin
+def archive_digest_email(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """The email's HTML alone (framed by ``archive_digest``), under the strict email CSP."""
+    _, delivery = _own_archived(request, delivery_id)
     return _digest_response(delivery)
 
 

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from digest.feedback.services import feed_url_for
 from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm
-from digest.matching import QueryError
+from digest.matching import QueryError, parse_query
+from digest.matching.error_words import ErrorWhere, error_where
 from digest.models import Delivery, Interest, Subscription
 from digest.selectors import subscriptions as subscription_selectors
 from digest.selectors.preview import preview_digest
@@ -30,6 +31,17 @@ def _interest_or_404(subscription: Subscription, interest_id: int) -> Interest:
         return subscription_selectors.interest_of_subscription(subscription=subscription, interest_id=interest_id)
     except Interest.DoesNotExist as exc:
         raise Http404("No such interest") from exc
+
+
+def query_error_where(form: InterestForm | None) -> ErrorWhere | None:
+    """Where a refused query went wrong, to mark it under the box (the error text says what)."""
+    if form is None or not form.is_bound or "query" not in form.errors:
+        return None
+    try:
+        parse_query(form.data.get(form.add_prefix("query"), ""))
+    except QueryError as err:
+        return error_where(err)
+    return None
 
 
 def preferences_render(
@@ -65,6 +77,7 @@ def preferences_render(
         "onboarding": not interests,
         "examples": EXAMPLE_QUERIES,
         "feed_url": feed_url_for(subscription=subscription),
+        "add_error_where": query_error_where(add_form),
     }
     return render(request, "digest/preferences.html", context, status=status)
 

@@ -63,7 +63,9 @@
           panel.removeAttribute("aria-busy");
           if (status) {
             var count = panel.querySelector(".preview-count, .query-error, .empty");
-            status.textContent = count ? count.textContent.replace(/\s+/g, " ").trim() : "";
+            // One short sentence ("12 papers matched in the last 7 days (of 300)"), without the list's lead-in.
+            var said = count ? count.textContent.replace(/\s+/g, " ").trim() : "";
+            status.textContent = said.split(";")[0].replace(/:$/, "");
           }
         })
         .catch(function (err) {

@@ -28,6 +28,7 @@ SUBSCRIBER_PAGES = [
     "/admin/digest/suppression/",
     "/admin/digest/deliveryrun/",
     "/admin/accounts/user/",
+    "/admin/accounts/accountemail/",
 ]
 
 

@@ -256,13 +256,32 @@ def test_bad_queries_are_rejected_with_what_and_where(query, fragment, position)
     assert fragment.lower() in err.message.lower()
     assert err.position == position
     assert err.query == query
-    assert str(err).startswith(f"{err.message} at position {position}: ")
+    # What a person reads: a sentence, with no parser jargon, position or Python quoting.
+    said = str(err)
+    assert "position" not in said and "\\" not in said and "Unbalanced" not in said
+    assert said.endswith(".") and (said[0].isupper() or said[0] == "“")
 
 
-def test_error_message_quotes_the_query_as_typed():
+@pytest.mark.parametrize(
+    ("query", "said", "marked"),
+    [
+        ('"video generation', "Close the quote after “video generation”", ("", '"', "video generation")),
+        ('diffusion "video', "Close the quote after “video”", ("diffusion ", '"', "video")),
+        ("(diffusion OR flow", "Close the bracket before “diffusion OR flow”", ("", "(", "diffusion OR flow")),
+        ("diffusion)", "The ) after “diffusion” closes a bracket that was never opened", ("diffusion", ")", "")),
+        ("OR", "Put a word before OR", ("", "OR", "")),
+        ("-medical", "“-medical” only says what to leave out", ("", "-medical", "")),
+        ("venue:neurips", "Paperboy does not know “venue:”", ("", "venue:neurips", "")),
+        ("category:", 'Put a word or "phrase" right after category:', ("", "category:", "")),
+    ],
+)
+def test_a_query_error_says_in_words_what_to_fix_and_marks_where(query, said, marked):
+    from digest.matching.error_words import ErrorWhere, error_where
+
     with pytest.raises(QueryError) as caught:
-        parse_query('diffusion "video')
-    assert str(caught.value) == 'Unbalanced quote at position 10: "diffusion \\"video"'
+        parse_query(query)
+    assert str(caught.value).startswith(said)
+    assert error_where(caught.value) == ErrorWhere(*marked)
 
 
 def test_too_long_query_is_rejected():

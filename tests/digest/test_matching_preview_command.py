@@ -54,9 +54,15 @@ def test_jsonl_format_prints_one_object_per_match_best_first(papers_file):
 
 def test_text_format_shows_rank_score_reasons_and_snippet(papers_file):
     out, _ = run("diffusion -medical", jsonl=str(papers_file), limit=5)
-    assert "1 match(es) among 3 paper(s)" in out
+    assert out.startswith("1 match among 3 papers for: diffusion -medical")
     assert "Video diffusion at scale" in out and "medical" not in out.split("\n", 1)[1]
     assert "matched: diffusion" in out
+
+
+def test_the_header_counts_every_match_even_when_the_limit_shows_fewer(papers_file):
+    out, _ = run("diffusion", jsonl=str(papers_file), limit=1)
+    assert out.startswith("2 matches among 3 papers (the best 1 shown) for: diffusion")
+    assert out.count("matched: diffusion") == 1
 
 
 def test_limit_and_muted_words_apply(papers_file):
@@ -67,7 +73,7 @@ def test_limit_and_muted_words_apply(papers_file):
 
 
 def test_a_bad_query_exits_with_the_parsers_message(papers_file):
-    with pytest.raises(CommandError, match=r'Unbalanced quote at position 10: "diffusion \\"video"'):
+    with pytest.raises(CommandError, match=r'^Close the quote after “video”: add a " at the end of the phrase\.$'):
         run('diffusion "video', jsonl=str(papers_file))
 
 

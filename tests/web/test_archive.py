@@ -64,22 +64,45 @@ def test_an_empty_archive_explains_when_the_first_digest_comes(ada_client):
     assert "07:00 (UTC)" in html
 
 
-def test_a_digest_opens_as_emailed(ada_client, adas_digest):
+def test_a_digest_opens_inside_the_site_with_a_way_back_to_the_archive(ada_client, adas_digest):
+    html = ada_client.get(f"/archive/{adas_digest.id}/").content.decode()
+    assert 'class="site-header"' in html
+    assert 'href="/archive/">← All past digests</a>' in html
+    assert f'<iframe class="digest-frame" src="/archive/{adas_digest.id}/email/"' in html
+
+
+def test_the_archived_digests_email_is_exactly_as_emailed_under_the_strict_csp(ada_client, adas_digest):
     from digest.content import digest_email_from_delivery
     from digest.email import digest_html_render
 
     with time_machine.travel(timezone.now(), tick=False):  # the signed links carry a timestamp
-        response = ada_client.get(f"/archive/{adas_digest.id}/")
+        response = ada_client.get(f"/archive/{adas_digest.id}/email/")
         expected = digest_html_render(digest_email_from_delivery(adas_digest), for_browser=True)
     assert response.status_code == 200
     assert response.content.decode() == expected
     assert "Sparse Diffusion Models for Long Video Generation" in response.content.decode()
     assert "default-src 'none'" in response["Content-Security-Policy"]
     assert response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Frame-Options"] == "SAMEORIGIN"  # framed by the archive page, by no other site
+    assert '<base target="_top">' in response.content.decode()  # its links leave the frame
+
+
+def test_archive_times_are_in_the_subscribers_time_zone(ada_client, ada_sub, adas_digest):
+    from datetime import UTC, datetime
+
+    ada_sub.timezone = "Europe/Berlin"
+    ada_sub.save(update_fields=["timezone"])
+    adas_digest.sent_at = datetime(2026, 11, 27, 6, 5, tzinfo=UTC)
+    adas_digest.save(update_fields=["sent_at"])
+    listing = ada_client.get("/archive/").content.decode()
+    assert "sent 27 Nov 2026, 07:05 (Europe/Berlin)" in listing and "UTC" not in listing
+    page = ada_client.get(f"/archive/{adas_digest.id}/").content.decode()
+    assert "Friday 27 November 2026, 07:05 (Europe/Berlin)" in page
 
 
 def test_another_subscribers_digest_is_not_found(bo_client, adas_digest):
     assert bo_client.get(f"/archive/{adas_digest.id}/").status_code == 404
+    assert bo_client.get(f"/archive/{adas_digest.id}/email/").status_code == 404
     assert bo_client.get("/archive/999999/").status_code == 404
     assert "2 new papers on diffusion" not in bo_client.get("/archive/").content.decode()
 

@@ -105,7 +105,7 @@ def test_html_in_paper_titles_and_abstracts_is_escaped_in_the_preview_and_the_ar
             }
         ],
     )
-    html = ada_client.get(f"/archive/{delivery.id}/").content.decode()
+    html = ada_client.get(f"/archive/{delivery.id}/email/").content.decode()
     assert_inert(html)
     assert "&lt;script&gt;" in html
 

@@ -129,13 +129,13 @@ def test_a_malformed_query_is_rejected_inline_and_nothing_is_saved(ada_client, a
     assert queries(ada_sub) == ["diffusion", '"video generation"']
 
 
-def test_the_rejection_shows_the_parsers_message(ada_client):
-    from digest.matching import QueryError, parse_query
-
-    with pytest.raises(QueryError) as err:
-        parse_query('"unbalanced quote')
-    html = ada_client.post_form("/preferences/interests/", {"query": '"unbalanced quote'}).content.decode()
-    assert err.value.message in html
+def test_the_rejection_says_in_plain_words_what_to_fix_and_marks_where(ada_client):
+    response = ada_client.post_form("/preferences/interests/", {"query": 'diffusion "unbalanced quote'})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Close the quote after “unbalanced quote”" in html
+    assert "<code>diffusion <mark>&quot;</mark>unbalanced quote</code>" in html
+    assert "position" not in html and "Unbalanced" not in html
 
 
 def test_an_overlong_query_is_rejected_with_its_length(ada_client, ada_sub):

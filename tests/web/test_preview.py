@@ -101,14 +101,12 @@ def test_muted_words_apply_to_the_preview(ada_client, ada_sub, recent_papers):
     assert "Medical Image" not in html
 
 
-def test_a_malformed_query_previews_as_the_parsers_message(ada_client, recent_papers):
-    from digest.matching import QueryError, parse_query
-
-    with pytest.raises(QueryError) as err:
-        parse_query('"video generation')
+def test_a_malformed_query_previews_in_plain_words_with_the_spot_marked(ada_client, recent_papers):
     html = ada_client.get("/preview/", {"q": '"video generation', "fragment": "1"}).content.decode()
     assert 'class="query-error" role="alert"' in html
-    assert err.value.message in html
+    assert "Close the quote after “video generation”" in html
+    assert "<code><mark>&quot;</mark>video generation</code>" in html
+    assert "position" not in html and "Unbalanced" not in html and "\\" not in html
 
 
 def test_an_overlong_query_previews_as_an_error(ada_client, recent_papers):

@@ -2,12 +2,16 @@
 
 It ingests the sample papers, creates a few demo subscribers, starts the local SMTP sink in a
 separate process, runs the day's digest so the emails really cross SMTP (through a real Celery
-worker when REDIS_URL is set, in-process otherwise), and prints where the messages are.
+worker when REDIS_URL is set, in-process otherwise), and prints a short look at one email, then the
+summary: where the messages are, and how to open a demo subscriber's archive once ``make run`` serves
+the same database.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -41,12 +45,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         maildir = Path(settings.PAPERBOY_MAILDIR)
         shutil.rmtree(maildir, ignore_errors=True)
+        self.step(f"Preparing the database ({database_describe()})")
         call_command("migrate", verbosity=0, interactive=False)
         self.step("Ingesting the sample papers")
         call_command("ingest_papers", jsonl=str(DEMO_PAPERS), stdout=self.stdout)
         self.step("Creating demo subscribers")
+        # A fresh password each run, printed at the end: a demo account never has a guessable one, even
+        # when someone points the demo at a shared database.
+        password = secrets.token_urlsafe(9)
         for email, interests, tz in DEMO_SUBSCRIBERS:
-            demo_subscriber_ensure(email=email, interests=interests, tz=tz)
+            demo_subscriber_ensure(email=email, interests=interests, tz=tz, password=password)
             self.stdout.write(f"  {email:<28} {' | '.join(interests)}")
 
         port = free_port()
@@ -66,7 +74,7 @@ class Command(BaseCommand):
         finally:
             sink.terminate()
             sink.wait(timeout=10)
-        self.show(maildir)
+        self.show(maildir, password=password)
 
     def run_through_celery(self, port: int) -> None:
         from digest.delivery.plan import deliveries_plan
@@ -100,14 +108,14 @@ class Command(BaseCommand):
             worker.terminate()
             worker.wait(timeout=30)
 
-    def show(self, maildir: Path) -> None:
+    def show(self, maildir: Path, *, password: str) -> None:
         messages = sorted((maildir / "new").glob("*")) if (maildir / "new").is_dir() else []
         if not messages:
             raise CommandError("no email arrived at the SMTP sink; see the messages above")
-        self.step(f"{len(messages)} email(s) delivered to {maildir / 'new'}/ (one file per message)")
         html_dir = maildir / "html"
         html_dir.mkdir(exist_ok=True)
-        first_text = ""
+        summary: list[str] = []
+        first = None
         for path in messages:
             with path.open("rb") as handle:
                 message = message_from_binary_file(handle, policy=policy.default)
@@ -115,23 +123,72 @@ class Command(BaseCommand):
             # The HTML part as a file a browser opens, for a quick look without a mail client.
             html_path = html_dir / f"{recipient.split('@')[0]}.html"
             html_path.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
-            first_text = first_text or message.get_body(("plain",)).get_content()
-            self.stdout.write(f"  To: {recipient:<28} Subject: {message['Subject']}")
-            self.stdout.write(f"      {path}\n      {html_path}")
-        self.step("The plain-text part of the first email")
-        self.stdout.write(first_text)
+            first = first or message
+            summary.append(f"  To: {recipient:<28} Subject: {message['Subject']}")
+            summary.append(f"      {path}\n      {html_path}")
+        if first is not None:
+            self.step(f"A short look at the first email (to {first['To']}; the whole of it is in the files below)")
+            self.stdout.write(email_glimpse(first.get_body(("plain",)).get_content()))
+        self.step(f"{len(messages)} email(s) delivered to {maildir / 'new'}/ (one file per message)")
+        for line in summary:
+            self.stdout.write(line)
+        site = settings.SITE_URL
+        login_archive = f"{site}/accounts/login/?next=/archive/"
+        self.step("See it on the website: run `make run` (it serves this same database), then open")
+        self.stdout.write(f"  {login_archive}")
+        self.stdout.write(f"  and log in as {DEMO_SUBSCRIBERS[0][0]} with the password {password}")
+        self.stdout.write("  (every demo subscriber has that password until the next make demo).")
+        self.stdout.write("  The links inside the demo emails work there too.")
 
     def step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
 
 
-def demo_subscriber_ensure(*, email: str, interests: list[str], tz: str) -> None:
+def email_glimpse(text: str, *, papers: int = 2) -> str:
+    """The start of a digest's plain-text part: its greeting and first ``papers`` papers, without the
+    feedback links (the files have them), so the summary after it stays on screen."""
+    lines: list[str] = []
+    seen = 0
+    skip_url = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if re.match(r"^\d+\. ", stripped):
+            seen += 1
+            if seen > papers:
+                lines.append("   …")
+                break
+        if skip_url:
+            skip_url = False
+            if stripped.startswith("http"):
+                continue
+        if re.match(r"^(More like this|Less like this|Mute |Follow |Not interested|Rate or mute)", stripped):
+            skip_url = not stripped.rstrip().endswith("/")
+            continue
+        if not stripped and lines and not lines[-1].strip():
+            continue
+        lines.append(line)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
+
+
+def database_describe() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"SQLite file {db['NAME']}"
+    return f"{db['ENGINE'].rsplit('.', 1)[-1]} database {db['NAME']} on {db.get('HOST') or 'localhost'}"
+
+
+def demo_subscriber_ensure(*, email: str, interests: list[str], tz: str, password: str | None = None) -> None:
     from allauth.account.models import EmailAddress
 
     from accounts.models import User
     from digest.models import Interest, Subscription
 
     user, _ = User.objects.get_or_create(email=email)
+    if password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
     EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     subscription, created = Subscription.objects.get_or_create(user=user, defaults={"timezone": tz})
     if created:

@@ -109,16 +109,22 @@ class Command(BaseCommand):
             docs, extras = docs_from_db(days)
 
         index = PaperIndex.build(docs)
-        matches = match_profile(
-            index, Profile(key=0, interests=(options["query"],), muted=muted, limit=options["limit"])
+        # Every match is counted; the best --limit of them are shown.
+        everything = match_profile(
+            index, Profile(key=0, interests=(options["query"],), muted=muted, limit=len(docs) or 1)
         )
+        matches = everything[: options["limit"]]
         titles = {d.key: d.title for d in docs}
         if options["format"] == "jsonl":
             for m in matches:
                 record = {"title": titles[m.paper_key], "score": round(m.score, 4), "matches": list(m.matched_terms)}
                 self.stdout.write(json.dumps(record, ensure_ascii=False))
             return
-        self.stdout.write(f"{len(matches)} match(es) among {len(docs)} paper(s) for: {options['query']}")
+        shown = f" (the best {len(matches)} shown)" if len(matches) < len(everything) else ""
+        self.stdout.write(
+            f"{len(everything)} match{'es' if len(everything) != 1 else ''} among {len(docs)} "
+            f"paper{'s' if len(docs) != 1 else ''}{shown} for: {options['query']}"
+        )
         for rank, m in enumerate(matches, start=1):
             url = extras.get(m.paper_key, {}).get("url") or ""
             self.stdout.write(f"{rank:>3}. [{m.score:.2f}] {titles[m.paper_key]}" + (f"  <{url}>" if url else ""))
