@@ -92,3 +92,31 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
     raise ImproperlyConfiguredEnv(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)"
     )
+
+
+def dkim_key_check(*, domain: str, selector: str, key_file: str) -> None:
+    """DKIM is on when all three PAPERBOY_DKIM_* variables are set; a key that cannot sign stops start-up
+    here, naming the variable, instead of every digest failing later."""
+    given = {
+        "PAPERBOY_DKIM_DOMAIN": domain,
+        "PAPERBOY_DKIM_SELECTOR": selector,
+        "PAPERBOY_DKIM_PRIVATE_KEY_FILE": key_file,
+    }
+    if not any(given.values()):
+        return
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise ImproperlyConfiguredEnv(f"DKIM signing needs {', '.join(missing)} as well (or none of PAPERBOY_DKIM_*)")
+    if not all(part.replace("-", "").replace("_", "").isalnum() for part in f"{domain}.{selector}".split(".")):
+        raise ImproperlyConfiguredEnv(
+            f"PAPERBOY_DKIM_DOMAIN={domain!r} / PAPERBOY_DKIM_SELECTOR={selector!r}: not DNS labels"
+        )
+    from digest.dkim_sign import DkimKeyError, dkim_key_load  # cryptography only; no Django
+
+    try:
+        with open(key_file, "rb") as handle:
+            dkim_key_load(handle.read())
+    except OSError as exc:
+        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={key_file!r} cannot be read: {exc}") from None
+    except DkimKeyError as exc:
+        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={key_file!r} is {exc}") from None
