@@ -1,0 +1,68 @@
+"""Complaint reports (ARF, RFC 5965) read as plain data."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+
+from digest.complaints import feedback_report_part, feedback_report_read
+
+
+def arf(*, feedback_type: str = "abuse", quoted_headers: str = "", to: str = "fbl@papers.example.org") -> bytes:
+    """A feedback report the way Yahoo's and Microsoft's loops write one (RFC 5965 §2, Appendix B.1)."""
+    return (
+        "From: <staff@mail.example.net>\r\n"
+        "Date: Thu, 03 Dec 2026 09:15:00 +0000\r\n"
+        "Subject: FW: 3 new papers on diffusion\r\n"
+        f"To: <{to}>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="part1_13d.2e68ed54_boundary"\r\n'
+        "\r\n"
+        "--part1_13d.2e68ed54_boundary\r\n"
+        'Content-Type: text/plain; charset="US-ASCII"\r\n'
+        "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        "This is an email abuse report for an email message received from IP\r\n"
+        "192.0.2.1 on Thu, 03 Dec 2026 07:00:12 +0000.\r\n\r\n"
+        "--part1_13d.2e68ed54_boundary\r\n"
+        "Content-Type: message/feedback-report\r\n\r\n"
+        f"Feedback-Type: {feedback_type}\r\n"
+        "User-Agent: SomeGenerator/1.0\r\n"
+        "Version: 1\r\n"
+        "Original-Mail-From: <bounces+1-0000000000000000@papers.example.org>\r\n"
+        "Original-Rcpt-To: <reader@example.net>\r\n"
+        "Arrival-Date: Thu, 03 Dec 2026 07:00:12 +0000\r\n"
+        "Reporting-MTA: dns; mail.example.net\r\n"
+        "Source-IP: 192.0.2.1\r\n\r\n"
+        "--part1_13d.2e68ed54_boundary\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        "From: Paperboy <digest@papers.example.org>\r\n"
+        "To: <reader@example.net>\r\n"
+        "Subject: 3 new papers on diffusion\r\n"
+        f"{quoted_headers}"
+        "Message-ID: <abc.digest@papers.example.org>\r\n\r\n"
+        "--part1_13d.2e68ed54_boundary--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("parse_policy", [policy.compat32, policy.default])
+def test_an_abuse_report_is_read_as_a_complaint(parse_policy):
+    message = message_from_bytes(arf(), policy=parse_policy)
+    part = feedback_report_part(message)
+    assert part is not None
+    report = feedback_report_read(part)
+    assert report.feedback_type == "abuse" and report.is_complaint
+    assert report.user_agent == "SomeGenerator/1.0"
+    assert report.original_rcpt_to == "<reader@example.net>"
+    assert report.summary == "complaint (feedback-type: abuse) from SomeGenerator/1.0"
+
+
+@pytest.mark.parametrize("kind", ["not-spam", "auth-failure", "virus", "fraud"])
+def test_a_report_that_is_not_a_readers_complaint_is_not_one(kind):
+    part = feedback_report_part(message_from_bytes(arf(feedback_type=kind), policy=policy.compat32))
+    assert not feedback_report_read(part).is_complaint
+
+
+def test_a_dsn_or_an_ordinary_message_has_no_feedback_report():
+    plain = message_from_bytes(b"From: a@b\r\nSubject: out of office\r\n\r\nI am away.\r\n", policy=policy.compat32)
+    assert feedback_report_part(plain) is None
