@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 
 import dkim
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.dkim_sign import DkimKeyError, DkimSigner, body_relaxed, dkim_key_load, dkim_signature
+from tests.conftest import REPO_ROOT
 
 DOMAIN, SELECTOR = "papers.example.org", "pb2026"
 
@@ -140,3 +143,47 @@ def test_a_key_dkim_cannot_use_is_refused_with_the_reason():
             check=True,
         )
         dkim_key_load(weak.stdout)
+
+
+def test_the_dns_record_command_prints_the_record_for_the_configured_key(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "dkim.pem"
+    path.write_bytes(pem_of(key))
+    settings.PAPERBOY_DKIM_DOMAIN, settings.PAPERBOY_DKIM_SELECTOR = DOMAIN, SELECTOR
+    settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE = str(path)
+    out = StringIO()
+    call_command("dkim_dns_record", stdout=out)
+    line = out.getvalue().strip()
+    assert line.startswith(f"{SELECTOR}._domainkey.{DOMAIN}. IN TXT ( ")
+    value = "".join(part for part in line.split('"')[1::2])
+    expected = DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key).dns_record()[1]
+    assert value == expected
+    # What a resolver returns for that record verifies what Paperboy signs.
+    assert dkim.verify(
+        DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key).sign(MESSAGE), dnsfunc=lambda q, timeout=5: value.encode()
+    )
+
+
+def test_a_bad_dkim_key_stops_start_up_naming_the_variable(tmp_path):
+    path = tmp_path / "broken.pem"
+    path.write_text("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
+    env = {
+        **os.environ,
+        "PAPERBOY_DKIM_DOMAIN": DOMAIN,
+        "PAPERBOY_DKIM_SELECTOR": SELECTOR,
+        "PAPERBOY_DKIM_PRIVATE_KEY_FILE": str(path),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert f"PAPERBOY_DKIM_PRIVATE_KEY_FILE='{path}' is not an unencrypted PEM private key" in done.stderr
+    env.pop("PAPERBOY_DKIM_SELECTOR")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert "DKIM signing needs PAPERBOY_DKIM_SELECTOR as well" in done.stderr
