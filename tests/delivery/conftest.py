@@ -53,6 +53,8 @@ class ScriptedHandler:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with the number of messages accepted so far, right before the 250 goes out.
+    on_accept: Callable[[int], None] | None = None
 
     def script(self, rcpt: str, *steps: str) -> None:
         self.scripts[rcpt] = list(steps)
@@ -100,6 +102,9 @@ class ScriptedHandler:
                         headers={k: str(v) for k, v in message.items()},
                     )
                 )
+            accepted = len(self.accepted)
+        if self.on_accept is not None:
+            self.on_accept(accepted)
         return "250 2.0.0 Queued"
 
     def received_by(self) -> Counter:
