@@ -198,6 +198,9 @@ class DeliveryRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     papers = models.PositiveIntegerField(default=0)
     planned = models.PositiveIntegerField(default=0)
+    # Set when the planner wrote its last batch: until then a run with no open rows is not finished, only
+    # between two batches (the sweeper must not stamp finished_at then).
+    planning_finished_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:
