@@ -223,6 +223,8 @@ if not PAPERBOY_SMTP_HELO or any(c.isspace() for c in PAPERBOY_SMTP_HELO) or not
 # A recipient refused with a bare 5xx (no enhanced status code) is suppressed only after this many
 # digests were refused that way (like Mailman's bounce score); a refusal naming the mailbox suppresses at once.
 PAPERBOY_BOUNCE_SCORE_LIMIT = env_int("PAPERBOY_BOUNCE_SCORE_LIMIT", 3, minimum=1)
+# A score whose last refusal is older than this starts again from zero.
+PAPERBOY_BOUNCE_SCORE_STALE_DAYS = env_int("PAPERBOY_BOUNCE_SCORE_STALE_DAYS", 7, minimum=1)
 # The same bare refusal for this many different recipients in a row is taken as a refusal of Paperboy.
 PAPERBOY_REFUSAL_REPEAT_LIMIT = env_int("PAPERBOY_REFUSAL_REPEAT_LIMIT", 5, minimum=0)
 # Replies to a digest go here when set (else to the From address).
