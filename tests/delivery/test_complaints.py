@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import mailbox
+from datetime import date
 from email import message_from_bytes, policy
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 
-from digest.complaints import feedback_report_part, feedback_report_read
+from digest.delivery.complaints import feedback_report_part, feedback_report_read
 
 
 def arf(*, feedback_type: str = "abuse", quoted_headers: str = "", to: str = "fbl@papers.example.org") -> bytes:
@@ -66,3 +71,87 @@ def test_a_report_that_is_not_a_readers_complaint_is_not_one(kind):
 def test_a_dsn_or_an_ordinary_message_has_no_feedback_report():
     plain = message_from_bytes(b"From: a@b\r\nSubject: out of office\r\n\r\nI am away.\r\n", policy=policy.compat32)
     assert feedback_report_part(plain) is None
+
+
+# --- process_bounces: complaints suppress, counted on the runs dashboard -----------------------------
+
+
+def sent_digest(email: str):
+    from digest.models import Delivery, DeliveryRun
+    from tests.delivery.conftest import reader_make
+
+    sub = reader_make(email=email, send_hour=7)
+    run = DeliveryRun.objects.create(slot=date(2026, 12, 3), planning_finished_at=timezone.now())
+    return Delivery.objects.create(
+        subscription=sub,
+        run=run,
+        slot=run.slot,
+        state="sent",
+        to_email=email,
+        message_id="<abc.digest@papers.example.org>",
+        sent_at=timezone.now(),
+    )
+
+
+def process(path) -> str:
+    out = io.StringIO()
+    call_command("process_bounces", maildir=str(path), stdout=out)
+    return out.getvalue().strip()
+
+
+def maildir_with(tmp_path, *messages: bytes):
+    box = mailbox.Maildir(str(tmp_path / "fbl"), create=True)
+    for raw in messages:
+        box.add(mailbox.MaildirMessage(raw))
+    return tmp_path / "fbl"
+
+
+@pytest.mark.django_db
+def test_a_complaint_suppresses_the_address_with_reason_complaint_and_counts_on_the_dashboard(tmp_path):
+    from digest.delivery.bounce_parse import bounce_token_make
+    from digest.models import Suppression
+    from digest.selectors.runs import slot_stats_recent
+
+    delivery = sent_digest("reader@example.net")
+    report = arf(quoted_headers=f"X-Paperboy-Delivery: {bounce_token_make(delivery.id)}\r\n")
+
+    assert "complaints=1" in process(maildir_with(tmp_path, report))
+
+    suppression = Suppression.objects.get(email="reader@example.net")
+    assert suppression.active and suppression.source == "complaint"
+    assert suppression.reason.startswith("complaint (")
+    delivery.refresh_from_db()
+    assert delivery.bounce_kind == "complaint" and delivery.state == "sent"
+    (stats,) = slot_stats_recent(today=date(2026, 12, 3), days=1)
+    assert stats.complaints == 1
+    # Read again (a crash before the message moved): counted once.
+    assert process(maildir_with(tmp_path / "again", report)).count("complaints=0") == 1
+
+
+@pytest.mark.django_db
+def test_a_forged_complaint_or_a_not_spam_report_suppresses_nobody(tmp_path):
+    from digest.models import Suppression
+
+    delivery = sent_digest("reader@example.net")
+    forged = arf(quoted_headers=f"X-Paperboy-Delivery: {delivery.id}-0000000000000000\r\n")
+    process(maildir_with(tmp_path, forged, arf(feedback_type="not-spam")))
+    assert not Suppression.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_dsn_refusing_us_by_policy_does_not_suppress_the_recipient(tmp_path):
+    from digest.delivery.bounce_parse import bounce_address
+    from digest.models import Suppression
+    from tests.delivery.test_bounces import dsn
+
+    delivery = sent_digest("reader@example.net")
+    spam_refusal = dsn(
+        to=bounce_address(delivery.id),
+        recipient="reader@example.net",
+        action="failed",
+        status="5.7.1",
+        diagnostic="550 5.7.1 Message rejected as spam by content filter",
+    )
+    process(maildir_with(tmp_path, spam_refusal))
+    suppression = Suppression.objects.get(email="reader@example.net")
+    assert not suppression.active and suppression.bounce_score == 1

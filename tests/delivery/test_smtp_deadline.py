@@ -36,3 +36,35 @@ def test_a_transaction_within_its_deadline_is_left_alone(tarpit):
             smtp.sendmail("bounces@papers.example.org", ["ann@example.org"], b"Subject: hi\r\n\r\nhello\r\n")
         assert not deadline.expired
     smtp.quit()
+
+
+@pytest.mark.django_db
+def test_a_tarpitting_relay_cannot_hold_a_row_past_the_sending_timeout(settings):
+    """EMAIL_TIMEOUT=1 and a relay trickling its RCPT reply a line every 0.3 s for 12 s: without a
+    transaction deadline the row would stay ``sending`` for 12 s, past PAPERBOY_SENDING_TIMEOUT (8 s),
+    and the sweeper would send it again while the first transaction still ran."""
+    from digest.delivery.plan import deliveries_plan
+    from digest.delivery.send import deliveries_send
+    from digest.delivery.sweeper import deliveries_sweep
+    from digest.models import Delivery
+    from tests.delivery.conftest import readers_due
+
+    tarpit = Tarpit(line_every=0.3, lines=40).start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", tarpit.port, 1
+        settings.PAPERBOY_SENDING_TIMEOUT, settings.PAPERBOY_SMTP_DEADLINE_SECONDS = 8, 1.5
+        settings.PAPERBOY_SMTP_CONNECTIONS = 1
+        readers_due(1)
+        (chunk,) = deliveries_plan().chunks
+
+        result = deliveries_send(delivery_ids=chunk)
+
+        (row,) = Delivery.objects.all()
+        assert result.retry == [row.id] and row.state == Delivery.State.PENDING
+        assert "passed its deadline of 1.5 s" in row.last_error
+        assert tarpit.hung_up_early.wait(5) and tarpit.finished == []
+        # Nothing is left in "sending" for the sweeper to take over.
+        assert deliveries_sweep().resent == 0
+    finally:
+        tarpit.stop()
