@@ -97,7 +97,6 @@ def sink_main(port: int, report: Path) -> None:
         time.sleep(0.2)
     controller.stop()
     write()
-    del asyncio
 
 
 class Sink:
