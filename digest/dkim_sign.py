@@ -80,6 +80,25 @@ def dkim_key_load(pem: bytes) -> rsa.RSAPrivateKey:
     return key
 
 
+def dkim_configuration_check() -> None:
+    """At start-up (``digest.apps``): a DKIM key that cannot sign stops the process, naming the variable,
+    instead of every digest failing later."""
+    from django.conf import settings
+
+    from paperboy.env import ImproperlyConfiguredEnv
+
+    if not settings.PAPERBOY_DKIM_DOMAIN:
+        return
+    path = settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE
+    try:
+        with open(path, "rb") as handle:
+            dkim_key_load(handle.read())
+    except OSError as exc:
+        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} cannot be read: {exc}") from None
+    except DkimKeyError as exc:
+        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} is {exc}") from None
+
+
 @functools.lru_cache(maxsize=4)
 def dkim_signer_for(*, domain: str, selector: str, key_file: str) -> DkimSigner:
     with open(key_file, "rb") as handle:

@@ -94,9 +94,9 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
     )
 
 
-def dkim_key_check(*, domain: str, selector: str, key_file: str) -> None:
-    """DKIM is on when all three PAPERBOY_DKIM_* variables are set; a key that cannot sign stops start-up
-    here, naming the variable, instead of every digest failing later."""
+def dkim_settings_check(*, domain: str, selector: str, key_file: str) -> None:
+    """DKIM is on when all three PAPERBOY_DKIM_* variables are set, off when none is. (The key itself is
+    read and checked when the app starts: digest.apps, digest.dkim_sign.dkim_configuration_check.)"""
     given = {
         "PAPERBOY_DKIM_DOMAIN": domain,
         "PAPERBOY_DKIM_SELECTOR": selector,
@@ -111,12 +111,3 @@ def dkim_key_check(*, domain: str, selector: str, key_file: str) -> None:
         raise ImproperlyConfiguredEnv(
             f"PAPERBOY_DKIM_DOMAIN={domain!r} / PAPERBOY_DKIM_SELECTOR={selector!r}: not DNS labels"
         )
-    from digest.dkim_sign import DkimKeyError, dkim_key_load  # cryptography only; no Django
-
-    try:
-        with open(key_file, "rb") as handle:
-            dkim_key_load(handle.read())
-    except OSError as exc:
-        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={key_file!r} cannot be read: {exc}") from None
-    except DkimKeyError as exc:
-        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={key_file!r} is {exc}") from None

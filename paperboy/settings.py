@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from paperboy.env import (
     ImproperlyConfiguredEnv,
     database_from_url,
-    dkim_key_check,
+    dkim_settings_check,
     env_bool,
     env_float,
     env_int,
@@ -241,7 +241,9 @@ if not PAPERBOY_FEEDBACK_ID_SENDER.replace("-", "").replace(".", "").replace("_"
 PAPERBOY_DKIM_DOMAIN = env_str("PAPERBOY_DKIM_DOMAIN").strip()
 PAPERBOY_DKIM_SELECTOR = env_str("PAPERBOY_DKIM_SELECTOR").strip()
 PAPERBOY_DKIM_PRIVATE_KEY_FILE = env_str("PAPERBOY_DKIM_PRIVATE_KEY_FILE").strip()
-dkim_key_check(domain=PAPERBOY_DKIM_DOMAIN, selector=PAPERBOY_DKIM_SELECTOR, key_file=PAPERBOY_DKIM_PRIVATE_KEY_FILE)
+dkim_settings_check(
+    domain=PAPERBOY_DKIM_DOMAIN, selector=PAPERBOY_DKIM_SELECTOR, key_file=PAPERBOY_DKIM_PRIVATE_KEY_FILE
+)
 # While sending is paused, a chunk checks again after this many seconds.
 PAPERBOY_PAUSE_RECHECK_SECONDS = env_float("PAPERBOY_PAUSE_RECHECK_SECONDS", 60.0, minimum=0.1)
 # The circuit breaker pauses sending after this many consecutive failed messages (0 = never).
