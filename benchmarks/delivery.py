@@ -273,8 +273,8 @@ def worker_timings(log: Path) -> dict[str, float]:
 
 
 def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
+    from digest.delivery import plan as delivery_services
     from digest.models import Delivery
-    from digest.services import delivery as delivery_services
     from digest.tasks.delivery import deliveries_send_chunk_task
     from paperboy.celery import app
 
@@ -392,11 +392,11 @@ def postoffice_send(*, processes: int) -> dict:
     from post_office import mail
     from post_office.models import Email
 
-    from digest.delivery_content import digest_email_build
-    from digest.emails import digest_message_build
+    from digest.content import digest_email_build
+    from digest.email import digest_message_build
     from digest.models import Delivery
+    from digest.selectors.delivery import interests_by_subscription
     from digest.selectors.papers import papers_visible_by_id
-    from digest.services.delivery import interests_by_subscription
 
     rows = list(Delivery.objects.filter(state="sent").select_related("subscription").order_by("id"))
     papers = papers_visible_by_id(paper_ids={e["paper"] for d in rows for e in d.content})
