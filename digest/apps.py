@@ -6,7 +6,7 @@ class DigestConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from digest.dkim_sign import dkim_configuration_check
+        from digest.email.dkim import dkim_configuration_check
 
         smtp_helo_install()
         dkim_configuration_check()

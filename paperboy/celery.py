@@ -20,6 +20,8 @@ app.conf.imports = ("digest.tasks.beat", "digest.tasks.delivery", "digest.tasks.
 app.conf.beat_schedule = {
     "ingest-due-feeds": {"task": "digest.ingest_due_feeds", "schedule": crontab(minute="*/10")},
     "plan-due-slots": {"task": "digest.plan_due_slots", "schedule": crontab(minute="*/5")},
+    # Chunks lost with the broker are queued again within minutes (docs/DELIVERY.md, "Lost chunks").
+    "requeue-lost-chunks": {"task": "digest.requeue_lost_chunks", "schedule": crontab(minute="*")},
     # Learned rankers are retrained in batches, never in a request.
     "retrain-rankers": {"task": "digest.feedback_retrain_rankers", "schedule": crontab(minute="*/30")},
 }

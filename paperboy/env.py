@@ -96,7 +96,7 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
 
 def dkim_settings_check(*, domain: str, selector: str, key_file: str) -> None:
     """DKIM is on when all three PAPERBOY_DKIM_* variables are set, off when none is. (The key itself is
-    read and checked when the app starts: digest.apps, digest.dkim_sign.dkim_configuration_check.)"""
+    read and checked when the app starts: digest.apps, digest.email.dkim.dkim_configuration_check.)"""
     given = {
         "PAPERBOY_DKIM_DOMAIN": domain,
         "PAPERBOY_DKIM_SELECTOR": selector,

@@ -59,7 +59,7 @@ def test_an_abuse_report_is_read_as_a_complaint(parse_policy):
     assert report.feedback_type == "abuse" and report.is_complaint
     assert report.user_agent == "SomeGenerator/1.0"
     assert report.original_rcpt_to == "<reader@example.net>"
-    assert report.summary == "complaint (feedback-type: abuse) from SomeGenerator/1.0"
+    assert report.summary == "feedback-type: abuse, from SomeGenerator/1.0"
 
 
 @pytest.mark.parametrize("kind", ["not-spam", "auth-failure", "virus", "fraud"])
@@ -100,6 +100,7 @@ def process(path) -> str:
 
 
 def maildir_with(tmp_path, *messages: bytes):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(str(tmp_path / "fbl"), create=True)
     for raw in messages:
         box.add(mailbox.MaildirMessage(raw))

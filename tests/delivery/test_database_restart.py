@@ -15,9 +15,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.sweeper import deliveries_sweep
 from digest.models import Delivery
-from digest.services.delivery import deliveries_plan
-from digest.services.sweeper import deliveries_sweep
 from tests.conftest import database_url_for_subprocess
 from tests.delivery.conftest import readers_due, wait_until, worker_env
 from tests.delivery.dbproxy import DatabaseProxy
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pyt
 def test_a_database_restart_right_after_the_relays_250_costs_no_duplicate(
     postgres_db, scripted_smtp, celery_worker_process, settings
 ):
-    from digest.tasks.delivery import digest_plan_task
+    from digest.tasks.beat import digest_plan_task
 
     cfg = connection.settings_dict
     proxy = DatabaseProxy(upstream=(cfg["HOST"] or "127.0.0.1", int(cfg["PORT"] or 5432))).start()

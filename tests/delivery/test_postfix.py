@@ -15,10 +15,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from digest.dkim_sign import DkimSigner
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.send import deliveries_send
+from digest.email.dkim import DkimSigner
 from digest.mailsink import free_port
 from digest.models import Delivery, SendingControl, Suppression
-from digest.services.delivery import deliveries_plan, deliveries_send
 from tests.conftest import service_missing
 from tests.delivery.conftest import reader_make, readers_due
 from tests.delivery.postfix import SENDER_REFUSAL, Postfix, postfix_available

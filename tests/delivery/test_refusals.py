@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from digest.delivery.bounces import bounce_score_add
 from digest.delivery.plan import deliveries_plan
 from digest.delivery.send import deliveries_send
-
 from digest.models import Delivery, SendingControl, Suppression
 from tests.delivery.conftest import reader_make, readers_due
 
@@ -124,3 +124,26 @@ def test_the_relay_is_greeted_with_the_configured_helo_name(scripted_smtp, setti
     send_all()
 
     assert scripted_smtp.helo_names == {"papers.example.org"}
+
+
+def test_releasing_a_wrongly_suppressed_address_is_logged_and_its_score_starts_again(settings):
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.models import User
+    from digest.services.moderation import address_unsuppress
+
+    settings.PAPERBOY_BOUNCE_SCORE_LIMIT = 1
+    operator = User.objects.create_user(email="operator@example.org", password=None)
+    bounce_score_add(email="ann@example.org", reason="SMTP refused: 550 Not allowed")
+    suppression = Suppression.objects.get(email="ann@example.org")
+    assert suppression.active and suppression.bounce_score == 1
+
+    assert address_unsuppress(suppression=suppression, by=operator)
+
+    suppression.refresh_from_db()
+    assert not suppression.active and suppression.bounce_score == 0 and suppression.last_bounce_at is None
+    entry = LogEntry.objects.get(object_id=str(suppression.pk))
+    assert entry.user == operator
+    assert (
+        entry.change_message == "Lifted the suppression (was smtp: bounce score 1, last: SMTP refused: 550 Not allowed)"
+    )

@@ -47,11 +47,9 @@ def test_every_digest_is_dkim_signed_over_the_exact_bytes_the_server_received(sm
 
     assert len(smtp_sink.received) == 3
     for received in smtp_sink.received:
-        assert received.content.startswith(
-            b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=papers.example.org"
-        )
+        assert received.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=papers.example.org")
         assert "BODY=8BITMIME" in received.mail_options  # signed as sent: 8bit
-        assert dkim.verify(received.content, dnsfunc=dkim_on)
+        assert dkim.verify(received.data, dnsfunc=dkim_on)
 
 
 def test_the_quoted_printable_form_for_a_relay_without_8bitmime_is_signed_too(dkim_on):

@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from digest.dkim_sign import DkimSigner
-from digest.emails import digest_message_build
+from digest.email import digest_message_build
+from digest.email.dkim import DkimSigner
 from tests.conftest import service_missing
 from tests.delivery.spamassassin import spamassassin_available, spamassassin_check
-from tests.digest.email_samples import ada_email, quiet_email
+from tests.digest.email.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.dkim_sign import dkim_signer_for
+from digest.email.dkim import dkim_signer_for
 
 
 class Command(BaseCommand):

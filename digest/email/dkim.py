@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from digest.email.caches import registered
+
 SIGNED_HEADERS = (
     "from",
     "to",
@@ -99,6 +101,7 @@ def dkim_configuration_check() -> None:
         raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} is {exc}") from None
 
 
+@registered
 @functools.lru_cache(maxsize=4)
 def dkim_signer_for(*, domain: str, selector: str, key_file: str) -> DkimSigner:
     with open(key_file, "rb") as handle:
@@ -156,8 +159,8 @@ def _fields_for(names: list[str], fields: list[tuple[bytes, bytes]]) -> list[tup
     """The field for each signed name: the last instance first, then the one above it (§5.4.2); a
     name signed more often than it occurs (over-signing) contributes nothing for the extra ones."""
     remaining: dict[str, list[tuple[bytes, bytes]]] = {}
-    for name, value in fields:
-        remaining.setdefault(name.lower().decode("ascii"), []).append((name, value))
+    for field_name, value in fields:
+        remaining.setdefault(field_name.lower().decode("ascii"), []).append((field_name, value))
     chosen = []
     for name in names:
         instances = remaining.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.smtp_replies import (
+from digest.delivery.replies import (
     Action,
     Cause,
     Phase,

@@ -33,8 +33,8 @@ class FeedbackReport:
 
     @property
     def summary(self) -> str:
-        by = f" from {self.user_agent}" if self.user_agent else ""
-        return f"complaint (feedback-type: {self.feedback_type}){by}"[:1000]
+        by = f", from {self.user_agent}" if self.user_agent else ""
+        return f"feedback-type: {self.feedback_type}{by}"[:1000]
 
 
 def feedback_report_part(message: Message) -> Message | None:

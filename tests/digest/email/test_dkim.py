@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.dkim_sign import DkimKeyError, DkimSigner, body_relaxed, dkim_key_load, dkim_signature
+from digest.email.dkim import DkimKeyError, DkimSigner, body_relaxed, dkim_key_load, dkim_signature
 from tests.conftest import REPO_ROOT
 
 DOMAIN, SELECTOR = "papers.example.org", "pb2026"

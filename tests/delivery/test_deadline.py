@@ -6,7 +6,7 @@ import smtplib
 
 import pytest
 
-from digest.smtp_deadline import Deadline
+from digest.delivery.deadline import Deadline
 from tests.delivery.tarpit import Tarpit
 
 
