@@ -19,6 +19,7 @@ the sink received twice.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.delivery import Sink, database_recreate, worker_start, world_seed
+from benchmarks.delivery import Sink, database_recreate, process_tree, worker_start, world_seed
 
 
 def run_case(*, case: str, args, env: dict[str, str], folder: Path) -> dict:
@@ -62,7 +63,10 @@ def run_case(*, case: str, args, env: dict[str, str], folder: Path) -> dict:
     if case == "restart":
         threading.Thread(target=proxy.restart, kwargs={"down_seconds": args.down}, daemon=True).start()
     else:
-        os.killpg(os.getpgid(worker.pid), signal.SIGKILL) if hasattr(os, "killpg") else worker.kill()
+        # The worker and its pool processes at once, as a host dying would (they share our process group).
+        for pid in process_tree(worker.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         worker.wait(timeout=30)
         worker = worker_start(env=worker_env, workers=args.workers, log=folder / f"worker-{case}-2.log")
     deadline = time.monotonic() + args.timeout

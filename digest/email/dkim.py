@@ -1,4 +1,4 @@
-"""DKIM signatures (RFC 6376) on the exact bytes that go to the relay: rsa-sha256, relaxed/relaxed.
+"""DKIM signatures (RFC 6376) on the exact bytes that go to the relay: rsa-sha256, relaxed/simple.
 
 Why not ``dkim.sign`` from dkimpy, which the tests use to check these signatures: its RSA is written
 in Python (13 ms per signature with a 2048-bit key, longer than rendering and sending the email
@@ -109,19 +109,18 @@ def dkim_signer_for(*, domain: str, selector: str, key_file: str) -> DkimSigner:
 
 
 _WSP_RUN = re.compile(rb"[ \t]+")
-_TRAILING_WSP = re.compile(rb"[ \t]+\r\n")
 _FIELD_RE = re.compile(rb"^([^:\s]+)[ \t]*:(.*?)(?=\r\n(?![ \t])|\Z)", re.MULTILINE | re.DOTALL)
 
 
-def body_relaxed(body: bytes) -> bytes:
-    """RFC 6376 §3.4.4. Our bodies seldom have runs of blanks or blanks at line ends, so those two
-    passes over ~50 KB run only when a fast ``in`` test says they are needed."""
-    if b"\t" in body or b"  " in body:
-        body = _WSP_RUN.sub(b" ", body)
-    if b" \r\n" in body:
-        body = _TRAILING_WSP.sub(b"\r\n", body)
-    body = body.rstrip(b"\r\n")
-    return body + b"\r\n" if body else b""
+def body_simple(body: bytes) -> bytes:
+    """RFC 6376 §3.4.3: the body as it is, without empty lines at its end (an empty body is one CRLF).
+
+    "simple", not "relaxed", for the body: relaxed collapses every run of blanks, a regular-expression pass
+    over ~50 KB of inlined HTML (2 ms per email measured, ten times the signature's cost), and protects
+    only against a relay that rewrites blanks inside lines, which no current MTA does (one that converts 8bit
+    to quoted-printable breaks either). The headers stay "relaxed": refolding them is common. This is also
+    dkimpy's default (``c=relaxed/simple``)."""
+    return body.rstrip(b"\r\n") + b"\r\n"
 
 
 def header_relaxed(name: bytes, value: bytes) -> bytes:
@@ -143,9 +142,9 @@ def dkim_signature(message: bytes, *, signer: DkimSigner, now: float | None = No
     fields = header_fields(head + b"\r\n")
     present = {name.lower().decode("ascii") for name, _ in fields}
     names = [n for n in SIGNED_HEADERS if n in present] + list(OVERSIGNED)
-    body_hash = base64.b64encode(hashlib.sha256(body_relaxed(body)).digest()).decode()
+    body_hash = base64.b64encode(hashlib.sha256(body_simple(body)).digest()).decode()
     tags = (
-        f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={signer.domain}; i=@{signer.domain}; q=dns/txt; "
+        f"v=1; a=rsa-sha256; c=relaxed/simple; d={signer.domain}; i=@{signer.domain}; q=dns/txt; "
         f"s={signer.selector}; t={int(time.time() if now is None else now)}; h={' : '.join(names)}; "
         f"bh={body_hash}; b="
     )
