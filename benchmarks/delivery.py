@@ -1,6 +1,6 @@
 """A whole slot, end to end: plan + match on PostgreSQL, send through Celery workers on Redis into SMTP.
 
-    python -m benchmarks.delivery [--subscribers 10000] [--workers 2] [--no-postoffice]
+    python -m benchmarks.delivery [--subscribers 10000] [--workers 2] [--no-postoffice] [--no-dkim]
 
 What runs, on this machine:
   * a fresh PostgreSQL database (``--database-url``, default ``pb_bench_delivery``, dropped and created);
@@ -340,6 +340,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-postoffice", action="store_true", help="skip the django-post-office comparison")
+    parser.add_argument("--no-dkim", action="store_true", help="send unsigned (by default every digest is DKIM-signed)")
     args = parser.parse_args()
 
     env = {
@@ -375,10 +376,22 @@ def main() -> None:
     print(f"seeded {args.subscribers} subscribers and {paper_count} papers in {time.perf_counter() - seeded:.1f}s")
 
     worker_env = {**env, "DJANGO_SETTINGS_MODULE": "paperboy.settings"}
+    from benchmarks.signing import dkim_env
+
     with tempfile.TemporaryDirectory(prefix="paperboy-bench-") as tmp:
         folder = Path(tmp)
+        if not args.no_dkim:  # the workers sign as production does: a 2048-bit RSA key
+            worker_env.update(dkim_env(folder))
         ours = paperboy_run(args=args, env=worker_env, folder=folder)
         peer = None if args.no_postoffice else postoffice_run(args=args, env=env, folder=folder)
+
+    report_print(ours=ours, peer=peer, args=args)
+
+
+def report_print(*, ours: dict, peer: dict | None, args) -> None:
+    from django.conf import settings
+
+    from benchmarks.signing import signing_cost, signing_line
 
     emails, seconds = ours["emails"], ours["seconds"]
     rate = emails / seconds if seconds else 0.0
@@ -387,8 +400,6 @@ def main() -> None:
     print(
         f"planned {ours['planned']} deliveries ({ours['skipped']} with nothing matched), states {dict(ours['states'])}"
     )
-    from django.conf import settings
-
     print(
         f"paperboy: {emails} emails in {seconds:.2f}s = {rate:.0f} emails/s end to end ({args.workers} workers"
         f" x {settings.PAPERBOY_SMTP_CONNECTIONS} SMTP connections per chunk)"
@@ -414,6 +425,8 @@ def main() -> None:
             f"send_queued_mail {peer['send_seconds']:.2f}s, duplicates {peer['duplicates']})"
         )
         print(f"ratio: paperboy is {rate / peer_rate:.2f}x post-office" if peer_rate else "ratio: n/a")
+
+    print(signing_line(signing_cost(emails=500, bits=2048)))
     print(
         f"RESULT emails={emails} seconds={seconds:.3f} emails_per_s={rate:.1f} "
         f"duplicates={ours['duplicates']} missing={ours['missing']}"

@@ -12,14 +12,18 @@ inside one: a worker never gets an id whose row it cannot see yet.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
 
 from digest.db import in_batches
+from digest.delivery.shared_redis import redis_client
 from digest.tasks.delivery import deliveries_send_chunk_task
 from digest.tasks.ingest import feed_ingest_task
+
+logger = logging.getLogger(__name__)
 
 
 def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
@@ -32,6 +36,27 @@ def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
 def deliveries_enqueue(*, delivery_ids: Sequence[int]) -> None:
     """Hand rows to the delivery workers in chunks of ``PAPERBOY_CHUNK_SIZE`` once committed."""
     chunks_enqueue(list(in_batches(list(delivery_ids), settings.PAPERBOY_CHUNK_SIZE)))
+
+
+def broker_queue_empty() -> bool:
+    """True when the broker holds no task at all: none waiting in the queue and none handed to a worker
+    and not yet acknowledged (running, prefetched, or waiting for its countdown). Only the Redis broker
+    can tell; with any other, or when Redis does not answer, this says False (the safe answer: lost
+    chunks are then found after PAPERBOY_REQUEUE_AFTER_SECONDS as before)."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return False
+    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    try:
+        client = redis_client(url)
+        pipe = client.pipeline()
+        pipe.llen(queue)
+        pipe.hlen("unacked")  # kombu's Redis transport keeps every delivered, unacknowledged message here
+        waiting, in_flight = pipe.execute()
+    except Exception:
+        logger.warning("could not read the broker's queue length; lost chunks wait for the long requeue", exc_info=True)
+        return False
+    return waiting == 0 and in_flight == 0
 
 
 def feed_fetch_enqueue(*, feed_id: int, only_if_due: bool = False) -> None:

@@ -194,6 +194,9 @@ class DeliveryRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     papers = models.PositiveIntegerField(default=0)
     planned = models.PositiveIntegerField(default=0)
+    # Set when the planner wrote its last batch: until then a run with no open rows is not finished, only
+    # between two batches (the sweeper must not stamp finished_at then).
+    planning_finished_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:
@@ -291,8 +294,12 @@ class Suppression(models.Model):
 
     email = models.EmailField(unique=True)
     reason = models.CharField(max_length=500)
-    source = models.CharField(max_length=20, default="smtp")  # smtp | bounce | admin
+    source = models.CharField(max_length=20, default="smtp")  # smtp | bounce | complaint | admin
     soft_bounces = models.PositiveIntegerField(default=0)
+    # Digests refused with a bare 5xx (no enhanced status code, so maybe not about the mailbox): the
+    # address is suppressed when this reaches PAPERBOY_BOUNCE_SCORE_LIMIT (Mailman's bounce score).
+    bounce_score = models.PositiveIntegerField(default=0)
+    last_bounce_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
 

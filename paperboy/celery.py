@@ -22,6 +22,8 @@ app.conf.beat_schedule = {
     "plan-due-slots": {"task": "digest.plan_due_slots", "schedule": crontab(minute="*/5")},
     # Account emails whose queued retry was lost (restarted broker) go out within a minute of being due.
     "send-due-account-emails": {"task": "accounts.account_emails_send_due", "schedule": crontab(minute="*")},
+    # Chunks lost with the broker are queued again within minutes (docs/DELIVERY.md, "Lost chunks").
+    "requeue-lost-chunks": {"task": "digest.requeue_lost_chunks", "schedule": crontab(minute="*")},
     # Learned rankers are retrained in batches, never in a request.
     "retrain-rankers": {"task": "digest.feedback_retrain_rankers", "schedule": crontab(minute="*/30")},
 }

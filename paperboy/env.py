@@ -92,3 +92,22 @@ def database_from_url(url: str, *, base_dir: str) -> dict:
     raise ImproperlyConfiguredEnv(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)"
     )
+
+
+def dkim_settings_check(*, domain: str, selector: str, key_file: str) -> None:
+    """DKIM is on when all three PAPERBOY_DKIM_* variables are set, off when none is. (The key itself is
+    read and checked when the app starts: digest.apps, digest.email.dkim.dkim_configuration_check.)"""
+    given = {
+        "PAPERBOY_DKIM_DOMAIN": domain,
+        "PAPERBOY_DKIM_SELECTOR": selector,
+        "PAPERBOY_DKIM_PRIVATE_KEY_FILE": key_file,
+    }
+    if not any(given.values()):
+        return
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise ImproperlyConfiguredEnv(f"DKIM signing needs {', '.join(missing)} as well (or none of PAPERBOY_DKIM_*)")
+    if not all(part.replace("-", "").replace("_", "").isalnum() for part in f"{domain}.{selector}".split(".")):
+        raise ImproperlyConfiguredEnv(
+            f"PAPERBOY_DKIM_DOMAIN={domain!r} / PAPERBOY_DKIM_SELECTOR={selector!r}: not DNS labels"
+        )

@@ -11,6 +11,7 @@ from accounts.client_ip import trusted_proxies_parse
 from paperboy.env import (
     ImproperlyConfiguredEnv,
     database_from_url,
+    dkim_settings_check,
     env_bool,
     env_float,
     env_int,
@@ -246,6 +247,51 @@ if PAPERBOY_SENDING_TIMEOUT < 8 * EMAIL_TIMEOUT:
 PAPERBOY_REQUEUE_AFTER_SECONDS = env_float("PAPERBOY_REQUEUE_AFTER_SECONDS", 900.0, minimum=0.0)
 # Retries due within this many seconds are queued with a countdown; later ones wait for the beat.
 PAPERBOY_RETRY_INLINE_MAX_SECONDS = env_float("PAPERBOY_RETRY_INLINE_MAX_SECONDS", 300.0, minimum=0.0)
+# Every SMTP transaction (connect, EHLO, MAIL, RCPT, DATA, the final reply) ends within this many
+# seconds, however slowly the relay trickles its replies; it must stay under PAPERBOY_SENDING_TIMEOUT so
+# the sweeper never takes over a row whose transaction is still running.
+PAPERBOY_SMTP_DEADLINE_SECONDS = env_float(
+    "PAPERBOY_SMTP_DEADLINE_SECONDS", min(PAPERBOY_SENDING_TIMEOUT / 2, 4 * EMAIL_TIMEOUT), minimum=0.1
+)
+if PAPERBOY_SMTP_DEADLINE_SECONDS >= PAPERBOY_SENDING_TIMEOUT:
+    raise ImproperlyConfiguredEnv(
+        f"PAPERBOY_SMTP_DEADLINE_SECONDS={PAPERBOY_SMTP_DEADLINE_SECONDS} must be shorter than "
+        f"PAPERBOY_SENDING_TIMEOUT ({PAPERBOY_SENDING_TIMEOUT})"
+    )
+# A message the relay accepted whose "sent" cannot be committed (the database restarting) is retried for
+# this long, with backoff, before the worker gives it up to the sweeper.
+PAPERBOY_RECORD_RETRY_SECONDS = env_float("PAPERBOY_RECORD_RETRY_SECONDS", 120.0, minimum=0.0)
+# With an empty broker queue, pending rows older than this are taken as a lost chunk and queued again
+# (the dispatcher runs every minute); with work still queued, PAPERBOY_REQUEUE_AFTER_SECONDS applies.
+PAPERBOY_LOST_CHUNK_SECONDS = env_float("PAPERBOY_LOST_CHUNK_SECONDS", 90.0, minimum=0.0)
+# The name Paperboy gives in EHLO/HELO; relays with reject_non_fqdn_helo_hostname need a full domain name.
+PAPERBOY_SMTP_HELO = env_str("PAPERBOY_SMTP_HELO", SITE_DOMAIN or "localhost").strip()
+if not PAPERBOY_SMTP_HELO or any(c.isspace() for c in PAPERBOY_SMTP_HELO) or not PAPERBOY_SMTP_HELO.isascii():
+    raise ImproperlyConfiguredEnv(f"PAPERBOY_SMTP_HELO={PAPERBOY_SMTP_HELO!r} must be one ASCII host name")
+# A recipient refused with a bare 5xx (no enhanced status code) is suppressed only after this many
+# digests were refused that way (like Mailman's bounce score); a refusal naming the mailbox suppresses at once.
+PAPERBOY_BOUNCE_SCORE_LIMIT = env_int("PAPERBOY_BOUNCE_SCORE_LIMIT", 3, minimum=1)
+# A score whose last refusal is older than this starts again from zero.
+PAPERBOY_BOUNCE_SCORE_STALE_DAYS = env_int("PAPERBOY_BOUNCE_SCORE_STALE_DAYS", 7, minimum=1)
+# The same bare refusal for this many different recipients in a row is taken as a refusal of Paperboy.
+PAPERBOY_REFUSAL_REPEAT_LIMIT = env_int("PAPERBOY_REFUSAL_REPEAT_LIMIT", 5, minimum=0)
+# Replies to a digest go here when set (else to the From address).
+PAPERBOY_REPLY_TO = env_str("PAPERBOY_REPLY_TO").strip()
+if "\r" in PAPERBOY_REPLY_TO or "\n" in PAPERBOY_REPLY_TO or (PAPERBOY_REPLY_TO and "@" not in PAPERBOY_REPLY_TO):
+    raise ImproperlyConfiguredEnv(f"PAPERBOY_REPLY_TO={PAPERBOY_REPLY_TO!r} must be one email address")
+# Gmail's feedback loop groups complaints by the last field of Feedback-ID (the sender id).
+PAPERBOY_FEEDBACK_ID_SENDER = env_str("PAPERBOY_FEEDBACK_ID_SENDER", "paperboy").strip()
+if not PAPERBOY_FEEDBACK_ID_SENDER.replace("-", "").replace(".", "").replace("_", "").isalnum():
+    raise ImproperlyConfiguredEnv(
+        f"PAPERBOY_FEEDBACK_ID_SENDER={PAPERBOY_FEEDBACK_ID_SENDER!r} must be letters, digits, '.', '-' or '_'"
+    )
+# DKIM signing of every digest (docs/DELIVERY.md, "Before the first send"); all three or none.
+PAPERBOY_DKIM_DOMAIN = env_str("PAPERBOY_DKIM_DOMAIN").strip()
+PAPERBOY_DKIM_SELECTOR = env_str("PAPERBOY_DKIM_SELECTOR").strip()
+PAPERBOY_DKIM_PRIVATE_KEY_FILE = env_str("PAPERBOY_DKIM_PRIVATE_KEY_FILE").strip()
+dkim_settings_check(
+    domain=PAPERBOY_DKIM_DOMAIN, selector=PAPERBOY_DKIM_SELECTOR, key_file=PAPERBOY_DKIM_PRIVATE_KEY_FILE
+)
 # While sending is paused, a chunk checks again after this many seconds.
 PAPERBOY_PAUSE_RECHECK_SECONDS = env_float("PAPERBOY_PAUSE_RECHECK_SECONDS", 60.0, minimum=0.1)
 # The circuit breaker pauses sending after this many consecutive failed messages (0 = never).

@@ -1,4 +1,5 @@
-"""Bounce addresses and delivery status notifications (RFC 3464), as plain data; no ORM here.
+"""Bounce addresses, delivery status notifications (RFC 3464) and complaint reports (RFC 5965), as
+plain data; no ORM here.
 
 Every digest leaves with a VERP envelope sender ``bounces+<id>-<mac>@<bounce domain>`` and a
 ``X-Paperboy-Delivery: <id>-<mac>`` header. A bounce comes back to that address (the receiving MTA
@@ -17,6 +18,8 @@ from email.message import Message
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from digest.delivery.complaints import COMPLAINT, feedback_report_part, feedback_report_read
 
 _SALT = "paperboy.bounces.delivery"
 _MAC_LENGTH = 16
@@ -85,7 +88,7 @@ class BounceReport:
     """What one bounce message says: which delivery, hard or soft, and why."""
 
     delivery_ids: tuple[int, ...]
-    kind: str | None  # hard | soft | None (not a bounce: an auto-reply, a success notice)
+    kind: str | None  # hard | soft | complaint | None (not a bounce: an auto-reply, a success notice)
     status: str = ""
     diagnostic: str = ""
     recipients: tuple[RecipientStatus, ...] = field(default_factory=tuple)
@@ -101,6 +104,11 @@ def bounce_parse(raw: bytes) -> BounceReport:
     """Read one message from the bounce mailbox. Never raises on malformed input."""
     message = message_from_bytes(raw, policy=policy.compat32)
     ids = delivery_ids_of(message)
+    feedback = feedback_report_part(message)
+    if feedback is not None:  # a complaint (ARF), found by the same signed token as a bounce
+        complaint = feedback_report_read(feedback)
+        kind = COMPLAINT if complaint.is_complaint else None
+        return BounceReport(delivery_ids=tuple(ids), kind=kind, diagnostic=complaint.summary)
     report_part = dsn_part(message)
     if report_part is None:
         # Not an RFC 3464 report: an old-style bounce or an auto-reply. Only a clear 5.x.x/4.x.x in a

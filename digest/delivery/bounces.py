@@ -1,7 +1,12 @@
-"""Bounces and the suppression list: record each bounce on its Delivery, suppress after 1 hard or N soft.
+"""Bounces, complaints and the suppression list: each is recorded on its Delivery, and an address is
+suppressed after one hard bounce that names the mailbox (5.1.1 and the like), one complaint (ARF,
+``feedback-type: abuse``), N soft bounces, or a bounce score of ``PAPERBOY_BOUNCE_SCORE_LIMIT``: digests
+refused with a bare 5xx, or bounced with a permanent code that does not name the mailbox, count one
+each (as Mailman's bounce score does) and suppress only when it keeps happening.
 
-Processing the same bounce twice changes nothing: a Delivery counts at most one soft bounce and one
-hard bounce, so re-reading a mailbox (a crash mid-run, an operator re-running the command) is safe.
+Processing the same report twice changes nothing: a Delivery counts at most one soft bounce, one hard
+bounce and one complaint, so re-reading a mailbox (a crash mid-run, an operator re-running the command)
+is safe.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import logging
 import mailbox
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -17,6 +23,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from digest.delivery.bounce_parse import HARD, SOFT, BounceReport, bounce_parse
+from digest.delivery.complaints import COMPLAINT
+from digest.delivery.replies import dsn_status_suppresses
 from digest.delivery.state import deliveries_suppress_address
 from digest.models import Delivery, Suppression
 
@@ -48,6 +56,38 @@ def suppression_add(*, email: str, reason: str, source: str) -> tuple[Suppressio
     return suppression, created
 
 
+def bounce_score_add(*, email: str, reason: str, delivery_id: int | None = None) -> bool:
+    """One more digest refused (or bounced) for ``email`` in a way that may not be about its mailbox.
+
+    Suppresses the address when the score reaches PAPERBOY_BOUNCE_SCORE_LIMIT; a score whose last bounce
+    is older than PAPERBOY_BOUNCE_SCORE_STALE_DAYS starts again (a relay's bad week is forgotten).
+    Returns True when the address is now suppressed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Suppression.objects.select_for_update()
+        suppression = (
+            locked.filter(email__iexact=email).first()
+            or locked.get_or_create(
+                email=email, defaults={"reason": "bounce score", "source": "smtp", "active": False}
+            )[0]
+        )
+        if suppression.active:
+            return True
+        stale = timedelta(days=settings.PAPERBOY_BOUNCE_SCORE_STALE_DAYS)
+        if suppression.last_bounce_at is not None and now - suppression.last_bounce_at > stale:
+            suppression.bounce_score = 0
+        suppression.bounce_score += 1
+        suppression.last_bounce_at = now
+        suppression.save(update_fields=["bounce_score", "last_bounce_at"])
+        score = suppression.bounce_score
+    logger.info("bounce score of %s is %s (delivery %s): %s", email, score, delivery_id, reason)
+    if score < settings.PAPERBOY_BOUNCE_SCORE_LIMIT:
+        return False
+    suppression_add(email=email, reason=f"bounce score {score}, last: {reason}", source="smtp")
+    return True
+
+
 @dataclass
 class BounceOutcome:
     delivery_id: int | None
@@ -72,6 +112,8 @@ def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> Boun
     kind = report.kind
     if kind is None:  # bounce_record passes only reports with a kind
         return BounceOutcome(delivery_id=delivery.id, kind=None)
+    if kind == COMPLAINT:
+        return _complaint_record(delivery=delivery, report=report, now=now)
     # A hard bounce after a soft one (a delayed DSN, then the final failure) upgrades the record;
     # the same kind again is a re-read of the same report.
     if delivery.bounce_kind == kind or delivery.bounce_kind == HARD:
@@ -82,6 +124,11 @@ def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> Boun
     delivery.last_error = report.summary
     delivery.save(update_fields=["bounce_kind", "bounced_at", "last_error"])
     email = delivery.to_email
+    if kind == HARD and not dsn_status_suppresses(report.status):
+        # Permanent, but not about the mailbox (5.7.1 "rejected as spam" from a later hop, 5.4.7 expired):
+        # it says as much about us as about the address.
+        scored = bounce_score_add(email=email, reason=report.summary, delivery_id=delivery.id)
+        return BounceOutcome(delivery_id=delivery.id, kind=kind, suppressed=scored)
     if kind == HARD:
         suppression_add(
             email=email, reason=f"hard bounce: {report.status} {report.diagnostic}".strip(), source="bounce"
@@ -105,11 +152,25 @@ def _bounce_record_one(*, delivery: Delivery, report: BounceReport, now) -> Boun
     return BounceOutcome(delivery_id=delivery.id, kind=SOFT, suppressed=suppression.active)
 
 
+def _complaint_record(*, delivery: Delivery, report: BounceReport, now) -> BounceOutcome:
+    """A reader marked this digest as spam: never send them another (RFC 5965 reports, Yahoo's and
+    Microsoft's feedback loops)."""
+    if delivery.bounce_kind == COMPLAINT:
+        return BounceOutcome(delivery_id=delivery.id, kind=COMPLAINT, duplicate=True)
+    delivery.bounce_kind = COMPLAINT
+    delivery.bounced_at = now
+    delivery.save(update_fields=["bounce_kind", "bounced_at"])
+    suppression_add(email=delivery.to_email, reason=f"complaint ({report.diagnostic})", source="complaint")
+    logger.info("complaint about delivery %s: %s suppressed", delivery.id, delivery.to_email)
+    return BounceOutcome(delivery_id=delivery.id, kind=COMPLAINT, suppressed=True)
+
+
 @dataclass
 class BounceRun:
     read: int = 0
     hard: int = 0
     soft: int = 0
+    complaints: int = 0
     ignored: int = 0
     duplicates: int = 0
     suppressed: int = 0
@@ -144,6 +205,8 @@ def bounces_process_maildir(*, path: Path, dry_run: bool = False) -> BounceRun:
                 run.duplicates += 1
             elif outcome.kind == HARD:
                 run.hard += 1
+            elif outcome.kind == COMPLAINT:
+                run.complaints += 1
             else:
                 run.soft += 1
             run.suppressed += int(outcome.suppressed and not outcome.duplicate)

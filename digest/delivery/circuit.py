@@ -3,8 +3,10 @@
 After ``PAPERBOY_BREAKER_THRESHOLD`` consecutive failed messages (counted across all workers in
 Redis, or per process without it) sending is paused through the same ``SendingControl`` row the
 admin's pause button uses, with the reason on it, and the admins are told. A relay that is down or
-rejects everything then costs M messages' worth of retries, not the whole list. Resuming is the
-admin's decision: the chunks waiting on the pause go on by themselves.
+rejects everything then costs M messages' worth of retries, not the whole list. A relay that refuses
+*us* -- our HELO, our sender, a policy (``digest.delivery.replies``) -- pauses sending at the first
+such refusal, since every other message would meet it too. Resuming is the admin's decision: the
+chunks waiting on the pause go on by themselves.
 """
 
 from __future__ import annotations
@@ -84,7 +86,28 @@ class PauseWatch:
 
 def sending_pause_by_breaker(*, failures: int, last_error: str) -> SendingControl:
     """Trip the breaker: pause sending with a visible reason and tell the admins."""
-    reason = f"Circuit breaker: {failures} consecutive failed messages; last error: {last_error}"
+    return _sending_pause(reason=f"Circuit breaker: {failures} consecutive failed messages; last error: {last_error}")
+
+
+# What the operator reads on the runs dashboard, by whom the refusal was about (digest.delivery.replies).
+_REFUSED = {
+    "sender": "The relay refused Paperboy's HELO name, client address or sender",
+    "policy": "The relay refused Paperboy by policy",
+    "system": "The relay refused the SMTP dialogue itself",
+    "repeated": "The relay gave the same refusal for many different recipients",
+}
+
+
+def sending_pause_by_refusal(*, error: str, cause: str) -> SendingControl:
+    """The relay refused *us*, not a recipient: pause at once (no address is suppressed) and say why."""
+    what = _REFUSED.get(str(cause), "The relay refused Paperboy")
+    return _sending_pause(
+        reason=f"{what}: {error} -- no address was suppressed. Fix the cause (docs/DELIVERY.md, "
+        "'Before the first send'), then resume; the refused digest can be retried from the dashboard."
+    )
+
+
+def _sending_pause(*, reason: str) -> SendingControl:
     reason = " ".join(reason.split())[:500]
     control = SendingControl.get()
     control.paused = True

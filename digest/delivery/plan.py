@@ -169,6 +169,9 @@ def deliveries_plan(
         result.chunks.extend(chunks)
         if on_chunks is not None and chunks:
             on_chunks(chunks)
+    # Only now may the sweeper call the run finished (it has no open rows between two batches, too).
+    run.planning_finished_at = timezone.now()
+    DeliveryRun.objects.filter(id=run.id).update(planning_finished_at=run.planning_finished_at)
     run.planned = result.planned
     return result
 

@@ -27,16 +27,19 @@ from django.db import connection
 from django.utils import timezone
 
 from digest.content import content_paper_ids, digest_email_build
-from digest.delivery.bounces import suppression_add
+from digest.delivery.bounces import bounce_score_add, suppression_add
 from digest.delivery.circuit import (
     CircuitBreaker,
     PauseWatch,
     circuit_breaker,
     sending_is_paused,
     sending_pause_by_breaker,
+    sending_pause_by_refusal,
 )
 from digest.delivery.envelope import message_envelope_set
 from digest.delivery.ratelimit import RateLimiter, rate_limiter_for_relay
+from digest.delivery.record import database_retrying
+from digest.delivery.replies import RepeatWatch, refusal_signature
 from digest.delivery.smtp import SendError, SmtpSession, retry_at, smtp_error_classify
 from digest.delivery.state import (
     Accepted,
@@ -44,6 +47,7 @@ from digest.delivery.state import (
     deliveries_suppress,
     delivery_attempt_failed,
     delivery_sent_and_claim,
+    delivery_sent_and_claim_again,
     delivery_skip,
 )
 from digest.email import DigestEmail, digest_message_build, email_cards_warm
@@ -119,9 +123,24 @@ class SentLedger:
         self.accepted = Accepted(delivery=delivery, subject=subject, paper_ids=paper_ids, at=timezone.now())
 
     def write_and_claim(self, *, delivery: Delivery | None, now: datetime) -> bool:
-        """Commit the held ``sent`` and claim ``delivery`` (if any) at once; True if the claim was won."""
+        """Commit the held ``sent`` and claim ``delivery`` (if any) at once; True if the claim was won.
+
+        The relay has accepted the held message, so a database that is unreachable right now (a restart)
+        must not lose that fact: the write is retried with backoff for PAPERBOY_RECORD_RETRY_SECONDS
+        (``database_retrying``). Given up, the row stays ``sending`` and the sweeper resends it later.
+        """
         held, self.accepted = self.accepted, None
-        return delivery_sent_and_claim(sent=held, claim=delivery, token=self.token, now=now)
+        if held is None:
+            return delivery_sent_and_claim(sent=None, claim=delivery, token=self.token, now=now)
+        return database_retrying(
+            lambda at: (
+                delivery_sent_and_claim(sent=held, claim=delivery, token=self.token, now=now)
+                if at is None
+                else delivery_sent_and_claim_again(sent=held, claim=delivery, token=self.token, now=max(now, at))
+            ),
+            what=f"recording delivery {held.delivery.id} as sent",
+            seconds=settings.PAPERBOY_RECORD_RETRY_SECONDS,
+        )
 
     def flush(self) -> None:
         if self.accepted is not None:
@@ -135,8 +154,12 @@ def delivery_record_error(
     token = token if token is not None else delivery.claim_token
     when = retry_at(error=error, attempts=delivery.attempts, allow_retry=allow_retry, now=now)
     delivery_attempt_failed(delivery=delivery, token=token, error=str(error), retry_at=when)
-    if when is None and error.permanent and error.suppress:
+    if when is None and error.suppress:
+        # Only a permanent refusal of the mailbox itself (5.1.1 and the like): never one about us.
         suppression_add(email=delivery.to_email, reason=f"SMTP refused: {error}", source="smtp")
+    elif when is None and error.score:
+        # A bare 5xx: maybe the mailbox, maybe us. Suppressed only if it keeps happening across digests.
+        bounce_score_add(email=delivery.to_email, reason=f"SMTP refused: {error}", delivery_id=delivery.id)
     return when is not None
 
 
@@ -173,6 +196,9 @@ class _Chunk:
     allow_retry: bool
     limiter: RateLimiter
     breaker: CircuitBreaker
+    # The same bare refusal for many different recipients in a row is a refusal of us (lanes share it).
+    repeats: RepeatWatch = field(default_factory=lambda: RepeatWatch(limit=settings.PAPERBOY_REFUSAL_REPEAT_LIMIT))
+    lock: threading.Lock = field(default_factory=threading.Lock)
     # Set by the connection that sees a pause or trips the breaker, so the others stop after their message.
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -317,6 +343,8 @@ class _Lane:
             return self._failed(delivery, exc)
         self.ledger.hold(delivery=delivery, subject=str(message.subject), paper_ids=[i.paper_key for i in email.items])
         chunk.breaker.success()
+        with chunk.lock:
+            chunk.repeats.success()
         result.sent += 1
         return True
 
@@ -338,11 +366,28 @@ class _Lane:
             self.result.retry.append(delivery.id)
         else:
             self.result.failed += 1
+        if self._refuses_us(delivery, error):
+            # Our HELO, our sender, a policy, the relay itself: every other message would be refused too,
+            # and none of it is the recipients' fault. Pause now and tell the operator why.
+            cause = error.verdict.cause if error.pauses and error.verdict else "repeated"
+            sending_pause_by_refusal(error=str(error), cause=cause)
+            self._stop()
+            return False
         if self.chunk.breaker.failure():
             sending_pause_by_breaker(failures=self.chunk.breaker.threshold, last_error=str(error))
             self._stop()
             return False
         return True
+
+    def _refuses_us(self, delivery: Delivery, error: SendError) -> bool:
+        if error.pauses:
+            return True
+        if not error.score:
+            return False
+        with self.chunk.lock:
+            return self.chunk.repeats.refused(
+                signature=refusal_signature(code=error.code, text=str(error)), recipient=delivery.to_email
+            )
 
 
 def _retry_time_set(result: SendResult) -> SendResult:

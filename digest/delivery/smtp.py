@@ -1,8 +1,13 @@
 """Speaking SMTP, and what a server's reply means for the row: the retry rule lives here.
 
-A reply is classified once (:func:`smtp_error_classify`): 4xx, a dropped connection or a timeout is
-transient and retried with exponential backoff (:func:`retry_at`) until ``PAPERBOY_MAX_ATTEMPTS``;
-5xx is permanent (except 552) and, when it is about the recipient, suppresses the address.
+A reply is classified once (:func:`smtp_error_classify`), by its enhanced status code and the phase it
+came in (``digest.delivery.replies``): 4xx, a dropped connection or a timeout is transient and retried
+with exponential backoff (:func:`retry_at`) until ``PAPERBOY_MAX_ATTEMPTS``; a permanent refusal fails
+the row, and then only a refusal about the recipient's mailbox suppresses the address, a bare 5xx adds
+to its bounce score, and a refusal of *us* (our HELO, our sender, a policy) pauses sending.
+
+Every transaction has a wall-clock deadline (``digest.delivery.deadline``), and the session greets the
+relay with ``PAPERBOY_SMTP_HELO`` (``digest.apps``).
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
+from digest.delivery.deadline import Deadline
+from digest.delivery.replies import Action, Phase, Verdict, reply_classify
+
 logger = logging.getLogger(__name__)
 
 
 class SendError(Exception):
     """One message was not accepted; ``permanent`` says whether trying again can help.
 
-    ``suppress`` says whether the refusal is about the recipient's address (so it goes on the
-    suppression list) rather than about us (a refused sender, a broken template).
+    ``verdict`` (when the server replied) says what the refusal was about: ``suppress`` is true only
+    for a permanent refusal of the recipient's mailbox, ``score`` for a bare 5xx that may be one,
+    ``pauses`` for a refusal of the sending side (nothing else will get through either).
     """
 
     def __init__(
@@ -34,45 +43,59 @@ class SendError(Exception):
         permanent: bool,
         code: int | None = None,
         connection_broken: bool = False,
-        suppress: bool | None = None,
+        verdict: Verdict | None = None,
     ):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.connection_broken = connection_broken
-        self.suppress = permanent and code is not None if suppress is None else suppress
+        self.verdict = verdict
+
+    @property
+    def suppress(self) -> bool:
+        return self.verdict is not None and self.verdict.action is Action.SUPPRESS
+
+    @property
+    def score(self) -> bool:
+        return self.verdict is not None and self.verdict.action is Action.SCORE
+
+    @property
+    def pauses(self) -> bool:
+        return self.verdict is not None and self.verdict.action is Action.PAUSE
+
+
+def reply_error(*, code: int, reply: bytes | str, phase: Phase) -> SendError:
+    """A SendError for one SMTP reply; a 421 means the server is closing the connection, at any phase."""
+    text = decode_reply(reply)
+    verdict = reply_classify(code=code, text=text, phase=phase)
+    return SendError(
+        f"{code} {text}", permanent=verdict.permanent, code=code, connection_broken=code == 421, verdict=verdict
+    )
+
+
+# Where smtplib's exceptions come from in the dialogue.
+_PHASES: tuple[tuple[type[smtplib.SMTPResponseException], Phase], ...] = (
+    (smtplib.SMTPSenderRefused, Phase.MAIL),
+    (smtplib.SMTPDataError, Phase.DATA),
+)
 
 
 def smtp_error_classify(exc: BaseException) -> SendError:
-    """Turn what smtplib raised into a SendError: 5xx is permanent (but 552), everything else transient."""
+    """Turn what smtplib raised into a SendError (the retry and suppression rules are in ``replies``)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
-        # A 421 at RCPT still means the server is closing the connection.
-        return SendError(
-            f"{code} {decode_reply(reply)}", permanent=code_is_permanent(code), code=code, connection_broken=code == 421
-        )
+        return reply_error(code=code, reply=reply, phase=Phase.RCPT)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return SendError(f"server disconnected: {exc}", permanent=False, connection_broken=True)
     if isinstance(exc, smtplib.SMTPResponseException):
-        code = exc.smtp_code
-        return SendError(
-            f"{code} {decode_reply(exc.smtp_error)}",
-            permanent=code_is_permanent(code),
-            code=code,
-            connection_broken=code == 421,
-            # The relay refusing our envelope sender says nothing about the recipient.
-            suppress=code_is_permanent(code) and not isinstance(exc, smtplib.SMTPSenderRefused),
-        )
+        # The greeting, EHLO, STARTTLS or AUTH when it is neither MAIL FROM nor DATA.
+        phase = next((phase for kind, phase in _PHASES if isinstance(exc, kind)), Phase.CONNECT)
+        return reply_error(code=exc.smtp_code, reply=exc.smtp_error, phase=phase)
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return SendError(f"timed out talking to the SMTP server: {exc}", permanent=False, connection_broken=True)
     if isinstance(exc, OSError):
         return SendError(f"cannot reach the SMTP server: {exc}", permanent=False, connection_broken=True)
-    return SendError(f"{type(exc).__name__}: {exc}", permanent=True, suppress=False)
-
-
-def code_is_permanent(code: int) -> bool:
-    # 552 (mailbox full / storage exceeded) is often temporary in practice (RFC 5321 §4.5.3.1.10).
-    return 500 <= code < 600 and code != 552
+    return SendError(f"{type(exc).__name__}: {exc}", permanent=True)
 
 
 def decode_reply(reply: bytes | str) -> str:
@@ -106,12 +129,32 @@ class SmtpSession:
         self.max_messages = max_messages
         self.connection: BaseEmailBackend | None = None
         self.sent_on_connection = 0
+        self.deadline = Deadline(seconds=settings.PAPERBOY_SMTP_DEADLINE_SECONDS)
 
     def send(self, message) -> None:
+        """One SMTP transaction (connecting first when needed), cut at PAPERBOY_SMTP_DEADLINE_SECONDS."""
+        try:
+            with self.deadline.watch(self._socket):
+                self._send(message)
+        except Exception as exc:
+            if not self.deadline.expired:
+                raise
+            raise SendError(
+                f"the SMTP transaction passed its deadline of {self.deadline.seconds:g} s "
+                f"(PAPERBOY_SMTP_DEADLINE_SECONDS); the relay is too slow or tarpitting: {exc}",
+                permanent=False,
+                connection_broken=True,
+            ) from exc
+
+    def _socket(self) -> socket.socket | None:
+        return getattr(getattr(self.connection, "connection", None), "sock", None)
+
+    def _send(self, message) -> None:
         backend = self.connection
         if backend is None or self.sent_on_connection >= self.max_messages:
             self.close()
-            # Every socket operation (connect, each command, each reply) times out after EMAIL_TIMEOUT.
+            # Every socket operation (connect, each command, each reply) times out after EMAIL_TIMEOUT;
+            # the transaction as a whole after PAPERBOY_SMTP_DEADLINE_SECONDS (see send).
             backend = self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
             backend.open()
             self.sent_on_connection = 0

@@ -108,6 +108,28 @@ def delivery_sent_and_claim(*, sent: Accepted | None, claim: Delivery | None, to
         return claim is not None and delivery_claim(delivery=claim, token=token, now=now)
 
 
+def delivery_sent_and_claim_again(*, sent: Accepted | None, claim: Delivery | None, token: str, now: datetime) -> bool:
+    """:func:`delivery_sent_and_claim` tried again after the connection dropped under it (a database
+    restart): the first try may have been committed before its reply was lost. What it wrote stays: a row
+    this token already recorded ``sent`` is not written again, and a claim this token already holds is kept
+    (else the lane would take the row for another worker's, and it would wait for the sweeper)."""
+    if sent is not None and Delivery.objects.filter(id=sent.delivery.id, claim_token=token, state=State.SENT).exists():
+        sent = None
+    held = (
+        Delivery.objects.filter(id=claim.id, claim_token=token, state=State.SENDING)
+        .values_list("attempts", "claimed_at")
+        .first()
+        if claim is not None
+        else None
+    )
+    if claim is None or held is None:
+        return delivery_sent_and_claim(sent=sent, claim=claim, token=token, now=now)
+    delivery_sent_and_claim(sent=sent, claim=None, token=token, now=now)
+    attempts, claimed_at = held
+    _claimed(claim, token=token, now=claimed_at or now, attempts=attempts)
+    return True
+
+
 # Conditions identical to delivery_sent_write and delivery_claim (tests run both paths).
 _SENT_AND_CLAIM_SQL = f"""
 WITH sent AS (

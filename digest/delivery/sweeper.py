@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from digest.delivery.state import deliveries_expire, delivery_lost_fail, delivery_lost_requeue
@@ -77,9 +77,21 @@ def delivery_reconcile(*, delivery: Delivery, now: datetime) -> str | None:
     return Delivery.State.PENDING if delivery_lost_requeue(delivery=delivery, now=now, error=error) else None
 
 
+# A run whose planner has not finished after this long died half way (the next beat plans the rest
+# under a new run): it is finished once its rows are.
+PLANNER_LOST_AFTER = timedelta(hours=1)
+
+
 def runs_finish(*, now: datetime) -> int:
-    """Stamp ``finished_at`` on runs with nothing left pending or sending."""
+    """Stamp ``finished_at`` on runs planned in full with nothing left pending or sending.
+
+    "Planned in full" matters: the planner commits a run's rows batch by batch, and between two batches
+    every row written so far may already be sent -- a sweep then must not call the run finished.
+    """
     open_rows = Delivery.objects.filter(
         run_id=OuterRef("id"), state__in=[Delivery.State.PENDING, Delivery.State.SENDING]
     )
-    return DeliveryRun.objects.filter(finished_at__isnull=True).exclude(Exists(open_rows)).update(finished_at=now)
+    planned = Q(planning_finished_at__isnull=False) | Q(started_at__lt=now - PLANNER_LOST_AFTER)
+    return (
+        DeliveryRun.objects.filter(planned, finished_at__isnull=True).exclude(Exists(open_rows)).update(finished_at=now)
+    )

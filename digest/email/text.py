@@ -1,11 +1,17 @@
-"""The plain-text part: a good email on its own, wrapped at 72 columns, papers numbered, links listed.
+"""The plain-text part: a good email on its own, wrapped at 72 columns, papers numbered.
 
-Made from the same view and the same sentences (``digest.email.wording``) as the HTML part.
+Each paper is a few lines -- title, authors, categories, the snippet, why it matched -- and then one line
+of its links and one of its feedback actions, each a label with a reference number: ``Abstract [1] · PDF
+[2]``, ``More like this [4] · Less like this [5] · Mute "diffusion" [6]``. The URLs themselves are
+gathered at the end, one per line, numbered (the convention of plain-text mail since Usenet), so the papers
+read as text rather than as a wall of signed links. Made from the same view and the same sentences
+(``digest.email.wording``) as the HTML part.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from digest.email import wording
 from digest.email.actions import Actions
@@ -13,7 +19,7 @@ from digest.email.caches import registered
 from digest.email.contract import DigestEmail
 from digest.email.inline import Prepared, env, slot
 from digest.email.view import Card, Paper, View, view_make
-from digest.email.wrap import link_line, wrap
+from digest.email.wrap import TEXT_WIDTH, link_line, wrap
 
 _TEXT_CARD_SLOTS = (
     "title_block",
@@ -22,8 +28,7 @@ _TEXT_CARD_SLOTS = (
     "snippet_block",
     "why_block",
     "near_miss_block",
-    "links_block",
-    "actions_block",
+    "refs_block",
 )
 
 
@@ -38,26 +43,28 @@ def _text_card_prepared(present: frozenset[str]) -> Prepared:
 
 @registered
 @functools.lru_cache(maxsize=8192)
-def _text_paper(paper: Paper, indent: str) -> tuple[str, str, str]:
+def _text_paper(paper: Paper, indent: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     """The parts of a plain-text paper that don't depend on the subscriber: authors, meta line, links."""
-    links = [link_line(wording.ABSTRACT, paper.url, indent)] if paper.url else []
-    if paper.pdf_url:
-        links.append(link_line(wording.PDF, paper.pdf_url, indent))
-    if paper.hf_url:
-        links.append(link_line(wording.HUGGING_FACE, paper.hf_url, indent))
+    links = tuple(
+        (label, url)
+        for label, url in (
+            (wording.ABSTRACT, paper.url),
+            (wording.PDF, paper.pdf_url),
+            (wording.HUGGING_FACE, paper.hf_url),
+        )
+        if url
+    )
     meta = wording.SEP.join(part for part in (wording.SUGGESTED if paper.suggested else "", paper.meta) if part)
     authors = wrap(paper.authors, indent, indent) if paper.authors else ""
-    return authors, wrap(meta, indent, indent) if meta else "", "\n".join(links)
+    return authors, wrap(meta, indent, indent) if meta else "", links
 
 
-def _text_card_blocks(card: Card, digits: int, with_actions: bool) -> tuple[str, str]:
-    """A plain-text paper around its feedback lines (a slot; without links the whole paper, then "").
-
-    Numbered with ``digits`` zeros, which the caller overwrites with the number: the wrapping depends on the
-    number's width only, so one card serves papers 1-9 and another 10-99. Kept on the card.
-    """
+def _text_card_head(card: Card, digits: int, has_refs: bool) -> str:
+    """A plain-text paper up to its reference lines (a slot at the end when it has links), numbered with
+    ``digits`` zeros, which the caller overwrites with the number: the wrapping depends on the number's width
+    only, so one card serves papers 1-9 and another 10-99. Kept on the card."""
     indent = " " * (digits + 2)
-    authors, meta, links = _text_paper(card.paper, indent)
+    authors, meta, _ = _text_paper(card.paper, indent)
     blocks: dict[str, object] = {
         "title_block": wrap(card.title, "0" * digits + ". ", indent),
         "authors_block": authors,
@@ -65,34 +72,72 @@ def _text_card_blocks(card: Card, digits: int, with_actions: bool) -> tuple[str,
         "snippet_block": wrap(card.snippet, indent, indent) if card.snippet else "",
         "why_block": wrap(card.why, indent, indent) if card.why else "",
         "near_miss_block": wrap(card.near_miss, indent, indent) if card.near_miss else "",
-        "links_block": links,
-        "actions_block": slot("actions_block") if with_actions else "",
+        "refs_block": slot("refs_block") if has_refs else "",
     }
     prepared = _text_card_prepared(frozenset(name for name, block in blocks.items() if block))
-    before, _, after = prepared.fill(blocks).partition(slot("actions_block"))
-    return before if with_actions else before.rstrip("\n"), after.rstrip("\n")
+    return prepared.fill(blocks).partition(slot("refs_block"))[0].rstrip("\n" if not has_refs else "")
 
 
-def _text_card(card: Card, number: int, actions: Actions) -> str:
+def refs_line(items: Iterable[str], indent: str, width: int = TEXT_WIDTH) -> str:
+    """``items`` joined by " · ", wrapped between items (never inside one) at ``width``."""
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        if line and len(indent) + len(line) + len(wording.SEP) + len(item) > width:
+            lines.append(indent + line)
+            line = item
+        else:
+            line = f"{line}{wording.SEP}{item}" if line else item
+    if line:
+        lines.append(indent + line)
+    return "\n".join(lines)
+
+
+class _References:
+    """The email's URLs in order of appearance; each card's labels carry their numbers."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def labelled(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        out = []
+        for label, url in pairs:
+            self.urls.append(url)
+            out.append(f"{label} [{len(self.urls)}]")
+        return out
+
+    def text(self) -> str:
+        return "\n".join(f"[{n}] {url}" for n, url in enumerate(self.urls, start=1))
+
+
+def _text_card(card: Card, number: int, actions: Actions, refs: _References) -> str:
     """One numbered paper in the plain-text part (the caller puts one blank line between papers)."""
     digits = len(str(number))
-    key = (digits, bool(actions.pairs))
-    blocks = card.text_memo.get(key)
-    if blocks is None:
-        blocks = card.text_memo[key] = _text_card_blocks(card, digits, bool(actions.pairs))
-    numbered = f"{number}{blocks[0][digits:]}"
-    return f"{numbered}{actions.text}{blocks[1]}" if actions.pairs else numbered
+    indent = " " * (digits + 2)
+    links = _text_paper(card.paper, indent)[2]
+    has_refs = bool(links or actions.pairs)
+    key = (digits, has_refs)
+    head = card.text_memo.get(key)
+    if head is None:
+        head = card.text_memo[key] = _text_card_head(card, digits, has_refs)
+    numbered = f"{number}{head[digits:]}"
+    if not has_refs:
+        return numbered
+    lines = [refs_line(refs.labelled(links), indent)] if links else []
+    if actions.pairs:
+        lines.append(refs_line(refs.labelled(actions.pairs), indent))
+    return numbered + "\n".join(lines)
 
 
-_TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "why_text", "links", "postal")
+_TEXT_SLOTS = ("date_text", "headline", "matched_text", "cards", "references", "why_text", "links", "postal")
 
 
 @registered
 @functools.cache
-def _text_skeleton(has_matched: bool) -> Prepared:
+def _text_skeleton(has_matched: bool, has_references: bool) -> Prepared:
     values = {name: slot(name) for name in _TEXT_SLOTS}
-    text = env().get_template("digest.txt").render(has_matched=has_matched, **values) + "\n"
-    return Prepared(text, [n for n in _TEXT_SLOTS if slot(n) in text], html=False)
+    text = env().get_template("digest.txt").render(has_matched=has_matched, has_references=has_references, **values)
+    return Prepared(text + "\n", [n for n in _TEXT_SLOTS if slot(n) in text], html=False)
 
 
 def text_fast(view: View) -> str:
@@ -111,17 +156,20 @@ def text_fast(view: View) -> str:
             link_line(wording.UNSUBSCRIBE, view.unsubscribe_url),
         ]
     )
-    return _text_skeleton(bool(matched)).fill(
+    refs = _References()
+    cards = "\n\n".join(
+        [
+            _text_card(card, n, actions, refs)
+            for n, (card, actions) in enumerate(zip(view.cards, view.actions, strict=True), start=1)
+        ]
+    )
+    return _text_skeleton(bool(matched), bool(refs.urls)).fill(
         {
             "date_text": view.date_text,
             "headline": view.headline,
             "matched_text": wrap(matched),
-            "cards": "\n\n".join(
-                [
-                    _text_card(card, n, actions)
-                    for n, (card, actions) in enumerate(zip(view.cards, view.actions, strict=True), start=1)
-                ]
-            ),
+            "cards": cards,
+            "references": refs.text(),
             "why_text": wrap(why),
             "links": links,
             "postal": wrap(view.postal),

@@ -52,7 +52,8 @@ class Card:
 
     Compared by identity (made by the cached :func:`card_make`). It keeps its rendered pieces -- the HTML
     around the feedback row (``html_memo``, by whether it has links), the numbered text blocks
-    (``text_memo``, by the number's width and links): per email, only the feedback links are new.
+    (``text_memo``, by the number's width and whether it has links): per email, only the reference numbers and
+    the feedback links are new.
     """
 
     paper: Paper
@@ -66,7 +67,7 @@ class Card:
     slots: tuple[str, ...]  # the optional slots present without feedback links (see card_slots)
     slots_with_actions: tuple[str, ...]  # the same plus "actions"
     html_memo: dict[bool, tuple[str, str, int]] = field(default_factory=dict)
-    text_memo: dict[tuple[int, bool], tuple[str, str]] = field(default_factory=dict)
+    text_memo: dict[tuple[int, bool], str] = field(default_factory=dict)
 
     def inline_key(self, with_actions: bool) -> InlineKey:
         """The inlined-card cache key: the paper and the slots this card has."""

@@ -187,12 +187,20 @@ def retry_earliest_at(*, delivery_ids: Sequence[int]) -> datetime | None:
     )
 
 
-def deliveries_due_ids(*, now: datetime | None = None) -> list[int]:
-    """Pending rows whose time has come (retries, rows left behind by a pause) — for the dispatcher."""
+def deliveries_due_ids(*, now: datetime | None = None, queue_empty: bool = False) -> list[int]:
+    """Pending rows whose time has come (retries, rows left behind by a pause or a lost chunk) — for the
+    dispatcher.
+
+    Fresh rows are on the queue already; only rows that waited a while or whose retry time came are
+    queued again. How long "a while" is depends on what the broker holds: with chunks still queued or
+    being worked on, a pending row may just be waiting its turn, so PAPERBOY_REQUEUE_AFTER_SECONDS
+    (15 min); with nothing queued and nothing in flight (``queue_empty``), a pending row older than
+    PAPERBOY_LOST_CHUNK_SECONDS can only belong to a chunk that was lost (a broker restart, a task that
+    died on a database error). Claiming makes a double queueing harmless anyway.
+    """
     now = now or timezone.now()
-    # Fresh rows are on the queue already; only rows that waited a while (a pause, a lost message)
-    # or whose retry time came are queued again. Claiming makes a double queueing harmless anyway.
-    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(seconds=settings.PAPERBOY_REQUEUE_AFTER_SECONDS))
+    after = settings.PAPERBOY_LOST_CHUNK_SECONDS if queue_empty else settings.PAPERBOY_REQUEUE_AFTER_SECONDS
+    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(seconds=after))
     return list(
         Delivery.objects.filter(waited, state=Delivery.State.PENDING, send_at__lte=now)
         .exclude(next_attempt_at__gt=now)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
+from digest.delivery.complaints import COMPLAINT
 from digest.models import Delivery, DeliveryRun
 
 # The outcomes shown as columns, in the order an operator reads them.
@@ -21,7 +22,9 @@ class SlotStats:
     papers: int
     runs: int
     started_at: datetime | None
-    finished_at: datetime | None
+    finished_at: datetime | None  # when every run of the slot was planned in full and had nothing left open
+    planning: bool  # a run of the slot is still being planned
+    complaints: int  # readers who marked a digest of the slot as spam (ARF reports, process_bounces)
     duration: timedelta | None
     emails_per_second: float | None
 
@@ -45,7 +48,11 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
         .order_by()
         .values("slot")
         .annotate(
-            planned=Count("pk"), first_claim=Min("claimed_at"), first_sent=Min("sent_at"), last_sent=Max("sent_at")
+            planned=Count("pk"),
+            first_claim=Min("claimed_at"),
+            first_sent=Min("sent_at"),
+            last_sent=Max("sent_at"),
+            complaints=Count("pk", filter=Q(bounce_kind=COMPLAINT)),
         )
         .annotate(**per_state)
     )
@@ -54,7 +61,14 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
         for row in DeliveryRun.objects.filter(slot__gte=since)
         .order_by()
         .values("slot")
-        .annotate(runs=Count("pk"), started=Min("started_at"), finished=Max("finished_at"), papers=Max("papers"))
+        .annotate(
+            runs=Count("pk"),
+            started=Min("started_at"),
+            finished=Max("finished_at"),
+            open_runs=Count("pk", filter=Q(finished_at__isnull=True)),
+            planning=Count("pk", filter=Q(planning_finished_at__isnull=True, finished_at__isnull=True)),
+            papers=Max("papers"),
+        )
     }
     by_slot = {row["slot"]: row for row in deliveries}
     stats = []
@@ -75,7 +89,9 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
                 papers=run.get("papers") or 0,
                 runs=run.get("runs", 0),
                 started_at=run.get("started"),
-                finished_at=row.get("last_sent") or run.get("finished"),
+                finished_at=run.get("finished") if run and not run.get("open_runs") else None,
+                planning=bool(run.get("planning")),
+                complaints=row.get("complaints", 0),
                 duration=duration,
                 emails_per_second=rate,
             )

@@ -343,12 +343,18 @@ def address_suppress(*, email: str, by: User, reason: str) -> Suppression:
     return suppression
 
 
+_LIFTED = {"active": False, "bounce_score": 0, "soft_bounces": 0, "last_bounce_at": None}
+
+
 def address_unsuppress(*, suppression: Suppression, by: User) -> bool:
+    """Release a (wrongly) suppressed address: its bounce counts start again, and the admin log keeps who
+    released it and the reason it was suppressed for."""
     if not suppression.active:
         return False
-    suppression.active = False
-    suppression.save(update_fields=["active"])
-    _log(by=by, objects=[suppression], message="Lifted the suppression")
+    for field, value in _LIFTED.items():
+        setattr(suppression, field, value)
+    suppression.save(update_fields=list(_LIFTED))
+    _lifted_log(by=by, lifted=[suppression])
     return True
 
 
@@ -356,9 +362,16 @@ def addresses_unsuppress(*, emails: Iterable[str], by: User) -> int:
     """Lift the active suppressions of these addresses, whatever their case; returns how many."""
     with transaction.atomic():
         lifted = list(suppressions_active_for(emails=emails).select_for_update())
-        Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(active=False)
-    _log(by=by, objects=lifted, message="Lifted the suppression")
+        Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(**_LIFTED)
+    _lifted_log(by=by, lifted=lifted)
     return len(lifted)
+
+
+def _lifted_log(*, by: User, lifted: list[Suppression]) -> None:
+    for suppression in lifted:
+        why = _one_line(f"{suppression.source}: {suppression.reason}", limit=300)
+        _log(by=by, objects=[suppression], message=f"Lifted the suppression (was {why})")
+        logger.info("%s lifted the suppression of %s (was %s)", by, suppression.email, why)
 
 
 _RESENDABLE = {

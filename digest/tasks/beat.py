@@ -13,12 +13,15 @@ from django.utils import timezone
 from digest.delivery.circuit import sending_is_paused
 from digest.delivery.plan import deliveries_plan
 from digest.delivery.sweeper import deliveries_sweep
-from digest.dispatch import chunks_enqueue, deliveries_enqueue, feed_fetch_enqueue
+from digest.dispatch import broker_queue_empty, chunks_enqueue, deliveries_enqueue, feed_fetch_enqueue
 from digest.selectors.delivery import deliveries_due_ids
 from digest.services.ingest.runs import feeds_due
 
 
-@shared_task(name="digest.plan_due_slots", ignore_result=True)
+# The beat's tasks are acknowledged when they start (acks_late=False, against the project's default): losing
+# one costs nothing, the next comes within minutes, and a running beat task must not count as work in flight
+# when broker_queue_empty looks for lost chunks.
+@shared_task(name="digest.plan_due_slots", ignore_result=True, acks_late=False)
 def digest_plan_task() -> int:
     """Beat, every few minutes: reconcile what lost workers left, plan the slots whose local send
     hour has come, fan out chunks, and re-queue pending rows whose (retry) time has come."""
@@ -29,8 +32,24 @@ def digest_plan_task() -> int:
     if sending_is_paused():
         return result.planned  # the queued chunks wait on the pause by themselves
     planned = {i for chunk in result.chunks for i in chunk}
-    deliveries_enqueue(delivery_ids=[i for i in deliveries_due_ids() if i not in planned])
+    # Nothing queued and nothing in flight: a pending row's chunk was lost, so it is found after
+    # PAPERBOY_LOST_CHUNK_SECONDS rather than PAPERBOY_REQUEUE_AFTER_SECONDS (docs/DELIVERY.md).
+    idle = not planned and broker_queue_empty()
+    deliveries_enqueue(delivery_ids=[i for i in deliveries_due_ids(queue_empty=idle) if i not in planned])
     return result.planned
+
+
+@shared_task(name="digest.requeue_lost_chunks", ignore_result=True, acks_late=False)
+def deliveries_requeue_lost_task() -> int:
+    """Beat, every minute: when the broker holds nothing at all, pending rows older than
+    PAPERBOY_LOST_CHUNK_SECONDS belong to a lost chunk (a broker restart); queue them again. With work
+    still queued this does nothing (the 5-minute planner requeues after PAPERBOY_REQUEUE_AFTER_SECONDS),
+    so a busy queue is never doubled."""
+    if sending_is_paused() or not broker_queue_empty():
+        return 0
+    due = deliveries_due_ids(queue_empty=True)
+    deliveries_enqueue(delivery_ids=due)
+    return len(due)
 
 
 @shared_task(name="digest.ingest_due_feeds", ignore_result=True)

@@ -10,15 +10,28 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from digest.delivery.record import DATABASE_DOWN
 from digest.delivery.send import deliveries_send
 from digest.selectors.delivery import deliveries_pending_ids
 
 logger = logging.getLogger(__name__)
 
+# A chunk that met a database outage is tried again this many times, 1 s, 2 s, ... 60 s apart (~6 min).
+CHUNK_DATABASE_RETRIES = 10
+
 
 @shared_task(name="digest.send_chunk", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliveries_send_chunk_task(self, delivery_ids: list[int]) -> dict:
-    result = deliveries_send(delivery_ids=delivery_ids)
+    try:
+        result = deliveries_send(delivery_ids=delivery_ids)
+    except DATABASE_DOWN as exc:
+        # The database went away (a restart): the rows this chunk did not reach are still pending. Try
+        # the chunk again once it may be back, rather than leave them for the beat's dispatcher.
+        if self.request.is_eager:
+            raise
+        countdown = min(2.0**self.request.retries, 60.0)
+        logger.warning("chunk of %s: database unavailable (%s); again in %.0f s", len(delivery_ids), exc, countdown)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=CHUNK_DATABASE_RETRIES) from exc
     if self.request.is_eager:
         pass  # in-process (make demo, tests): a countdown would run at once; the beat picks the rows up
     elif result.paused:

@@ -24,13 +24,21 @@ from tests.factories import paper_make
 
 # What the scripted server can do to one attempt at one recipient (consumed in order, then 250):
 #   "250"   accept            "421"  reply 421 at RCPT and hang up     "451" / "452" / "552" / "550"  reply that at RCPT
-#   "554"   accept RCPT, then refuse the message after DATA             "stall"  never answer RCPT (client times out)
+#   "550-bare"  a 550 at RCPT without an enhanced status code (a relay that gives none)
+#   "554"   accept RCPT, then refuse the message after DATA (its content: 5.6.0)
+#   "554-policy"  accept RCPT, then refuse the message after DATA by policy (5.7.1: about the sender)
+#   "stall"  never answer RCPT (client times out)
 #   "drop"  hang up in the middle of DATA, before the final dot         "hold"   wait at RCPT until the test releases it
 REPLIES = {
     "451": "451 4.3.0 Try again later",
     "452": "452 4.2.2 Insufficient system storage",
     "552": "552 5.2.2 Mailbox full",
     "550": "550 5.1.1 No such user",
+    "550-bare": "550 Not allowed",
+}
+DATA_REPLIES = {
+    "554": "554 5.6.0 Message content rejected",
+    "554-policy": "554 5.7.1 Message refused by policy",
 }
 
 
@@ -53,6 +61,9 @@ class ScriptedHandler:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    helo_names: set[str] = field(default_factory=set)  # what clients said in EHLO/HELO
+    # Called with the number of messages accepted so far, right before the 250 goes out.
+    on_accept: Callable[[int], None] | None = None
 
     def script(self, rcpt: str, *steps: str) -> None:
         self.scripts[rcpt] = list(steps)
@@ -85,8 +96,10 @@ class ScriptedHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if getattr(envelope, "step", "250") == "554":
-            return "554 5.7.1 Message refused"
+        self.helo_names.add(session.host_name)
+        step = getattr(envelope, "step", "250")
+        if step in DATA_REPLIES:
+            return DATA_REPLIES[step]
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         message = message_from_bytes(bytes(envelope.content), policy=policy.default)
@@ -100,6 +113,9 @@ class ScriptedHandler:
                         headers={k: str(v) for k, v in message.items()},
                     )
                 )
+            accepted = len(self.accepted)
+        if self.on_accept is not None:
+            self.on_accept(accepted)
         return "250 2.0.0 Queued"
 
     def received_by(self) -> Counter:

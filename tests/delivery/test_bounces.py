@@ -54,7 +54,7 @@ def test_one_hard_bounce_suppresses_the_address_and_the_planner_skips_it(tmp_pat
         ),
     )
 
-    assert process(path) == "bounces: read=1 hard=1 soft=0 duplicates=0 ignored=0 suppressed=1 errors=0"
+    assert process(path) == "bounces: read=1 hard=1 soft=0 complaints=0 duplicates=0 ignored=0 suppressed=1 errors=0"
 
     delivery.refresh_from_db()
     assert delivery.bounce_kind == HARD and delivery.bounced_at is not None
@@ -81,15 +81,15 @@ def test_soft_bounces_suppress_only_at_the_limit_and_re_reading_the_mailbox_coun
     )
     path = maildir_with(tmp_path, soft(first), soft(first))  # the same delay reported twice
 
-    assert process(path) == "bounces: read=2 hard=0 soft=1 duplicates=1 ignored=0 suppressed=0 errors=0"
+    assert process(path) == "bounces: read=2 hard=0 soft=1 complaints=0 duplicates=1 ignored=0 suppressed=0 errors=0"
     assert not Suppression.objects.get(email="full@example.org").active
 
     box = mailbox.Maildir(str(path), create=False)
     box.add(mailbox.MaildirMessage(soft(second)))
-    assert process(path) == "bounces: read=1 hard=0 soft=1 duplicates=0 ignored=0 suppressed=1 errors=0"
+    assert process(path) == "bounces: read=1 hard=0 soft=1 complaints=0 duplicates=0 ignored=0 suppressed=1 errors=0"
     suppression = Suppression.objects.get(email="full@example.org")
     assert suppression.active and suppression.soft_bounces == 2
-    assert process(path) == "bounces: read=0 hard=0 soft=0 duplicates=0 ignored=0 suppressed=0 errors=0"
+    assert process(path) == "bounces: read=0 hard=0 soft=0 complaints=0 duplicates=0 ignored=0 suppressed=0 errors=0"
 
 
 def test_a_forged_bounce_suppresses_nobody(tmp_path):

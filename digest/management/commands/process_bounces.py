@@ -26,7 +26,8 @@ class Command(BaseCommand):
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"bounces: read={run.read} hard={run.hard} soft={run.soft} duplicates={run.duplicates} "
+            f"bounces: read={run.read} hard={run.hard} soft={run.soft} complaints={run.complaints} "
+            f"duplicates={run.duplicates} "
             f"ignored={run.ignored} suppressed={run.suppressed} errors={run.errors}"
             + (" (dry run)" if options["dry_run"] else "")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -35,14 +36,24 @@ def test_every_card_carries_its_feedback_links_in_both_parts():
     style = cards[0].xpath(".//a[contains(@class, 'action')]")[0].get("style")
     assert "color:#6b7280" in style, "small grey links, not the blue of the paper's own links"
     text = digest_text_render(digest)
-    for item in digest.items:
+    references = dict(re.findall(r"^\[(\d+)\] (\S+)$", text, re.MULTILINE))
+    cards = re.split(r"\n(?=\d+\. )", text.partition("\n[1] ")[0])[1:]
+    for item, card in zip(digest.items, cards, strict=True):
+        flowing = " ".join(card.split())
         for label, url in item.actions:
-            assert f"   {label}:\n     {url}\n" in text + "\n", "label on its line, the long URL indented below"
+            # The label with a reference number in its card, the URL once in the numbered list at the end.
+            number = re.search(rf"{re.escape(label)} \[(\d+)\]", flowing).group(1)
+            assert references[number] == url
 
 
-def test_a_short_feedback_link_stays_on_one_text_line():
-    item = replace(ada_email().items[0], actions=(("More like this", "https://pb.example/f/x/"),))
-    assert "\n   More like this: https://pb.example/f/x/\n" in digest_text_render(ada_email(items=(item,))) + "\n"
+def test_a_cards_feedback_is_one_compact_line_of_labels_with_reference_numbers():
+    item = replace(
+        ada_email().items[0],
+        actions=(("More like this", "https://pb.example/f/x/"), ("Less like this", "https://pb.example/f/y/")),
+    )
+    text = digest_text_render(ada_email(items=(item,)))
+    assert "\n   Abstract [1] · PDF [2] · Hugging Face [3]\n   More like this [4] · Less like this [5]\n" in text
+    assert "\n[4] https://pb.example/f/x/\n[5] https://pb.example/f/y/\n" in text
 
 
 def test_hostile_feedback_labels_are_escaped_and_non_http_links_are_left_out():
@@ -67,7 +78,9 @@ def test_hostile_feedback_labels_are_escaped_and_non_http_links_are_left_out():
     assert "javascript" not in html and "data:" not in html and "/f/5/" not in html and "/f/6/" not in html
     text = digest_text_render(digest)
     assert "Less like this" not in text and "javascript" not in text and "Relative" not in text
-    assert "Follow Bcc: x@evil.example: https://pb.example/f/2/%22%20onclick=%22alert(2)" in " ".join(text.split())
+    flowing = " ".join(text.split())
+    number = re.search(r"Follow Bcc: x@evil\.example \[(\d+)\]", flowing).group(1)
+    assert f"[{number}] https://pb.example/f/2/%22%20onclick=%22alert(2)" in text
     assert html == digest_html_render_uncached(digest)
     msg = parsed(digest_message_build(digest))
     assert msg["Bcc"] is None
@@ -98,4 +111,4 @@ def test_over_budget_feedback_links_go_after_snippets_are_shortened_and_before_s
     assert html == digest_html_render_uncached(digest)
     page = lxml_html.fromstring(digest_html_render(digest, for_browser=True))
     assert len(page.xpath("//a[contains(@class, 'action')]")) == 14 * 4, "the browser page keeps them"
-    assert digest_text_render(digest).count("More like this:") == 14, "the text part has no budget"
+    assert digest_text_render(digest).count("More like this [") == 14, "the text part has no budget"

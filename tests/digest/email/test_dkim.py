@@ -1,0 +1,190 @@
+"""DKIM signatures, checked by dkimpy (a verifier someone else wrote) with a stubbed DNS answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dkim
+import pytest
+import time_machine
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from digest.email.dkim import DkimKeyError, DkimSigner, body_simple, dkim_key_load, dkim_signature
+from tests.conftest import REPO_ROOT
+
+DOMAIN, SELECTOR = "papers.example.org", "pb2026"
+
+
+@pytest.fixture(scope="module")
+def signer() -> DkimSigner:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key)
+
+
+def dns_for(signer: DkimSigner):
+    """The TXT answer a resolver would give for the published record (and nothing else)."""
+    name, value = signer.dns_record()
+
+    def dnsfunc(query: bytes, timeout: int = 5) -> bytes | None:
+        return value.encode() if query.decode().rstrip(".") == name else None
+
+    return dnsfunc
+
+
+def pem_of(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+MESSAGE = (
+    b"From: Paperboy <digest@papers.example.org>\r\n"
+    b"To: ann@example.org\r\n"
+    b"Subject: 3 new papers on diffusion,\r\n  video   generation\r\n"
+    b"Message-ID: <abc.digest@papers.example.org>\r\n"
+    b"Date: Thu, 03 Dec 2026 07:00:00 +0000\r\n"
+    b"List-Unsubscribe: <https://papers.example.org/u/1/>\r\n"
+    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: text/plain; charset="utf-8"\r\n'
+    b"Content-Transfer-Encoding: 8bit\r\n"
+    b"\r\n"
+    b"Hello \xc3\xa9t\xc3\xa9  with  runs\t of blanks \r\n\r\n\r\n"
+)
+
+
+def test_a_signed_message_verifies_with_dkimpy_against_the_published_record(signer):
+    signed = signer.sign(MESSAGE)
+    assert signed.endswith(MESSAGE)
+    assert dkim.verify(signed, dnsfunc=dns_for(signer))
+    header = signed[: len(signed) - len(MESSAGE)].decode()
+    unfolded = " ".join(header.split())
+    assert "a=rsa-sha256" in header and "c=relaxed/simple" in header
+    assert f"d={DOMAIN}" in header and f"s={SELECTOR}" in header
+    assert "h=from : to : subject : date : message-id : list-unsubscribe : list-unsubscribe-post" in unfolded
+    assert all(len(line) <= 78 for line in header.split("\r\n"))
+
+
+def test_a_message_changed_on_the_way_fails_verification(signer):
+    signed = signer.sign(MESSAGE)
+    assert not dkim.verify(signed.replace(b"diffusion", b"diffusiom"), dnsfunc=dns_for(signer))
+    assert not dkim.verify(signed.replace(b"with", b"w1th"), dnsfunc=dns_for(signer))
+    # Over-signed From: a second From added on the way breaks the signature.
+    forged = signed.replace(b"To: ann", b"From: evil@example.net\r\nTo: ann")
+    assert not dkim.verify(forged, dnsfunc=dns_for(signer))
+
+
+def test_relaxed_header_canonicalisation_survives_refolding_and_the_body_its_trailing_empty_lines(signer):
+    signed = signer.sign(MESSAGE)
+    refolded = signed.replace(b"3 new papers on diffusion,\r\n  video", b"3 new papers on diffusion, video")
+    assert dkim.verify(refolded, dnsfunc=dns_for(signer))
+    assert dkim.verify(refolded.rstrip(b"\r\n") + b"\r\n", dnsfunc=dns_for(signer))
+
+
+def test_the_dns_record_is_the_public_half_of_the_key(signer):
+    name, value = signer.dns_record()
+    assert name == f"{SELECTOR}._domainkey.{DOMAIN}"
+    assert value.startswith("v=DKIM1; k=rsa; p=MII")
+    assert dkim.verify(signer.sign(MESSAGE), dnsfunc=lambda q, timeout=5: value.encode())
+
+
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60).filter(
+    lambda s: s.strip() != ""
+)
+body_line = st.text(alphabet=st.sampled_from(list("ab  \t.é")), max_size=30)
+
+
+@given(subject=header_text, to_name=header_text, lines=st.lists(body_line, max_size=8), blank_tail=st.integers(0, 3))
+def test_the_fast_signer_gives_dkimpys_own_signature_byte_for_byte(signer, subject, to_name, lines, blank_tail):
+    body = "\r\n".join(lines).encode() + b"\r\n" * blank_tail
+    message = (
+        f"From: a@{DOMAIN}\r\nTo: {to_name.replace(':', '')} <b@example.org>\r\nSubject: {subject}\r\n"
+        f"Date: Thu, 03 Dec 2026 07:00:00 +0000\r\nMessage-ID: <x@{DOMAIN}>\r\n\r\n"
+    ).encode() + body
+    with time_machine.travel(1796284800, tick=False):
+        ours = dkim_signature(message, signer=signer)
+        reference = dkim.sign(
+            message,
+            SELECTOR.encode(),
+            DOMAIN.encode(),
+            pem_of(signer.key),
+            canonicalize=(b"relaxed", b"simple"),
+            include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"from"],
+        )
+
+    def tags(header: bytes) -> dict[bytes, bytes]:
+        value = b"".join(header.split(b":", 1)[1].split())
+        return dict(tag.split(b"=", 1) for tag in value.split(b";") if tag)
+
+    assert tags(ours) == tags(reference)
+    assert dkim.verify(ours + message, dnsfunc=dns_for(signer))
+
+
+def test_body_canonicalisation_follows_rfc_6376():
+    assert body_simple(b"a  b\t c \r\n\r\n\r\n") == b"a  b\t c \r\n"
+    assert body_simple(b"") == b"\r\n"
+    assert body_simple(b"\r\n\r\n") == b"\r\n"
+    assert body_simple(b"plain\r\n") == b"plain\r\n"
+
+
+def test_a_key_dkim_cannot_use_is_refused_with_the_reason():
+    with pytest.raises(DkimKeyError, match="not an unencrypted PEM private key"):
+        dkim_key_load(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(DkimKeyError, match="RSA"):
+        dkim_key_load(pem_of(ec.generate_private_key(ec.SECP256R1())))
+    with pytest.raises(DkimKeyError, match="512 bits"):
+        weak = subprocess.run(
+            ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512"],
+            capture_output=True,
+            check=True,
+        )
+        dkim_key_load(weak.stdout)
+
+
+def test_the_dns_record_command_prints_the_record_for_the_configured_key(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "dkim.pem"
+    path.write_bytes(pem_of(key))
+    settings.PAPERBOY_DKIM_DOMAIN, settings.PAPERBOY_DKIM_SELECTOR = DOMAIN, SELECTOR
+    settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE = str(path)
+    out = StringIO()
+    call_command("dkim_dns_record", stdout=out)
+    line = out.getvalue().strip()
+    assert line.startswith(f"{SELECTOR}._domainkey.{DOMAIN}. IN TXT ( ")
+    value = "".join(part for part in line.split('"')[1::2])
+    expected = DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key).dns_record()[1]
+    assert value == expected
+    # What a resolver returns for that record verifies what Paperboy signs.
+    assert dkim.verify(
+        DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key).sign(MESSAGE), dnsfunc=lambda q, timeout=5: value.encode()
+    )
+
+
+def test_a_bad_dkim_key_stops_start_up_naming_the_variable(tmp_path):
+    path = tmp_path / "broken.pem"
+    path.write_text("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
+    env = {
+        **os.environ,
+        "PAPERBOY_DKIM_DOMAIN": DOMAIN,
+        "PAPERBOY_DKIM_SELECTOR": SELECTOR,
+        "PAPERBOY_DKIM_PRIVATE_KEY_FILE": str(path),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert f"PAPERBOY_DKIM_PRIVATE_KEY_FILE='{path}' is not an unencrypted PEM private key" in done.stderr
+    env.pop("PAPERBOY_DKIM_SELECTOR")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert "DKIM signing needs PAPERBOY_DKIM_SELECTOR as well" in done.stderr
