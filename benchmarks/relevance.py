@@ -39,7 +39,8 @@ from sklearn.svm import LinearSVC
 
 from digest.ingest.text import title_key
 from digest.library.combine import matches_combine
-from digest.library.similarity import LibraryIndex, LibraryPaperDoc, library_match
+from digest.library.records import LibraryPaperDoc
+from digest.library.similarity import LibraryIndex, library_match
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from digest.matching import Match, Reason
 
-from .similarity import LikeMatch
+from .records import LikeMatch
 
 SNIPPET_CHARS = 300
 LIBRARY_WEIGHT = 1.0  # a library match counts as much as a keyword match, scale for scale

@@ -3,172 +3,106 @@
 Pure Python over plain records (no ORM), like ``digest/matching``: the planner, the live preview,
 ``preview_query --like`` and the benchmarks all call :func:`libraries_match`.
 
-How a paper is scored against a library (the classic "more like this" of search engines, done for
-many libraries at once):
+How a day's paper is scored against a library (the "more like this" of search engines, for many
+libraries at once):
 
-1. **Words.** Title (counted twice: it says what a paper is about most densely) and abstract become
-   lower-case words without stop words, plurals folded (``models`` ~ ``model``), plus the pairs of
-   neighbouring words (``concept bottleneck``): pairs carry most of a field's vocabulary.
-2. **Weights.** The day's papers are weighted with BM25 (the engine's ranking function), a library
-   paper with sublinear tf-idf, L2-normalised; the idf comes from the day's papers and the library
-   papers together, so a word every paper uses says little.
-3. **Per library paper** (once per distinct paper, however many libraries hold it): its BM25 score
-   against each of the day's papers, and its cosine similarity to each. Only its ``NEIGHBOURS`` best
-   papers are kept: a paper far down every one of a library's lists is not one to send.
-4. **Per library:** a paper's score is the mean of its scores over the library's papers (the
-   library's common vocabulary counts most; one paper's odd title word counts little), scaled to the
-   library's best paper, plus ``MAX_WEIGHT`` times its best cosine similarity to any single library
-   paper (a library that spans several fields still gets each field's closest papers). A sparse
-   (libraries x library papers) @ (library papers x day's papers) product does all libraries at once.
-5. **Explain:** each paper kept says which library paper(s) it is most like.
+1. **Words** (``words.py``): title (twice) and abstract, lower case, stop words out, plurals folded,
+   plus pairs of neighbouring words (``concept bottleneck``): pairs carry most of a field's vocabulary.
+2. **Weights.** A day's paper is weighted with BM25 (the engine's ranking function); a library paper
+   with sublinear tf-idf, L2-normalised, as a query. The idf comes from the day's papers and the
+   library papers together, so a word every paper uses says little.
+3. **Neighbours.** For each distinct library paper (once, however many libraries hold it): the BM25
+   score of every day's paper for it, of which its ``NEIGHBOURS`` best are kept, with their cosine
+   similarity. A paper in none of a library's neighbour lists is not one to send.
+4. **Per library:** the mean BM25 over the library's papers (the library's shared vocabulary counts
+   most; one paper's odd title word little), divided by the library's best, plus ``MAX_WEIGHT`` times
+   the library's closest single similarity (as an L8 norm of the cosines: close to the maximum, so a
+   library spanning several fields still gets each field's nearest papers). Sparse (libraries x
+   library papers) @ (library papers x day's papers) products score a block of libraries at once.
+5. **Explain:** each kept paper names the library paper it is most like (and a second one when
+   that is nearly as close).
 
-:func:`library_match_naive` is the plain reference version (dicts and loops, one library at a time);
+:func:`digest.library.naive.library_match_naive` is the plain reference version (dicts and loops);
 a property test checks the two agree.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-TITLE_WEIGHT = 2
+from .records import Library, LibraryPaperDoc, LikeMatch, Resemblance
+from .words import term_counts
+
 NEIGHBOURS = 64  # day's papers kept per library paper
-MAX_WEIGHT = 0.3  # share of the best single-paper similarity in a paper's score
-MIN_SCORE = 0.05  # below this (on the 0..1.3 scale) a paper is not "like" the library at all
+QUERY_TERMS = 32  # a library paper is represented by its this many heaviest words
+MAX_WEIGHT = 0.3  # share of the closest single similarity in a paper's score
+MAX_NORM = 8  # the "closest similarity" is the L8 norm of the cosines (a smooth maximum)
+MIN_SCORE = 0.05  # below this a paper is not "like" the library at all
 SECOND_REASON = 0.8  # a second library paper is named when it is at least this similar
 BM25_K1 = 1.2
 BM25_B = 0.75
-_BLOCK = 8192  # libraries combined at a time (bounds memory)
-_SCORE_DECIMALS = 6
-
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
-
-
-@dataclass(frozen=True, slots=True)
-class LibraryPaperDoc:
-    """One paper of somebody's library, as the matcher sees it."""
-
-    key: str  # stable: "arxiv:2001.08361", "doi:10.1/x", "title:<title key>", "paper:<id>"
-    title: str
-    abstract: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Library:
-    """One subscriber's library: the keys of its papers (see :class:`LibraryPaperDoc`)."""
-
-    key: int  # subscription id
-    papers: tuple[str, ...]
-    limit: int = 10
-    exclude: frozenset[int] = frozenset()  # day's paper keys never to return (already sent ...)
-
-
-@dataclass(frozen=True, slots=True)
-class Resemblance:
-    """A library paper a day's paper is like, and how alike (cosine similarity, 0..1)."""
-
-    key: str
-    title: str
-    similarity: float
-
-    @property
-    def text(self) -> str:
-        return f"like ‘{self.title}’, from your library"
-
-
-@dataclass(frozen=True, slots=True)
-class LikeMatch:
-    paper_key: int
-    score: float  # 0 .. 1 + MAX_WEIGHT
-    like: tuple[Resemblance, ...]  # best first; one or two
-
-
-# --------------------------------------------------------------------------------------------------
-# Words
-# --------------------------------------------------------------------------------------------------
-
-
-def _fold(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def words(text: str) -> list[str]:
-    """Single words and neighbouring pairs (stop words dropped first, as arxiv-sanity does)."""
-    plain = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    single = [_fold(w) for w in _WORD.findall(plain) if w not in _STOP]
-    return single + [f"{a} {b}" for a, b in zip(single, single[1:], strict=False)]
-
-
-def term_counts(title: str, abstract: str) -> Counter[str]:
-    counts = Counter(words(abstract))
-    for _ in range(TITLE_WEIGHT):
-        counts.update(words(title))
-    return counts
-
-
-# --------------------------------------------------------------------------------------------------
-# The day's papers
-# --------------------------------------------------------------------------------------------------
+SCORE_DECIMALS = 6  # scores are rounded so equal-looking scores tie-break by paper key, visibly
+_BLOCK = 8192  # libraries scored at a time (bounds memory)
+_SEED_BLOCK = 4096  # library papers compared with the day at a time (bounds memory)
+_DENSE_TABLE = 50_000_000  # (library papers x day's papers) cosines kept as a dense float32 table up to this
 
 
 class LibraryIndex:
-    """The day's papers, tokenised once, scored against any number of libraries."""
+    """The day's papers, tokenised once, for any number of libraries."""
 
-    def __init__(self, docs: Sequence) -> None:
-        """``docs``: anything with ``key``, ``title`` and ``abstract`` (a ``PaperDoc`` fits)."""
-        self.keys: list[int] = [d.key for d in docs]
-        self.position = {key: i for i, key in enumerate(self.keys)}
+    def __init__(self, docs: Sequence[Any]) -> None:
+        """``docs``: anything with ``key`` (int), ``title`` and ``abstract`` (a ``PaperDoc`` fits)."""
+        self.keys = np.array([d.key for d in docs], dtype=np.int64)
+        self.position = {int(key): i for i, key in enumerate(self.keys)}
         self.vocabulary: dict[str, int] = {}
         self.counts = [term_counts(d.title, d.abstract) for d in docs]
-        rows, cols, vals = [], [], []
-        for i, counts in enumerate(self.counts):
+        self.abstracts = {int(d.key): d.abstract for d in docs}
+        indptr, cols, vals = [0], [], []
+        for counts in self.counts:
             for term, n in counts.items():
-                rows.append(i)
                 cols.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
                 vals.append(n)
+            indptr.append(len(cols))
         self.tf = sparse.csr_matrix(
-            (np.array(vals, dtype=np.float64), (rows, cols)), shape=(len(self.keys), len(self.vocabulary))
+            (np.array(vals, dtype=np.float64), np.array(cols, dtype=np.int64), np.array(indptr, dtype=np.int64)),
+            shape=(len(docs), len(self.vocabulary)),
         )
+        self.tf.sort_indices()
         self.df = np.bincount(self.tf.indices, minlength=len(self.vocabulary)).astype(np.float64)
         self.lengths = np.asarray(self.tf.sum(axis=1)).ravel()
 
     @classmethod
-    def build(cls, docs: Iterable) -> LibraryIndex:
+    def build(cls, docs: Iterable[Any]) -> LibraryIndex:
         return cls(list(docs))
 
     def __len__(self) -> int:
         return len(self.keys)
 
 
-@dataclass
-class _Seeds:
-    """The distinct library papers of one call, as rows of weights over the index's vocabulary."""
-
-    keys: list[str]
-    titles: list[str]
-    row: dict[str, int] = field(default_factory=dict)
+# --------------------------------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------------------------------
 
 
-def _idf(index: LibraryIndex, seed_df: np.ndarray, n_seeds: int) -> np.ndarray:
-    n = len(index) + n_seeds
-    return np.log((n + 1.0) / (index.df + seed_df + 1.0)) + 1.0
+def idf_weights(*, papers: int, df: np.ndarray, library_papers: int, library_df: np.ndarray) -> np.ndarray:
+    """scikit-learn's smooth idf over the day's papers and the library papers together."""
+    n = papers + library_papers
+    return np.log((n + 1.0) / (df + library_df + 1.0)) + 1.0
 
 
-def _bm25(index: LibraryIndex, idf: np.ndarray) -> sparse.csr_matrix:
+def rare_idf(*, papers: int, library_papers: int) -> float:
+    """The idf of a word no paper of the day has (at most one library paper has it)."""
+    return math.log((papers + library_papers + 1.0) / 2.0) + 1.0
+
+
+def bm25_rows(index: LibraryIndex, idf: np.ndarray) -> sparse.csr_matrix:
     tf = index.tf.copy()
     avg = float(index.lengths.mean()) if len(index) else 1.0
     norm = np.repeat(BM25_K1 * (1 - BM25_B + BM25_B * index.lengths / avg), np.diff(tf.indptr))
@@ -176,67 +110,201 @@ def _bm25(index: LibraryIndex, idf: np.ndarray) -> sparse.csr_matrix:
     return (tf @ sparse.diags(idf)).tocsr()
 
 
-def _tfidf_rows(tf: sparse.csr_matrix, idf: np.ndarray, extra_norm: np.ndarray | None = None) -> sparse.csr_matrix:
-    """Sublinear tf-idf rows, L2-normalised (``extra_norm``: squared weight of terms outside the vocabulary)."""
+def tfidf_rows(tf: sparse.csr_matrix, idf: np.ndarray, outside: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Sublinear tf-idf rows, L2-normalised; ``outside``: each row's squared weight of words not in ``tf``."""
     out = tf.copy()
     out.data = (1.0 + np.log(out.data)) * idf[out.indices]
     squared = np.asarray(out.multiply(out).sum(axis=1)).ravel()
-    if extra_norm is not None:
-        squared = squared + extra_norm
+    if outside is not None:
+        squared = squared + outside
     scale = np.divide(1.0, np.sqrt(squared), out=np.zeros_like(squared), where=squared > 0)
     return (sparse.diags(scale) @ out).tocsr()
 
 
-def _seed_matrix(
-    index: LibraryIndex, seeds: Sequence[LibraryPaperDoc]
-) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """(tf over the index's vocabulary, df of those terms among the seeds, squared weight outside)."""
+def _library_tf(index: LibraryIndex, docs: Sequence[LibraryPaperDoc]) -> tuple[sparse.csr_matrix, list[Counter[str]]]:
+    """Library papers' term counts over the day's vocabulary, and the counts of their other words."""
     vocab = index.vocabulary
-    rows, cols, vals = [], [], []
+    indptr, cols, vals = [0], [], []
     outside: list[Counter[str]] = []
-    for i, seed in enumerate(seeds):
+    for doc in docs:
         other: Counter[str] = Counter()
-        for term, n in term_counts(seed.title, seed.abstract).items():
+        counts = doc.terms if doc.terms is not None else term_counts(doc.title, doc.abstract)
+        for term, n in counts.items():
             col = vocab.get(term)
             if col is None:
                 other[term] = n
             else:
-                rows.append(i)
                 cols.append(col)
                 vals.append(n)
+        indptr.append(len(cols))
         outside.append(other)
-    tf = sparse.csr_matrix((np.array(vals, dtype=np.float64), (rows, cols)), shape=(len(seeds), len(vocab)))
-    seed_df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float64)
-    # A word no paper of the day has: as rare as a word can be among them.
-    rare_idf = math.log((len(index) + len(seeds) + 1.0) / 2.0) + 1.0
-    extra = np.array(
-        [sum(((1.0 + math.log(n)) * rare_idf) ** 2 for n in other.values()) for other in outside], dtype=np.float64
+    tf = sparse.csr_matrix(
+        (np.array(vals, dtype=np.float64), np.array(cols, dtype=np.int64), np.array(indptr, dtype=np.int64)),
+        shape=(len(docs), len(vocab)),
     )
-    return tf, seed_df, extra
+    tf.sort_indices()
+    return tf, outside
 
 
-def _keep_best(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
-    """Each row's ``k`` largest entries (ties: lower column first), vectorised."""
-    matrix = matrix.tocsr()
-    matrix.eliminate_zeros()
-    counts = np.diff(matrix.indptr)
-    if not len(counts) or counts.max(initial=0) <= k:
-        return matrix
-    rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
-    starts = np.repeat(matrix.indptr[:-1], counts)
-    keep_sorted = (np.arange(len(order)) - starts) < k
-    keep = np.zeros(len(order), dtype=bool)
-    keep[order[keep_sorted]] = True
-    kept_rows = rows[keep]
-    return sparse.csr_matrix(
-        (
-            matrix.data[keep],
-            matrix.indices[keep],
-            np.concatenate(([0], np.cumsum(np.bincount(kept_rows, minlength=matrix.shape[0])))),
-        ),
-        shape=matrix.shape,
-    )
+# --------------------------------------------------------------------------------------------------
+# Top entries per row
+# --------------------------------------------------------------------------------------------------
+
+
+def top_per_row(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, nrows: int, limits: np.ndarray) -> np.ndarray:
+    """Positions of each row's ``limits[row]`` best entries (score desc, then column asc), grouped by
+    row ascending, best first. Scores must be positive.
+
+    Exact, and cheap however long the rows: scores are first bucketed by the top bits of their float32
+    form (monotonic in the value), a histogram per row finds the bucket that reaches the limit, and
+    only entries from that bucket up are sorted (a whole bucket is kept, so no tie is cut wrongly)."""
+    if not len(scores):
+        return np.zeros(0, dtype=np.int64)
+    bucket = (scores.astype(np.float32).view(np.int32) >> 16).astype(np.int64)
+    bucket -= bucket.min()
+    nb = int(bucket.max()) + 1
+    while nb * nrows > 32_000_000:
+        bucket >>= 1
+        nb = int(bucket.max()) + 1
+    hist = np.bincount(rows.astype(np.int64) * nb + bucket, minlength=nrows * nb).reshape(nrows, nb)
+    from_top = np.cumsum(hist[:, ::-1], axis=1)
+    reach = np.argmax(from_top >= limits[:, None], axis=1)
+    threshold = nb - 1 - reach
+    threshold[from_top[:, -1] < limits] = 0
+    candidates = np.flatnonzero(bucket >= threshold[rows])
+    order = candidates[np.lexsort((cols[candidates], -scores[candidates], rows[candidates]))]
+    ordered_rows = rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered_rows[1:] != ordered_rows[:-1])))
+    first = np.repeat(starts, np.diff(np.concatenate((starts, [len(order)]))))
+    return order[(np.arange(len(order)) - first) < limits[ordered_rows]]
+
+
+def _csr_rows(matrix: sparse.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
+# --------------------------------------------------------------------------------------------------
+# Neighbours of each library paper
+# --------------------------------------------------------------------------------------------------
+
+
+class _Neighbours:
+    """For every library paper, its ``NEIGHBOURS`` best day's papers: BM25 score and cosine."""
+
+    def __init__(self, index: LibraryIndex, docs: Sequence[LibraryPaperDoc]) -> None:
+        tf, outside = _library_tf(index, docs)
+        library_df = np.bincount(tf.indices, minlength=len(index.vocabulary)).astype(np.float64)
+        idf = idf_weights(papers=len(index), df=index.df, library_papers=len(docs), library_df=library_df)
+        rare = rare_idf(papers=len(index), library_papers=len(docs))
+        extra = np.array(
+            [sum(((1.0 + math.log(n)) * rare) ** 2 for n in other.values()) for other in outside], dtype=np.float64
+        )
+        queries = query_terms(tfidf_rows(tf, idf, extra))
+        # BM25 and cosine in one product: both come from the same words, so their entries coincide;
+        # the real part of a complex matrix carries one, the imaginary part the other.
+        both_t = (bm25_rows(index, idf) + 1j * tfidf_rows(index.tf, idf)).T.tocsr()
+        n = len(index)
+        parts = []
+        for start in range(0, len(docs), _SEED_BLOCK):
+            chunk = queries[start : start + _SEED_BLOCK]
+            product = (chunk @ both_t).tocsr()
+            rows = _csr_rows(product)
+            cols = product.indices.astype(np.int64)
+            keep = top_per_row(rows, cols, product.data.real, chunk.shape[0], np.full(chunk.shape[0], NEIGHBOURS))
+            parts.append((rows[keep] + start, cols[keep], product.data[keep]))
+        rows = np.concatenate([p[0] for p in parts])
+        cols = np.concatenate([p[1] for p in parts])
+        values = np.concatenate([p[2] for p in parts])
+        shape = (len(docs), n)
+        self.bm25 = sparse.csr_matrix((values.real, (rows, cols)), shape=shape)
+        self.cosine = sparse.csr_matrix((values.imag, (rows, cols)), shape=shape)
+        self.cosine.sort_indices()
+        # Scored per library in one product too: the BM25 sum (real) and the sum of cosine^8 (imaginary).
+        self.scoring = sparse.csr_matrix((values.real + 1j * values.imag**MAX_NORM, (rows, cols)), shape=shape)
+        # (library paper, day's paper) -> cosine, for explaining: a dense table while it is small, else
+        # keys sorted as the CSR stores them.
+        self.n = n
+        self.table: np.ndarray | None = None
+        if len(docs) * n <= _DENSE_TABLE:
+            self.table = np.zeros(shape, dtype=np.float32)
+            self.table[rows, cols] = values.imag
+        self.pair_keys = _csr_rows(self.cosine) * max(n, 1) + self.cosine.indices
+
+    def cosine_of(self, seeds: np.ndarray, papers: np.ndarray) -> np.ndarray:
+        """The cosine of each (library paper, day's paper) pair; -1 where it is not a neighbour."""
+        if self.table is not None:
+            found = self.table[seeds, papers].astype(np.float64)
+            return np.where(found > 0, found, -1.0)
+        keys = seeds * max(self.n, 1) + papers
+        if not len(self.pair_keys):
+            return np.full(len(keys), -1.0)
+        where = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
+        return np.where(self.pair_keys[where] == keys, self.cosine.data[where], -1.0)
+
+
+def query_terms(rows: sparse.csr_matrix, terms: int | None = None) -> sparse.csr_matrix:
+    """Each row cut to its ``QUERY_TERMS`` heaviest words (ties: lower column), as "more like this"
+    queries are: a paper's most distinctive words say what it is about; its long tail is noise."""
+    terms = QUERY_TERMS if terms is None else terms
+    row_of = _csr_rows(rows)
+    keep = top_per_row(row_of, rows.indices.astype(np.int64), rows.data, rows.shape[0], np.full(rows.shape[0], terms))
+    keep.sort()
+    out = sparse.csr_matrix((rows.data[keep], (row_of[keep], rows.indices[keep])), shape=rows.shape)
+    out.sort_indices()
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+class LibraryMatches(Mapping[int, list[LikeMatch]]):
+    """Each library's matches, best first, kept as arrays and turned into records when read
+    (a hundred thousand libraries' matches as objects would cost more than finding them)."""
+
+    def __init__(
+        self,
+        *,
+        library_keys: Sequence[int],
+        starts: dict[int, tuple[int, int]],
+        papers: np.ndarray,
+        scores: np.ndarray,
+        first: np.ndarray,
+        first_sim: np.ndarray,
+        second: np.ndarray,
+        second_sim: np.ndarray,
+        seed_keys: Sequence[str],
+        seed_titles: Sequence[str],
+    ) -> None:
+        self._keys = list(library_keys)
+        self._starts = starts
+        self._papers, self._scores = papers, scores
+        self._first, self._first_sim, self._second, self._second_sim = first, first_sim, second, second_sim
+        self._seed_keys, self._seed_titles = seed_keys, seed_titles
+
+    def __getitem__(self, key: int) -> list[LikeMatch]:
+        start, end = self._starts[key]
+        return [self._match(i) for i in range(start, end)]
+
+    def _match(self, i: int) -> LikeMatch:
+        like = [self._resemblance(int(self._first[i]), float(self._first_sim[i]))]
+        if self._second[i] >= 0:
+            like.append(self._resemblance(int(self._second[i]), float(self._second_sim[i])))
+        return LikeMatch(paper_key=int(self._papers[i]), score=float(self._scores[i]), like=tuple(like))
+
+    def _resemblance(self, seed: int, similarity: float) -> Resemblance:
+        return Resemblance(key=self._seed_keys[seed], title=self._seed_titles[seed], similarity=round(similarity, 4))
+
+    def __iter__(self) -> Iterator[int]:
+        return (key for key in self._keys if key in self._starts)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @property
+    def pairs(self) -> int:
+        return len(self._papers)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -250,108 +318,118 @@ def libraries_match(
     libraries: Iterable[Library],
     *,
     stats: dict | None = None,
-) -> dict[int, list[LikeMatch]]:
+) -> LibraryMatches:
     """Each library's best ``limit`` papers of the day, best first (score desc, then paper key asc),
-    each with the library paper(s) it is most like. Libraries with nothing alike are left out.
+    each naming the library paper(s) it is most like; libraries with nothing alike are left out.
 
-    ``papers``: the library papers the libraries name (keys the libraries name but ``papers`` lacks
-    are ignored). A day's paper that *is* one of the library's papers (same key as
-    ``paper:<key>``) is never returned: put it in ``Library.exclude``."""
+    ``papers``: the library papers the libraries name (keys it lacks are ignored). A day's paper in
+    ``Library.exclude`` (the subscriber's own library papers, papers already sent) is never returned."""
     by_key = papers if isinstance(papers, Mapping) else {p.key: p for p in papers}
     libraries = list(libraries)
     stats = {} if stats is None else stats
-    if not len(index) or not libraries:
-        return {}
-    used = sorted({key for lib in libraries for key in lib.papers if key in by_key})
-    if not used:
-        return {}
+    used = sorted({key for lib in libraries for key in lib.papers if key in by_key}) if len(index) else []
     seed_docs = [by_key[key] for key in used]
-    seeds = _Seeds(keys=used, titles=[d.title for d in seed_docs], row={key: i for i, key in enumerate(used)})
-    tf, seed_df, extra = _seed_matrix(index, seed_docs)
-    idf = _idf(index, seed_df, len(used))
-    seed_rows = _tfidf_rows(tf, idf, extra)
-    paper_rows = _tfidf_rows(index.tf, idf)
-    # (seeds x papers): BM25 of each day's paper for the seed as a query, and plain cosine.
-    bm25 = _keep_best((seed_rows @ _bm25(index, idf).T).tocsr(), NEIGHBOURS)
-    cosine = (seed_rows @ paper_rows.T).tocsr()
+    empty = np.zeros(0, dtype=np.int64)
+    if not used:
+        return LibraryMatches(
+            library_keys=[], starts={}, papers=empty, scores=np.zeros(0), first=empty, first_sim=np.zeros(0),
+            second=empty, second_sim=np.zeros(0), seed_keys=[], seed_titles=[],
+        )  # fmt: skip
+    neighbours = _Neighbours(index, seed_docs)
+    row_of = {key: i for i, key in enumerate(used)}
     stats["library_papers"] = len(used)
-    stats["neighbour_pairs"] = int(bm25.nnz)
-
-    out: dict[int, list[LikeMatch]] = {}
+    stats["neighbour_pairs"] = int(neighbours.bm25.nnz)
+    parts = []
     for first in range(0, len(libraries), _BLOCK):
-        block = libraries[first : first + _BLOCK]
-        out.update(_match_block(block, seeds, bm25, cosine, index))
-    return out
+        parts.append(_match_block(libraries[first : first + _BLOCK], row_of, neighbours, index))
+    lib_rows = np.concatenate([p[0] + i * _BLOCK for i, p in enumerate(parts)])
+    columns = [np.concatenate([p[k] for p in parts]) for k in range(1, 7)]
+    starts: dict[int, tuple[int, int]] = {}
+    if len(lib_rows):
+        bounds = np.flatnonzero(np.concatenate(([True], lib_rows[1:] != lib_rows[:-1], [True])))
+        for b_start, b_end in itertools.pairwise(bounds):
+            starts[libraries[int(lib_rows[b_start])].key] = (int(b_start), int(b_end))
+    stats["delivered_pairs"] = len(lib_rows)
+    return LibraryMatches(
+        library_keys=[lib.key for lib in libraries],
+        starts=starts,
+        papers=index.keys[columns[0]],
+        scores=columns[1],
+        first=columns[2],
+        first_sim=columns[3],
+        second=columns[4],
+        second_sim=columns[5],
+        seed_keys=used,
+        seed_titles=[d.title for d in seed_docs],
+    )
 
 
-def _library_rows(block: Sequence[Library], seeds: _Seeds) -> sparse.csr_matrix:
+def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int) -> sparse.csr_matrix:
     indptr = [0]
     cols: list[int] = []
-    vals: list[float] = []
     for lib in block:
-        members = sorted({seeds.row[k] for k in lib.papers if k in seeds.row})
-        cols.extend(members)
-        vals.extend([1.0 / len(members)] * len(members) if members else [])
+        cols.extend(sorted({row_of[k] for k in lib.papers if k in row_of}))
         indptr.append(len(cols))
-    return sparse.csr_matrix((vals, cols, indptr), shape=(len(block), len(seeds.keys)))
+    data = np.ones(len(cols))
+    return sparse.csr_matrix((data, np.array(cols, dtype=np.int64), np.array(indptr)), shape=(len(block), nseeds))
 
 
 def _match_block(
-    block: Sequence[Library], seeds: _Seeds, bm25: sparse.csr_matrix, cosine: sparse.csr_matrix, index: LibraryIndex
-) -> dict[int, list[LikeMatch]]:
-    members = _library_rows(block, seeds)
-    mean = (members @ bm25).tocsr()  # candidates: papers near at least one of the library's papers
-    out: dict[int, list[LikeMatch]] = {}
-    for r, lib in enumerate(block):
-        start, end = mean.indptr[r], mean.indptr[r + 1]
-        if start == end:
-            continue
-        docs = mean.indices[start:end]
-        scores = mean.data[start:end]
-        top = scores.max()
-        if top <= 0:
-            continue
-        lib_seeds = members.indices[members.indptr[r] : members.indptr[r + 1]]
-        sims = cosine[lib_seeds][:, docs].toarray()  # (library papers x candidates)
-        best = sims.max(axis=0)
-        total = np.round(scores / top + MAX_WEIGHT * best, _SCORE_DECIMALS)
-        keep = total >= MIN_SCORE
-        if lib.exclude:
-            keep &= ~np.isin(np.asarray(index.keys)[docs], list(lib.exclude))
-        idx = np.flatnonzero(keep)
-        keys = np.asarray(index.keys)[docs[idx]]
-        order = idx[np.lexsort((keys, -total[idx]))][: lib.limit]
-        out[lib.key] = [
-            LikeMatch(
-                paper_key=int(index.keys[docs[j]]),
-                score=float(total[j]),
-                like=_resemblances(sims[:, j], lib_seeds, seeds),
-            )
-            for j in order
-        ]
-        if not out[lib.key]:
-            del out[lib.key]
-    return out
+    block: Sequence[Library], row_of: Mapping[str, int], nb: _Neighbours, index: LibraryIndex
+) -> tuple[np.ndarray, ...]:
+    """(library row, paper position, score, best seed, its cosine, second seed or -1, its cosine)."""
+    members = _membership(block, row_of, nb.bm25.shape[0])
+    sizes = np.diff(members.indptr).astype(np.float64)
+    product = (members @ nb.scoring).tocsr()
+    rows = _csr_rows(product)
+    cols = product.indices.astype(np.int64)
+    mean = product.data.real / sizes[rows]
+    filled = np.flatnonzero(np.diff(product.indptr))
+    best = np.ones(len(block))
+    if len(filled):
+        best[filled] = np.maximum.reduceat(mean, product.indptr[filled])
+    closest = np.maximum(product.data.imag, 0.0) ** (1.0 / MAX_NORM)
+    score = np.round(mean / best[rows] + MAX_WEIGHT * closest, SCORE_DECIMALS)
+    keep = score >= MIN_SCORE
+    excluded = [(r, index.position[k]) for r, lib in enumerate(block) for k in lib.exclude if k in index.position]
+    if excluded:
+        pair = np.array([r * len(index) + c for r, c in excluded], dtype=np.int64)
+        keep &= ~np.isin(rows * len(index) + cols, pair)
+    rows, cols, score = rows[keep], cols[keep], score[keep]
+    limits = np.array([max(1, lib.limit) for lib in block], dtype=np.int64)
+    top = top_per_row(rows, cols, score, len(block), limits)
+    rows, cols, score = rows[top], cols[top], score[top]
+    return (rows, cols, score, *_explain(rows, cols, members, nb))
 
 
-def _resemblances(column: np.ndarray, lib_seeds: np.ndarray, seeds: _Seeds) -> tuple[Resemblance, ...]:
-    order = np.lexsort((lib_seeds, -column))
-    best = column[order[0]]
-    picked = [order[0]]
-    if len(order) > 1 and best > 0 and column[order[1]] >= SECOND_REASON * best:
-        picked.append(order[1])
-    return tuple(
-        Resemblance(
-            key=seeds.keys[lib_seeds[i]], title=seeds.titles[lib_seeds[i]], similarity=round(float(column[i]), 4)
-        )
-        for i in picked
-    )
+def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb: _Neighbours) -> tuple[np.ndarray, ...]:
+    """For each (library, paper): its most similar library paper among those it is a neighbour of,
+    and the next one when at least ``SECOND_REASON`` as similar (ties: the earlier library paper)."""
+    counts = np.diff(members.indptr)[rows]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
+    seed = members.indices[np.repeat(members.indptr[rows], counts) + offset].astype(np.int64)
+    sims = nb.cosine_of(seed, np.repeat(cols, counts))
+    first, first_sim = _group_best(sims, starts, counts)
+    sims[first] = -1.0
+    second, second_sim = _group_best(sims, starts, counts)
+    second_ok = (counts > 1) & (second_sim > 0) & (second_sim >= SECOND_REASON * first_sim)
+    return seed[first], first_sim, np.where(second_ok, seed[second], -1), np.where(second_ok, second_sim, 0.0)
+
+
+def _group_best(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position and value of each group's largest value (groups: contiguous, non-empty; ties: first)."""
+    best = np.maximum.reduceat(values, starts)
+    hits = np.flatnonzero(values == np.repeat(best, counts))
+    group = np.searchsorted(starts, hits, side="right") - 1
+    first = np.concatenate(([True], group[1:] != group[:-1]))
+    return hits[first], best
 
 
 def library_match(
     index: LibraryIndex, papers: Iterable[LibraryPaperDoc], *, limit: int = 10, exclude: Iterable[int] = ()
 ) -> list[LikeMatch]:
     """One library's matches (the live preview and ``preview_query --like``)."""
-    papers = list(papers)
-    library = Library(key=0, papers=tuple(p.key for p in papers), limit=limit, exclude=frozenset(exclude))
-    return libraries_match(index, papers, [library]).get(0, [])
+    docs = list(papers)
+    library = Library(key=0, papers=tuple(p.key for p in docs), limit=limit, exclude=frozenset(exclude))
+    return libraries_match(index, docs, [library]).get(0, [])

@@ -1,0 +1,47 @@
+"""Plain records of library matching (no ORM: callers convert their rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryPaperDoc:
+    """One paper of somebody's library, as the matcher sees it."""
+
+    key: str  # stable: "arxiv:2001.08361", "doi:10.1/x", "title:<title key>"
+    title: str
+    abstract: str = ""
+    # Its words counted once and stored when it joined a library (``words.term_counts``); None: count now.
+    terms: Mapping[str, int] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """One subscriber's library: the keys of its papers (see :class:`LibraryPaperDoc`)."""
+
+    key: int  # subscription id
+    papers: tuple[str, ...]
+    limit: int = 10
+    exclude: frozenset[int] = frozenset()  # day's paper keys never to return (its own papers, already sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Resemblance:
+    """A library paper a day's paper is like, and how alike (cosine similarity, 0..1)."""
+
+    key: str
+    title: str
+    similarity: float
+
+    @property
+    def text(self) -> str:
+        return f"like ‘{self.title}’, from your library"
+
+
+@dataclass(frozen=True, slots=True)
+class LikeMatch:
+    paper_key: int
+    score: float  # 0 .. 1 + MAX_WEIGHT
+    like: tuple[Resemblance, ...]  # the library paper(s) it is most like, best first; one or two
