@@ -46,6 +46,8 @@ from digest.delivery_content import ContentMemo, content_from_matches, content_p
 from digest.emails import DigestEmail, digest_message_build, email_cards_warm
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
+from digest.library.planning import digests_with_libraries
+from digest.library.selectors import library_has_papers_q
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Interest, RankerModel, SentPaper, Subscription, Suppression
 from digest.ratelimit import RateLimiter, rate_limiter_for_relay
@@ -134,7 +136,7 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
     rows = (
         Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
-        .filter(Exists(Interest.objects.filter(subscription_id=OuterRef("id"))))
+        .filter(Q(Exists(Interest.objects.filter(subscription_id=OuterRef("id")))) | library_has_papers_q())
         .values_list(
             "id",
             "user__email",
@@ -290,6 +292,8 @@ def match_candidates(
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
         }
+        # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
+        fresh = digests_with_libraries(matches=fresh, docs=docs, subscription_ids=ids, exclude=already, limits=limits)
         personal = (
             digests_personalise(
                 matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
