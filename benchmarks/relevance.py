@@ -45,8 +45,6 @@ from digest.matching import PaperDoc, PaperIndex, Profile, match_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "papers.jsonl"
-if not CORPUS.exists():  # a git worktree beside the main checkout
-    CORPUS = Path("/work/shared/corpus/papers.jsonl")
 JUDGEMENTS = ROOT / "benchmarks" / "data" / "relevance_judgements.json"
 K = 10
 ARMS = ("keywords", "like", "both", "baseline")

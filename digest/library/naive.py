@@ -32,15 +32,12 @@ def library_match_naive(
         df.update(counts.keys())
         for term in counts:
             order.setdefault(term, len(order))
-    seed_df: Counter[str] = Counter()
-    for counts in queries:
-        seed_df.update(t for t in counts if t in df)
-    n = len(papers) + len(seeds)
+    n = len(papers)
 
     def idf(term: str) -> float:
-        return math.log((n + 1.0) / (df[term] + seed_df[term] + 1.0)) + 1.0
+        return math.log((n + 1.0) / (df[term] + 1.0)) + 1.0
 
-    rare = math.log((n + 1.0) / 2.0) + 1.0
+    rare = math.log(n + 1.0) + 1.0
     lengths = [sum(c.values()) for c in papers]
     avg = sum(lengths) / len(lengths)
     bm25 = [

@@ -299,7 +299,8 @@ def citations_from_upload(*, name: str, text: str) -> tuple[str, list[Citation]]
     stripped = text.lstrip("\ufeff \t\r\n")
     if (lowered.endswith((".ris", ".txt")) and not stripped.startswith("@")) or stripped.startswith("TY  -"):
         return "ris", citations_from_ris(text)
-    if lowered.endswith((".bib", ".bibtex")) or stripped.startswith(("@", "%")):
+    looks_bibtex = stripped.startswith("@") or (stripped.startswith("%") and not stripped.startswith("%PDF"))
+    if lowered.endswith((".bib", ".bibtex")) or looks_bibtex:
         return "bibtex", citations_from_bibtex(text)
     raise LibraryImportError(
         [f"{name or 'the file'}: not a BibTeX (.bib) or RIS (.ris) file; export your library in one of those formats"]

@@ -9,8 +9,8 @@ libraries at once):
 1. **Words** (``words.py``): title (twice) and abstract, lower case, stop words out, plurals folded,
    plus pairs of neighbouring words (``concept bottleneck``): pairs carry most of a field's vocabulary.
 2. **Weights.** A day's paper is weighted with BM25 (the engine's ranking function); a library paper
-   with sublinear tf-idf, L2-normalised, as a query. The idf comes from the day's papers and the
-   library papers together, so a word every paper uses says little.
+   with sublinear tf-idf, L2-normalised, as a query. The idf comes from the day's papers, so a word
+   every paper uses says little.
 3. **Neighbours.** For each distinct library paper (once, however many libraries hold it): the BM25
    score of every day's paper for it, of which its ``NEIGHBOURS`` best are kept, with their cosine
    similarity. A paper in none of a library's neighbour lists is not one to send.
@@ -94,15 +94,15 @@ class LibraryIndex:
 # --------------------------------------------------------------------------------------------------
 
 
-def idf_weights(*, papers: int, df: np.ndarray, library_papers: int, library_df: np.ndarray) -> np.ndarray:
-    """scikit-learn's smooth idf over the day's papers and the library papers together."""
-    n = papers + library_papers
-    return np.log((n + 1.0) / (df + library_df + 1.0)) + 1.0
+def idf_weights(*, papers: int, df: np.ndarray) -> np.ndarray:
+    """scikit-learn's smooth idf over the day's papers. Not over the library papers too: then one
+    subscriber's digest would depend on which other libraries were matched in the same batch."""
+    return np.log((papers + 1.0) / (df + 1.0)) + 1.0
 
 
-def rare_idf(*, papers: int, library_papers: int) -> float:
-    """The idf of a word no paper of the day has (at most one library paper has it)."""
-    return math.log((papers + library_papers + 1.0) / 2.0) + 1.0
+def rare_idf(*, papers: int) -> float:
+    """The idf of a word none of the day's papers has (it weighs in a library paper's length only)."""
+    return math.log(papers + 1.0) + 1.0
 
 
 def bm25_rows(index: LibraryIndex, idf: np.ndarray) -> sparse.csr_matrix:
@@ -209,9 +209,8 @@ class _Neighbours:
 
     def __init__(self, index: LibraryIndex, docs: Sequence[LibraryPaperDoc]) -> None:
         tf, outside_rows, outside_counts = _library_tf(index, docs)
-        library_df = np.bincount(tf.indices, minlength=len(index.vocabulary)).astype(np.float64)
-        idf = idf_weights(papers=len(index), df=index.df, library_papers=len(docs), library_df=library_df)
-        rare = rare_idf(papers=len(index), library_papers=len(docs))
+        idf = idf_weights(papers=len(index), df=index.df)
+        rare = rare_idf(papers=len(index))
         extra = np.bincount(
             outside_rows, weights=((1.0 + np.log(outside_counts)) * rare) ** 2, minlength=len(docs)
         ).astype(np.float64)
