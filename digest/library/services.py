@@ -25,9 +25,9 @@ class ImportOutcome:
     added: int  # papers new to this library
     already: int  # papers it had already
 
-    @property
-    def message(self) -> str:
+    def message(self, origin: str = "") -> str:
         added = f"Added {self.added} paper{'s' if self.added != 1 else ''} to your library"
+        added += f" from {origin}" if origin else ""
         return added + (f" ({self.already} already in it)." if self.already else ".")
 
 

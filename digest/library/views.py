@@ -42,7 +42,7 @@ def library_paste(request: HttpRequest) -> HttpResponse:
         outcome = services.library_import_identifiers(subscription=subscription_of(request), text=text)
     except LibraryImportError as err:
         return _failed(request, "what you pasted", err)
-    messages.success(request, outcome.message)
+    messages.success(request, outcome.message())
     return _back()
 
 
@@ -59,7 +59,7 @@ def library_upload(request: HttpRequest) -> HttpResponse:
         outcome = services.library_import_file(subscription=subscription_of(request), name=name, data=data)
     except LibraryImportError as err:
         return _failed(request, name, err)
-    messages.success(request, f"{outcome.message} (from {name})")
+    messages.success(request, outcome.message(name))
     return _back()
 
 
@@ -75,7 +75,7 @@ def library_add(request: HttpRequest) -> HttpResponse:
     except LibraryImportError as err:
         messages.error(request, str(err))
     else:
-        messages.success(request, outcome.message)
+        messages.success(request, outcome.message())
     return redirect(request.POST.get("next") if _safe_next(request) else f"{reverse('digest:preferences')}#library")
 
 
