@@ -164,3 +164,9 @@ def subscription_ids_with_library(*, subscription_ids: Iterable[int]) -> set[int
             )
         )
     return found
+
+
+def library_imported_docs(*, subscription_id: int) -> list[LibraryPaperDoc]:
+    """The papers a subscriber imported or picked (not their likes): the learned ranking's prior."""
+    rows = LibraryPaper.objects.filter(items__subscription_id=subscription_id).order_by("id")
+    return [_doc(p.key, p.title, p.abstract, p.terms) for p in rows.only("key", "title", "abstract", "terms")]

@@ -168,7 +168,6 @@ class Command(BaseCommand):
                     "score": round(m.score, 4),
                     "matches": list(m.matched_terms),
                     "reasons": [r.interest for r in m.reasons],
-                    "url": extras.get(m.paper_key, {}).get("url") or None,
                 }
                 self.stdout.write(json.dumps(record, ensure_ascii=False))
             return
