@@ -33,7 +33,7 @@ import numpy as np
 from benchmarks.matching import CORPUS, load_corpus, make_papers
 from digest.library.records import Library, LibraryPaperDoc
 from digest.library.similarity import LibraryIndex, libraries_match
-from digest.library.words import term_counts
+from digest.library.words import TermVector, term_vector
 
 MAX_LIBRARY = 50
 
@@ -84,7 +84,7 @@ def run(*, subscribers: int, papers: int, catalog_size: int, seed: int, material
     distinct = len({k for lib in libraries for k in lib.papers})
     # Library papers' words are counted once, when they join a library, and stored as JSON (as
     # ``LibraryPaper.terms``): decoding them is part of the timed run, counting them is not.
-    stored = {doc.key: json.dumps(term_counts(doc.title, doc.abstract)) for doc in catalog}
+    stored = {doc.key: json.dumps(term_vector(doc.title, doc.abstract).to_json()) for doc in catalog}
     wall, cpu = time.perf_counter(), time.process_time()
     phases: dict[str, float] = {}
     mark = time.process_time()
@@ -92,7 +92,9 @@ def run(*, subscribers: int, papers: int, catalog_size: int, seed: int, material
     phases["index_s"] = time.process_time() - mark
     mark = time.process_time()
     used = {k for lib in libraries for k in lib.papers}
-    papers_in = {d.key: replace(d, terms=json.loads(stored[d.key])) for d in catalog if d.key in used}
+    papers_in = {
+        d.key: replace(d, terms=TermVector.from_json(json.loads(stored[d.key]))) for d in catalog if d.key in used
+    }
     phases["load_terms_s"] = time.process_time() - mark
     stats: dict = {}
     mark = time.process_time()

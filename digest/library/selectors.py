@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 
-from digest.models import Feedback, LibraryItem, LibraryPaper, Paper, Subscription
+from digest.models import Feedback, LibraryItem, LibraryPaper, Paper, SentPaper, Subscription
 
 from .records import LibraryPaperDoc
 from .resolve import library_key
@@ -170,3 +170,18 @@ def library_imported_docs(*, subscription_id: int) -> list[LibraryPaperDoc]:
     """The papers a subscriber imported or picked (not their likes): the learned ranking's prior."""
     rows = LibraryPaper.objects.filter(items__subscription_id=subscription_id).order_by("id")
     return [_doc(p.key, p.title, p.abstract, p.terms) for p in rows.only("key", "title", "abstract", "terms")]
+
+
+def archive_papers_to_pick(*, subscription: Subscription, limit: int = 30) -> list[Paper]:
+    """The latest papers this subscriber was sent that are not in their library yet (newest first)."""
+    in_library = LibraryItem.objects.filter(subscription=subscription, paper__paper_id__isnull=False).values(
+        "paper__paper_id"
+    )
+    rows = (
+        SentPaper.objects.filter(subscription=subscription)
+        .exclude(paper_id__in=in_library)
+        .select_related("paper")
+        .only("paper__id", "paper__title", "paper__url", "sent_at")
+        .order_by("-sent_at", "-id")[:limit]
+    )
+    return [row.paper for row in rows]

@@ -424,6 +424,9 @@ def _match_block(
 def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb: _Neighbours) -> tuple[np.ndarray, ...]:
     """For each (library, paper): its most similar library paper among those it is a neighbour of,
     and the next one when at least ``SECOND_REASON`` as similar (ties: the earlier library paper)."""
+    if not len(rows):
+        none = np.zeros(0, dtype=np.int64)
+        return none, np.zeros(0), none, np.zeros(0)
     counts = np.diff(members.indptr)[rows]
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)

@@ -67,11 +67,12 @@ def library_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def library_add(request: HttpRequest) -> HttpResponse:
     """From the archive: "add to my library" on a paper the subscriber was sent."""
-    raw = request.POST.get("paper", "")
-    if not raw.isdigit():
-        raise Http404("No such paper")
+    raw = request.POST.getlist("paper")
+    if not raw or not all(value.isdigit() for value in raw):
+        messages.error(request, "Tick the papers from your digests to add.")
+        return _back()
     try:
-        outcome = services.library_add_papers(subscription=subscription_of(request), paper_ids=[int(raw)])
+        outcome = services.library_add_papers(subscription=subscription_of(request), paper_ids=[int(v) for v in raw])
     except LibraryImportError as err:
         messages.error(request, str(err))
     else:

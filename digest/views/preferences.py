@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from digest.feedback.services import feed_url_for
 from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm
-from digest.library.selectors import library_docs_of, library_entries_of
+from digest.library.selectors import archive_papers_to_pick, library_docs_of, library_entries_of
 from digest.matching import QueryError
 from digest.models import Delivery, Interest, Subscription
 from digest.selectors import subscriptions as subscription_selectors
@@ -70,6 +70,7 @@ def preferences_render(
         "examples": EXAMPLE_QUERIES,
         "feed_url": feed_url_for(subscription=subscription),
         "library_entries": library_entries_of(subscription=subscription),
+        "archive_picks": archive_papers_to_pick(subscription=subscription),
     }
     return render(request, "digest/preferences.html", context, status=status)
 

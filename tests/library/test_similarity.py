@@ -92,6 +92,13 @@ def test_a_paper_sharing_no_word_with_the_library_is_not_like_it():
     assert [m.paper_key for m in library_match(LibraryIndex.build(pool), library)] == [1]
 
 
+def test_a_library_nothing_is_like_gets_nothing():
+    pool = [PaperDoc(key=1, title="Medieval trade routes", abstract="Merchants travelled between cities.")]
+    library = [LibraryPaperDoc(key="x", title="Graph networks", abstract="Message passing on molecules.")]
+    assert library_match(LibraryIndex.build(pool), library) == []
+    assert library_match(LibraryIndex.build(pool), library, exclude={1}) == []
+
+
 def test_stored_term_vectors_match_like_counting_again(corpus_docs):
     pool, seeds = corpus_docs[:60], [seed_of(d) for d in corpus_docs[60:63]]
     stored = [

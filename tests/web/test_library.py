@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from digest.models import LibraryItem
+from digest.models import LibraryItem, SentPaper
 from tests import factories
 from tests.library import samples
 
@@ -83,3 +83,12 @@ def test_a_feed_cannot_inject_markup_through_a_library_title(ada_client):
     ada_client.post_form("/preferences/library/upload/", {"file": SimpleUploadedFile("x.bib", evil.encode())})
     body = ada_client.get("/preferences/").content.decode()
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt; Attention" in body
+
+
+def test_papers_from_past_digests_can_be_ticked_into_the_library(ada_client, ada_sub):
+    sent = factories.paper_make(title="A Paper Ada Was Sent", abstract="About diffusion.")
+    SentPaper.objects.create(subscription=ada_sub, paper=sent)
+    assert "A Paper Ada Was Sent" in page_text(ada_client.get("/preferences/"))
+    response = ada_client.post_form("/preferences/library/add/", {"paper": [str(sent.id)]}, follow=True)
+    assert "Added 1 paper to your library." in page_text(response)
+    assert LibraryItem.objects.get(subscription=ada_sub).paper.paper_id == sent.id
