@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"neighbour pairs={r['stats'].get('neighbour_pairs')} libraries with matches={r['with_matches']}")
     if r["sample"] is not None:
         print(f"e.g. score {r['sample'].score:.3f}, {r['sample'].like[0].text}")
-    print("cpu seconds: " + " ".join(f"{k}={v:.2f}" for k, v in r["phases"].items()))
+    phases = {**r["phases"], **{k: v for k, v in r["stats"].items() if k.endswith("_s")}}
+    print("cpu seconds: " + " ".join(f"{k}={v:.2f}" for k, v in phases.items()))
     print(f"seconds={r['seconds']:.2f} (cpu {r['cpu_seconds']:.2f}) peak_mib={r['peak_mib']:.0f}")
     print(f"RESULT seconds={r['seconds']:.3f} peak_mib={r['peak_mib']:.1f} pairs={r['pairs']}")
     return 0
