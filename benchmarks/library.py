@@ -32,6 +32,7 @@ import numpy as np
 
 from benchmarks.matching import CORPUS, load_corpus, make_papers
 from digest.library.records import Library, LibraryPaperDoc
+from digest.library import similarity
 from digest.library.similarity import LibraryIndex, libraries_match
 from digest.library.words import TermVector, term_vector
 
@@ -131,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", type=int, default=20_000, help="distinct library papers to draw from")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--materialise", action="store_true", help="also build every LikeMatch record")
+    parser.add_argument(
+        "--neighbours", type=int, help=f"day's papers kept per library paper (default {similarity.NEIGHBOURS})"
+    )
     args = parser.parse_args(argv)
+    if args.neighbours:
+        similarity.NEIGHBOURS = args.neighbours  # a what-if for the figures in PERFORMANCE.md
     if not Path(CORPUS).exists():
         print(f"corpus not found: {CORPUS}", file=sys.stderr)
         return 2

@@ -501,6 +501,13 @@ def delivery_send_test(*, subscription_id: int, now: datetime | None = None) -> 
         limit=subscription.max_papers,
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    found = digests_with_libraries(
+        matches={subscription.id: found},
+        docs=docs,
+        subscription_ids=[subscription.id],
+        exclude={},
+        limits={subscription.id: profile.limit},
+    ).get(subscription.id, [])
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(
         subscription=subscription,
