@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.matching import CORPUS, load_corpus, make_papers
-from digest.library.records import Library, LibraryPaperDoc
 from digest.library import similarity
+from digest.library.records import Library, LibraryPaperDoc
 from digest.library.similarity import LibraryIndex, libraries_match
 from digest.library.words import TermVector, term_vector
 
