@@ -81,11 +81,19 @@ def postgres_db(settings) -> None:
         service_missing("this test needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
 
 
+def shared_file(path: Path) -> Path:
+    """A file from ``../shared/`` (the corpus, the format samples), or skip/fail like a missing service.
+
+    A clone without that sibling folder must not pass quietly in CI with a quarter of the suite skipped.
+    """
+    if not path.exists():
+        service_missing(f"the shared file {path} is missing (it sits beside the project, in ../shared/)")
+    return path
+
+
 @pytest.fixture
 def corpus_path() -> Path:
-    if not CORPUS_PATH.exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS_PATH}")
-    return CORPUS_PATH
+    return shared_file(CORPUS_PATH)
 
 
 @pytest.fixture

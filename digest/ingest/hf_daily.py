@@ -73,7 +73,7 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
             if len(items) < limit:
                 break
     result.not_modified = not changed
-    featured = [r.extra.get("hf_featured_at") for r in result.records if r.extra.get("hf_featured_at")]
+    featured = [str(r.extra["hf_featured_at"]) for r in result.records if r.extra.get("hf_featured_at")]
     if featured:
         result.cursor = {"last_featured_at": max(featured)}
     return result

@@ -22,9 +22,10 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -161,17 +162,16 @@ class HttpClient:
     throttle: HostThrottle = field(default_factory=lambda: THROTTLE)
 
     @classmethod
-    def from_settings(cls, **overrides) -> HttpClient:
-        options = {
-            "user_agent": settings.PAPERBOY_HTTP_USER_AGENT,
-            "timeout": float(getattr(settings, "PAPERBOY_HTTP_TIMEOUT", 20.0)),
-            "max_bytes": int(getattr(settings, "PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024)),
-            "retries": int(getattr(settings, "PAPERBOY_HTTP_RETRIES", 3)),
-            "backoff": float(getattr(settings, "PAPERBOY_HTTP_BACKOFF_SECONDS", 2.0)),
-            "max_retry_after": float(getattr(settings, "PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0)),
-        }
-        options.update(overrides)
-        return cls(**options)
+    def from_settings(cls, **overrides: Any) -> HttpClient:
+        client = cls(
+            user_agent=settings.PAPERBOY_HTTP_USER_AGENT,
+            timeout=settings.PAPERBOY_HTTP_TIMEOUT,
+            max_bytes=settings.PAPERBOY_HTTP_MAX_BYTES,
+            retries=settings.PAPERBOY_HTTP_RETRIES,
+            backoff=settings.PAPERBOY_HTTP_BACKOFF_SECONDS,
+            max_retry_after=settings.PAPERBOY_HTTP_MAX_RETRY_AFTER,
+        )
+        return replace(client, **overrides) if overrides else client
 
     def get(
         self,

@@ -104,31 +104,9 @@ def datetime_parse(value: object) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        # Epoch seconds (or milliseconds) in plausible range only.
-        seconds = value / 1000 if value > 1e11 else value
-        if 0 < seconds < 4e9:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        return None
+        return _epoch_parse(value)
     text = text_clean(value)
-    if not text:
-        return None
-    iso = text.replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        for fmt in _DATE_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
+    parsed = _text_date_parse(text) if text else None
     if parsed is None or not (1900 <= parsed.year <= 2200):
         return None
     if parsed.tzinfo is None:
@@ -136,12 +114,37 @@ def datetime_parse(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def _epoch_parse(value: float) -> datetime | None:
+    """Epoch seconds (or milliseconds), in a plausible range only."""
+    seconds = value / 1000 if value > 1e11 else value
+    return datetime.fromtimestamp(seconds, tz=UTC) if 0 < seconds < 4e9 else None
+
+
+def _text_date_parse(text: str) -> datetime | None:
+    """The first of ISO 8601, RFC 822 and the common spellings that reads the text (naive or aware)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)  # naive on purpose: the caller makes it UTC
+        except ValueError:
+            continue
+    return None
+
+
 def struct_time_to_datetime(value) -> datetime | None:
     """feedparser's ``*_parsed`` (a UTC struct_time) → aware datetime."""
     if not value:
         return None
     try:
-        return datetime(*value[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = value[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 

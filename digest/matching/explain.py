@@ -190,6 +190,8 @@ class _LazyMatch(Match):
     """
 
     __slots__ = ("_d", "_x")
+    _d: tuple
+    _x: tuple
 
     # _d = (paper_key, score, explainer, profile row, paper index); _x = (reasons, spans...) once read.
 
@@ -199,11 +201,11 @@ class _LazyMatch(Match):
         object.__setattr__(self, "_x", (reasons, title_spans, snippet, snippet_spans))
 
     @property
-    def paper_key(self) -> int:  # type: ignore[override]
+    def paper_key(self) -> int:
         return self._d[0]
 
     @property
-    def score(self) -> float:  # type: ignore[override]
+    def score(self) -> float:
         return self._d[1]
 
     def _explained(self) -> tuple:
@@ -216,19 +218,19 @@ class _LazyMatch(Match):
             return x
 
     @property
-    def reasons(self) -> tuple[Reason, ...]:  # type: ignore[override]
+    def reasons(self) -> tuple[Reason, ...]:
         return self._explained()[0]
 
     @property
-    def title_spans(self) -> Spans:  # type: ignore[override]
+    def title_spans(self) -> Spans:
         return self._explained()[1]
 
     @property
-    def snippet(self) -> str:  # type: ignore[override]
+    def snippet(self) -> str:
         return self._explained()[2]
 
     @property
-    def snippet_spans(self) -> Spans:  # type: ignore[override]
+    def snippet_spans(self) -> Spans:
         return self._explained()[3]
 
     def _fields(self) -> tuple:

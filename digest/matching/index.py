@@ -105,6 +105,26 @@ def _doc_streams(docs: tuple[PaperDoc, ...]) -> list[np.ndarray]:
 class PaperIndex:
     """Index of one batch of papers; see the module docstring."""
 
+    # Filled by build(); declared here so the type checker knows every array.
+    keys: np.ndarray
+    stem_ids: dict[str, int]
+    stream: np.ndarray
+    doc_of: np.ndarray
+    in_title: np.ndarray
+    title_start: np.ndarray
+    abstract_start: np.ndarray
+    doc_end: np.ndarray
+    length_norm: np.ndarray
+    author_ids: dict[str, int]
+    author_stream: np.ndarray
+    author_doc: np.ndarray
+    categories: dict[str, np.ndarray]
+    popularity_factor: np.ndarray
+    _postings: dict[int, np.ndarray]
+    _all_postings: tuple[np.ndarray, np.ndarray] | None
+    _terms: dict[tuple[str, tuple[str, ...]], TermHits]
+    _empty: TermHits
+
     def __init__(self) -> None:  # use PaperIndex.build
         self.docs: tuple[PaperDoc, ...] = ()
 
@@ -166,7 +186,7 @@ class PaperIndex:
                 author_words += toks
                 author_words.append(_AUTHOR_SENTINEL)
                 author_doc.extend([i] * (len(toks) + 1))
-        self.author_ids: dict[str, int] = {}
+        self.author_ids = {}
         for word in dict.fromkeys(author_words):
             self.author_ids[word] = -1 if word == _AUTHOR_SENTINEL else len(self.author_ids)
         self.author_stream = np.fromiter(
@@ -186,9 +206,9 @@ class PaperIndex:
         # near ties but never beats a better textual match such as a title hit.
         self.popularity_factor = 1.0 + POPULARITY_WEIGHT * np.minimum(np.log1p(pop) / math.log(1001.0), 1.0)
 
-        self._postings: dict[int, np.ndarray] = {}
-        self._all_postings: tuple[np.ndarray, np.ndarray] | None = None
-        self._terms: dict[tuple[str, tuple[str, ...]], TermHits] = {}
+        self._postings = {}
+        self._all_postings = None
+        self._terms = {}
         self._empty = TermHits(
             np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
         )

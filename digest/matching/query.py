@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .normalize import fold, stem, tokens
 
@@ -283,19 +284,14 @@ def _with_joins(positive: list[Node]) -> list[Node]:
 
     Adjacent bare words a b become (a AND b) OR ab; one join at a time keeps the tree small.
     """
-    pairs = [
-        i
-        for i in range(len(positive) - 1)
-        if isinstance(positive[i], Term)
-        and isinstance(positive[i + 1], Term)
-        and positive[i].bare
-        and positive[i + 1].bare
-    ]
+    pairs: list[tuple[int, Term, Term]] = []
+    for i, (a, b) in enumerate(pairwise(positive)):
+        if isinstance(a, Term) and isinstance(b, Term) and a.bare and b.bare:
+            pairs.append((i, a, b))
     if not pairs:
         return positive
     alternatives: list[Node] = [All(tuple(positive))]
-    for i in pairs:
-        a, b = positive[i], positive[i + 1]
+    for i, a, b in pairs:
         joined = Term(TEXT, (a.unit[0] + b.unit[0],), f"{a.text} {b.text}", parts=(a, b))
         rest = (*positive[:i], joined, *positive[i + 2 :])
         alternatives.append(rest[0] if len(rest) == 1 else All(tuple(rest)))

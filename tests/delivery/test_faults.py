@@ -17,7 +17,7 @@ import pytest
 from digest.mailsink import free_port
 from digest.models import Delivery, Suppression
 from digest.services.delivery import deliveries_plan
-from tests.conftest import WorkerProcess
+from tests.conftest import WorkerProcess, service_missing
 from tests.delivery.conftest import readers_due, wait_until, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -151,7 +151,7 @@ def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
 def private_redis():
     """A redis-server of our own on a free port (never the shared one), restartable by the test."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        service_missing("redis-server is not installed")
     folder = tempfile.mkdtemp(prefix="paperboy-redis-")
     port = free_port()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import matching as bench
+from tests.conftest import shared_file
 
 
 @pytest.fixture
 def corpus_available():
-    if not bench.CORPUS.exists():
-        pytest.skip(f"the shared corpus is not at {bench.CORPUS}")
+    shared_file(bench.CORPUS)
 
 
 def test_small_benchmark_run_agrees_with_the_naive_loop(corpus_available):

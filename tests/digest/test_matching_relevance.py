@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match
+from tests.conftest import shared_file
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "papers.jsonl"
 
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[list[PaperDoc], PaperIndex]:
-    if not CORPUS.exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    with CORPUS.open(encoding="utf-8") as fh:
+    with shared_file(CORPUS).open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
     docs = [PaperDoc(i, r["title"], r["abstract"]) for i, r in enumerate(rows)]
     return docs, PaperIndex.build(docs)

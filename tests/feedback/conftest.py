@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from digest.models import Delivery, Paper, Subscription
 from tests import factories
-from tests.conftest import CORPUS_PATH
+from tests.conftest import CORPUS_PATH, shared_file
 
 
 @pytest.fixture(autouse=True)
@@ -95,9 +95,7 @@ def anon() -> CsrfClient:
 
 @pytest.fixture
 def corpus_rows() -> list[dict]:
-    if not CORPUS_PATH.exists():
-        pytest.skip(f"the shared corpus is not at {CORPUS_PATH}")
-    return [json.loads(line) for line in CORPUS_PATH.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in shared_file(CORPUS_PATH).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture

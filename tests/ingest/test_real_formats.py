@@ -5,19 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from digest.ingest import arxiv, arxiv_rss, hf_daily
 from digest.ingest.parsing import feed_parse, xml_parse
+from tests.conftest import shared_file
 
 FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "formats"
 
 
 def sample(name: str) -> bytes:
-    path = FORMATS / name
-    if not path.exists():
-        pytest.skip(f"the shared format samples are not at {FORMATS}")
-    return path.read_bytes()
+    return shared_file(FORMATS / name).read_bytes()
 
 
 def test_the_real_arxiv_api_entry_is_read_field_by_field():
