@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.feedback
 
 # The packages the type checker must pass on (it grows as packages are annotated).
-TYPED := digest/matching digest/ingest
+TYPED := digest/matching digest/ingest digest/library
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -47,26 +47,26 @@ def matches_combine(
     scores: dict[int, float] = {}
     for m in keyword:
         scores[m.paper_key] = m.score / top_kw
-    for m in like:
-        scores[m.paper_key] = scores.get(m.paper_key, 0.0) + LIBRARY_WEIGHT * m.score / top_like
+    for alike in like:
+        scores[alike.paper_key] = scores.get(alike.paper_key, 0.0) + LIBRARY_WEIGHT * alike.score / top_like
     by_kw = {m.paper_key: m for m in keyword}
     by_like = {m.paper_key: m for m in like}
     ranked = sorted(scores, key=lambda key: (-round(scores[key], 6), key))[:limit]
     out: list[Match] = []
     for key in ranked:
         score = round(scores[key], 4)
-        found = by_kw.get(key)
+        matched = by_kw.get(key)
         resembles = by_like.get(key)
-        if found is not None:
-            reasons = found.reasons + (like_reasons(resembles) if resembles else ())
+        if matched is not None:
+            reasons = matched.reasons + (like_reasons(resembles) if resembles else ())
             out.append(
                 Match(
                     paper_key=key,
                     score=score,
                     reasons=reasons,
-                    title_spans=found.title_spans,
-                    snippet=found.snippet,
-                    snippet_spans=found.snippet_spans,
+                    title_spans=matched.title_spans,
+                    snippet=matched.snippet,
+                    snippet_spans=matched.snippet_spans,
                 )
             )
         else:

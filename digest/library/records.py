@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .words import TermVector
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,8 +14,8 @@ class LibraryPaperDoc:
     key: str  # stable: "arxiv:2001.08361", "doi:10.1/x", "title:<title key>"
     title: str
     abstract: str = ""
-    # Its words counted once and stored when it joined a library (``words.term_counts``); None: count now.
-    terms: Mapping[str, int] | None = field(default=None, compare=False, repr=False)
+    # Its words counted once and stored when it joined a library (``words.term_vector``); None: count now.
+    terms: TermVector | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,12 +77,13 @@ def library_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(err))
     else:
         messages.success(request, outcome.message())
-    return redirect(request.POST.get("next") if _safe_next(request) else f"{reverse('digest:preferences')}#library")
-
-
-def _safe_next(request: HttpRequest) -> bool:
     target = request.POST.get("next", "")
-    return target.startswith("/") and not target.startswith("//")
+    return redirect(target if _safe_next(target) else f"{reverse('digest:preferences')}#library")
+
+
+def _safe_next(target: str) -> bool:
+    """Only a path on this site (never ``//elsewhere`` or ``https://elsewhere``)."""
+    return target.startswith("/") and not target.startswith(("//", "/\\"))
 
 
 @require_POST
