@@ -386,13 +386,19 @@ def libraries_match(
 
 
 def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int) -> sparse.csr_matrix:
-    indptr = [0]
-    cols: list[int] = []
-    for lib in block:
-        cols.extend(sorted({row_of[k] for k in lib.papers if k in row_of}))
-        indptr.append(len(cols))
-    data = np.ones(len(cols))
-    return sparse.csr_matrix((data, np.array(cols, dtype=np.int64), np.array(indptr)), shape=(len(block), nseeds))
+    """(libraries x library papers), each row's papers once and in ascending order."""
+    lookup = row_of.get
+    flat = np.fromiter(
+        (lookup(k, -1) for lib in block for k in lib.papers),
+        dtype=np.int64,
+        count=sum(len(lib.papers) for lib in block),
+    )
+    owner = np.repeat(np.arange(len(block), dtype=np.int64), [len(lib.papers) for lib in block])
+    known = flat >= 0
+    pairs = np.unique(owner[known] * max(nseeds, 1) + flat[known])  # sorted by (library, paper), once each
+    rows, cols = np.divmod(pairs, max(nseeds, 1))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=len(block)))))
+    return sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(block), nseeds))
 
 
 def _match_block(
