@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import itertools
@@ -50,7 +51,7 @@ def term_counts(title: str, abstract: str) -> Counter[str]:
 # Term vectors: a paper's words as sorted 63-bit hashes and counts, counted once and stored
 # --------------------------------------------------------------------------------------------------
 
-TERMS_FORMAT = 1
+TERMS_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +60,28 @@ class TermVector:
 
     Hashes rather than strings: a library paper's vector is stored once when it joins a library and
     matched against any day's vocabulary with one vectorised search, however many papers there are
-    (a collision needs two of a day's ~10^5 words among 2^63 values: never in practice)."""
+    (a collision needs two of a day's ~10^5 words among 2^63 values: never in practice). Stored as
+    base64 of the little-endian arrays: decoding 20,000 of them takes milliseconds, not seconds."""
 
     hashes: np.ndarray  # int64, ascending
     counts: np.ndarray  # float64
 
     def to_json(self) -> dict:
-        return {"v": TERMS_FORMAT, "h": self.hashes.tolist(), "n": self.counts.astype(int).tolist()}
+        counts = np.minimum(self.counts, np.iinfo(np.int32).max).astype("<i4")
+        return {
+            "v": TERMS_FORMAT,
+            "h": base64.b64encode(self.hashes.astype("<i8").tobytes()).decode("ascii"),
+            "n": base64.b64encode(counts.tobytes()).decode("ascii"),
+        }
 
     @classmethod
     def from_json(cls, data: dict | None) -> TermVector | None:
         """The stored vector, or None when there is none (or of another format: count again)."""
         if not data or data.get("v") != TERMS_FORMAT:
             return None
-        return cls(np.asarray(data["h"], dtype=np.int64), np.asarray(data["n"], dtype=np.float64))
+        hashes = np.frombuffer(base64.b64decode(data["h"]), dtype="<i8").astype(np.int64)
+        counts = np.frombuffer(base64.b64decode(data["n"]), dtype="<i4").astype(np.float64)
+        return cls(hashes, counts)
 
 
 @functools.lru_cache(maxsize=1_000_000)
