@@ -157,5 +157,6 @@ def test_a_subscriber_with_a_library_and_no_interests_gets_a_digest_that_says_wh
     why = "like ‘Scaling Laws for Neural Language Models’, from your library"
     assert delivery.content[0]["reasons"][0]["interest"] == why
     (message,) = smtp_sink.messages()
-    assert why in " ".join(body(message, "plain").split())
+    text = " ".join(body(message, "plain").split())
+    assert why in text and "because you follow papers like your library on Paperboy." in text
     assert why in " ".join(html.unescape(body(message, "html")).split())
