@@ -27,7 +27,7 @@ test: $(STAMP)
 
 # Re-take every screenshot under docs/screenshots/ (pages, admin, email) in headless Chromium.
 screenshots: $(STAMP)
-	PAPERBOY_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/web/test_browser.py tests/admin/test_screenshots.py tests/digest/test_email_screenshots.py
+	PAPERBOY_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/web/test_browser.py tests/web/test_library_browser.py tests/admin/test_screenshots.py tests/digest/test_email_screenshots.py
 
 # The benchmarks whose figures docs/PERFORMANCE.md records (delivery needs PostgreSQL and Redis).
 bench: $(STAMP)
