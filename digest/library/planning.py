@@ -7,12 +7,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from digest.matching import Match, PaperDoc
+from digest.matching import Match, PaperDoc, PaperIndex, QueryError
+from digest.matching.query import muted_term
 
 from .combine import matches_combine
 from .records import Library, LibraryPaperDoc
 from .selectors import libraries_for
 from .similarity import LibraryIndex, libraries_match
+
+
+def muted_paper_keys(index: PaperIndex, muted: Sequence[str]) -> set[int]:
+    """The papers a subscriber's muted words drop (the engine's own muted-word matching), so that a
+    paper like their library is dropped for the same words as a keyword match is."""
+    keys: set[int] = set()
+    for word in muted:
+        try:
+            term = muted_term(word)
+        except QueryError:
+            continue  # the engine skips (and logs) a muted word that is not valid, so do we
+        keys.update(int(k) for k in index.keys[index.term_hits(term).docs])
+    return keys
 
 
 def digests_with_libraries(
@@ -22,23 +36,33 @@ def digests_with_libraries(
     subscription_ids: Sequence[int],
     exclude: Mapping[int, set[int]],
     limits: Mapping[int, int],
+    paper_index: PaperIndex | None = None,
+    muted: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[int, list[Match]]:
     """Every subscriber's keyword ``matches`` (papers in ``exclude`` already removed), with the
     day's papers most like their library ranked in (each explained by the library paper it is
     like), cut to ``limits``. Subscribers without a library keep their keyword matches; one with a
     library and no keyword interest gets the library's papers alone. Papers of the library itself
-    are never listed."""
+    are never listed, nor papers with one of the subscriber's ``muted`` words (looked up in
+    ``paper_index``, the engine's index of the same ``docs``)."""
     data = libraries_for(subscription_ids=list(subscription_ids))
     out = dict(matches)
     if not data.keys or not docs:
         return out
     index = LibraryIndex.build(docs)
+    muted = muted or {}
+    if paper_index is None and any(muted.get(sub_id) for sub_id in data.keys):
+        paper_index = PaperIndex.build(docs)
     libraries = [
         Library(
             key=sub_id,
             papers=keys,
             limit=limits[sub_id],
-            exclude=frozenset(data.own.get(sub_id, set()) | set(exclude.get(sub_id, ()))),
+            exclude=frozenset(
+                data.own.get(sub_id, set())
+                | set(exclude.get(sub_id, ()))
+                | (muted_paper_keys(paper_index, muted[sub_id]) if paper_index and muted.get(sub_id) else set())
+            ),
         )
         for sub_id, keys in data.keys.items()
         if sub_id in limits

@@ -19,7 +19,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from digest.library.planning import digest_with_library
+from digest.library.planning import digest_with_library, muted_paper_keys
 from digest.library.records import LibraryPaperDoc
 from digest.library.similarity import LibraryIndex
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
@@ -259,8 +259,9 @@ def _run(
         # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
         count = stats.get("candidate_pairs", 0) - (len(found) - len(matches))
     if library:
+        dropped = muted_paper_keys(corpus.index, muted) if muted else set()
         matches = digest_with_library(
-            matches=matches, index=corpus.library_index(), library=library, own=own | excluded, limit=top
+            matches=matches, index=corpus.library_index(), library=library, own=own | excluded | dropped, limit=top
         )
         count = max(count, len(matches))
     items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)

@@ -293,7 +293,15 @@ def match_candidates(
             for sub_id, matches in match_profiles(index, profiles).items()
         }
         # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
-        fresh = digests_with_libraries(matches=fresh, docs=docs, subscription_ids=ids, exclude=already, limits=limits)
+        fresh = digests_with_libraries(
+            matches=fresh,
+            docs=docs,
+            subscription_ids=ids,
+            exclude=already,
+            limits=limits,
+            paper_index=index,
+            muted={c.subscription_id: c.muted for c in group},
+        )
         personal = (
             digests_personalise(
                 matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
@@ -507,6 +515,7 @@ def delivery_send_test(*, subscription_id: int, now: datetime | None = None) -> 
         subscription_ids=[subscription.id],
         exclude={},
         limits={subscription.id: profile.limit},
+        muted={subscription.id: profile.muted},
     ).get(subscription.id, [])
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(

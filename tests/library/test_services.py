@@ -160,3 +160,25 @@ def test_a_subscriber_with_a_library_and_no_interests_gets_a_digest_that_says_wh
     text = " ".join(body(message, "plain").split())
     assert why in text and "because you follow papers like your library on Paperboy." in text
     assert why in " ".join(html.unescape(body(message, "html")).split())
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_muted_word_drops_a_paper_like_the_library_too(smtp_sink):
+    hour_ago = MORNING - timedelta(hours=1)
+    kept = paper_make(
+        title="Compute-optimal scaling laws for language models",
+        abstract="We fit scaling laws of language model loss against parameters, data and compute budgets.",
+        ingested_at=hour_ago,
+    )
+    paper_make(
+        title="Scaling laws for language model loss in medical records",
+        abstract="Scaling laws of language model loss against compute budgets, on medical records.",
+        ingested_at=hour_ago,
+    )
+    ada = subscriber_make(email="ada@example.org", interests=[], muted=["medical"])
+    library_import_file(subscription=ada, name="My Library.bib", data=samples.ZOTERO_BIBTEX.encode())
+
+    send_day()
+
+    delivery = Delivery.objects.get(subscription=ada)
+    assert [entry["paper"] for entry in delivery.content] == [kept.id]
