@@ -57,13 +57,16 @@ def library_match_naive(
         scores = {i: sum(w * bm25[i].get(t, 0.0) for t, w in query.items()) for i in range(len(docs))}
         best = _top({i: s for i, s in scores.items() if s > 0}, fast.NEIGHBOURS)
         neighbours.append({i: (s, sum(w * paper_vectors[i].get(t, 0.0) for t, w in query.items())) for i, s in best})
-    mean = {i: sum(nb[i][0] for nb in neighbours if i in nb) / len(seeds) for i in {i for nb in neighbours for i in nb}}
+    # A larger library uses fewer neighbours of each paper for scoring (all of them for explaining).
+    level = next(k for most, k in fast.NEIGHBOUR_LEVELS if most is None or len(seeds) <= most)
+    scoring = [dict(list(nb.items())[:level]) for nb in neighbours]
+    mean = {i: sum(nb[i][0] for nb in scoring if i in nb) / len(seeds) for i in {i for nb in scoring for i in nb}}
     if not mean:
         return []
     top = max(mean.values())
     scored: dict[int, float] = {}
     for i, m in mean.items():
-        closest = sum(nb[i][1] ** fast.MAX_NORM for nb in neighbours if i in nb) ** (1.0 / fast.MAX_NORM)
+        closest = sum(nb[i][1] ** fast.MAX_NORM for nb in scoring if i in nb) ** (1.0 / fast.MAX_NORM)
         score = m / top + fast.MAX_WEIGHT * closest
         if score >= fast.MIN_SCORE and docs[i].key not in exclude:
             scored[i] = score

@@ -41,6 +41,9 @@ from .records import Library, LibraryPaperDoc, LikeMatch, Resemblance
 from .words import TermVector, term_counts, term_hash, term_vector
 
 NEIGHBOURS = 64  # day's papers kept per library paper
+# A library's top 10 come from near its papers; the more papers it has, the fewer neighbours each
+# needs to contribute: up to 6 papers use all 64, up to 12 use 32, larger libraries 16.
+NEIGHBOUR_LEVELS = ((6, 64), (12, 32), (None, 16))
 QUERY_TERMS = 32  # a library paper is represented by its this many heaviest words
 MAX_WEIGHT = 0.3  # share of the closest single similarity in a paper's score
 MAX_NORM = 8  # the "closest similarity" is the L8 norm of the cosines (a smooth maximum)
@@ -225,16 +228,21 @@ class _Neighbours:
             rows = _csr_rows(product)
             cols = product.indices.astype(np.int64)
             keep, _ = top_per_row(rows, cols, product.data.real, chunk.shape[0], np.full(chunk.shape[0], NEIGHBOURS))
-            parts.append((rows[keep] + start, cols[keep], product.data[keep]))
+            kept_rows = rows[keep]  # grouped by row, best first: the rank is the place in the group
+            group = np.flatnonzero(np.concatenate(([True], kept_rows[1:] != kept_rows[:-1])))
+            rank = np.arange(len(keep)) - np.repeat(group, np.diff(np.concatenate((group, [len(keep)]))))
+            parts.append((kept_rows + start, cols[keep], product.data[keep], rank))
         rows = np.concatenate([p[0] for p in parts])
         cols = np.concatenate([p[1] for p in parts])
         values = np.concatenate([p[2] for p in parts])
+        self.rank = np.concatenate([p[3] for p in parts])
         shape = (len(docs), n)
         self.bm25 = sparse.csr_matrix((values.real, (rows, cols)), shape=shape)
         self.cosine = sparse.csr_matrix((values.imag, (rows, cols)), shape=shape)
         self.cosine.sort_indices()
         # Scored per library in one product too: the BM25 sum (real) and the sum of cosine^8 (imaginary).
-        self.scoring = sparse.csr_matrix((values.real + 1j * values.imag**MAX_NORM, (rows, cols)), shape=shape)
+        self._entries = (rows, cols, values.real + 1j * values.imag**MAX_NORM, shape)
+        self._scoring: dict[int, sparse.csr_matrix] = {}
         # (library paper, day's paper) -> cosine, for explaining: a dense table while it is small, else
         # keys sorted as the CSR stores them.
         self.n = n
@@ -243,6 +251,15 @@ class _Neighbours:
             self.table = np.zeros(shape, dtype=np.float32)
             self.table[rows, cols] = values.imag
         self.pair_keys = _csr_rows(self.cosine) * max(n, 1) + self.cosine.indices
+
+    def scoring(self, neighbours: int) -> sparse.csr_matrix:
+        """(library papers x day's papers): each library paper's ``neighbours`` best, as BM25 + i cos^8."""
+        found = self._scoring.get(neighbours)
+        if found is None:
+            rows, cols, values, shape = self._entries
+            near = self.rank < neighbours
+            found = self._scoring[neighbours] = sparse.csr_matrix((values[near], (rows[near], cols[near])), shape=shape)
+        return found
 
     def cosine_of(self, seeds: np.ndarray, papers: np.ndarray) -> np.ndarray:
         """The cosine of each (library paper, day's paper) pair; -1 where it is not a neighbour."""
@@ -359,12 +376,23 @@ def libraries_match(
     row_of = {key: i for i, key in enumerate(used)}
     stats["library_papers"] = len(used)
     stats["neighbour_pairs"] = int(neighbours.bm25.nnz)
+    members = _membership(libraries, row_of, len(used))
+    levels = neighbours_for(np.diff(members.indptr))
     parts = []
-    for first in range(0, len(libraries), _BLOCK):
-        parts.append(_match_block(libraries[first : first + _BLOCK], row_of, neighbours, index))
+    for level in np.unique(levels):
+        chosen = np.flatnonzero(levels == level)
+        scoring = neighbours.scoring(int(level))
+        for first in range(0, len(chosen), _BLOCK):
+            rows = chosen[first : first + _BLOCK]
+            part = _match_block([libraries[i] for i in rows], members[rows], scoring, neighbours, index)
+            parts.append((rows[part[0]], *part[1:]))
     stats["libraries_s"] = clock() - mark
-    lib_rows = np.concatenate([p[0] + i * _BLOCK for i, p in enumerate(parts)])
-    columns = [np.concatenate([p[k] for p in parts]) for k in range(1, 7)]
+    if parts:
+        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")  # back to library order
+        lib_rows = np.concatenate([p[0] for p in parts])[order]
+        columns = [np.concatenate([p[k] for p in parts])[order] for k in range(1, 7)]
+    else:
+        lib_rows, columns = empty, [empty, np.zeros(0), empty, np.zeros(0), empty, np.zeros(0)]
     starts: dict[int, tuple[int, int]] = {}
     if len(lib_rows):
         bounds = np.flatnonzero(np.concatenate(([True], lib_rows[1:] != lib_rows[:-1], [True])))
@@ -385,6 +413,14 @@ def libraries_match(
     )
 
 
+def neighbours_for(sizes: np.ndarray) -> np.ndarray:
+    """How many neighbours of each of its papers a library of each size uses (``NEIGHBOUR_LEVELS``)."""
+    out = np.full(len(sizes), NEIGHBOUR_LEVELS[-1][1], dtype=np.int64)
+    for most, neighbours in reversed(NEIGHBOUR_LEVELS[:-1]):
+        out[sizes <= most] = neighbours
+    return out
+
+
 def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int) -> sparse.csr_matrix:
     """(libraries x library papers), each row's papers once and in ascending order."""
     lookup = row_of.get
@@ -402,12 +438,15 @@ def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int
 
 
 def _match_block(
-    block: Sequence[Library], row_of: Mapping[str, int], nb: _Neighbours, index: LibraryIndex
+    block: Sequence[Library],
+    members: sparse.csr_matrix,
+    scoring: sparse.csr_matrix,
+    nb: _Neighbours,
+    index: LibraryIndex,
 ) -> tuple[np.ndarray, ...]:
     """(library row, paper position, score, best seed, its cosine, second seed or -1, its cosine)."""
-    members = _membership(block, row_of, nb.bm25.shape[0])
     sizes = np.diff(members.indptr).astype(np.float64)
-    product = (members @ nb.scoring).tocsr()
+    product = (members @ scoring).tocsr()
     rows = _csr_rows(product)
     cols = product.indices
     mean = product.data.real / sizes[rows]

@@ -37,7 +37,8 @@ def comparable(matches) -> list[tuple]:
 @given(data=st.data())
 def test_the_vectorised_matcher_agrees_with_the_plain_reference(corpus_docs, data):
     pool = data.draw(st.lists(st.sampled_from(corpus_docs), min_size=5, max_size=80, unique_by=lambda d: d.key))
-    library = data.draw(st.lists(st.sampled_from(corpus_docs), min_size=1, max_size=6, unique_by=lambda d: d.key))
+    # Up to 20 papers: every neighbour level (NEIGHBOUR_LEVELS) is exercised.
+    library = data.draw(st.lists(st.sampled_from(corpus_docs), min_size=1, max_size=20, unique_by=lambda d: d.key))
     exclude = frozenset(d.key for d in pool[:2])
     limit = data.draw(st.integers(1, 12))
     seeds = [seed_of(d) for d in library]
@@ -48,7 +49,10 @@ def test_the_vectorised_matcher_agrees_with_the_plain_reference(corpus_docs, dat
 
 def test_many_libraries_at_once_get_what_each_would_get_alone(corpus_docs):
     pool = corpus_docs[:150]
-    libraries = {i: [seed_of(d) for d in corpus_docs[150 + 3 * i : 153 + 3 * i]] for i in range(1, 6)}
+    # Libraries of 3, 9 and 15 papers: one of each neighbour level, matched together.
+    libraries = {
+        i: [seed_of(d) for d in corpus_docs[150 + 20 * i : 150 + 20 * i + size]] for i, size in enumerate((3, 9, 15, 4))
+    }
     index = LibraryIndex.build(pool)
     papers = {s.key: s for seeds in libraries.values() for s in seeds}
     together = libraries_match(
