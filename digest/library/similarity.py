@@ -14,8 +14,10 @@ libraries at once):
 3. **Neighbours.** For each distinct library paper (once, however many libraries hold it): the BM25
    score of every day's paper for it, of which its ``NEIGHBOURS`` best are kept, with their cosine
    similarity. A paper in none of a library's neighbour lists is not one to send.
-4. **Per library:** the mean BM25 over the library's papers (the library's shared vocabulary counts
-   most; one paper's odd title word little), divided by the library's best, plus ``MAX_WEIGHT`` times
+4. **Per library** (with 64, 32 or 16 neighbours of each paper as the library has up to 6, up to 12
+   or more papers: ``NEIGHBOUR_LEVELS``): the mean BM25 over the library's papers (the library's
+   shared vocabulary counts most; one paper's odd title word little), divided by the library's
+   best, plus ``MAX_WEIGHT`` times
    the library's closest single similarity (as an L8 norm of the cosines: close to the maximum, so a
    library spanning several fields still gets each field's nearest papers). Sparse (libraries x
    library papers) @ (library papers x day's papers) products score a block of libraries at once.
