@@ -147,10 +147,10 @@ def _library_tf(
     else:
         where = np.zeros(len(hashes), dtype=np.int64)
         inside = np.zeros(len(hashes), dtype=bool)
-    tf = sparse.csr_matrix(
-        (counts[inside], (rows[inside], index.hash_order[where[inside]])), shape=(len(docs), vocabulary)
-    )
-    tf.sort_indices()
+    # Each paper's entries are contiguous already: CSR directly (no COO sort); columns within a row are
+    # left unsorted (nothing downstream needs them sorted, and a row's words are distinct).
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[inside], minlength=len(docs)))))
+    tf = sparse.csr_matrix((counts[inside], index.hash_order[where[inside]], indptr), shape=(len(docs), vocabulary))
     return tf, rows[~inside], counts[~inside]
 
 
