@@ -41,6 +41,7 @@ from django.utils import timezone
 from markupsafe import Markup, escape
 from premailer import Premailer
 
+from digest.library.records import library_topic
 from digest.mime import PreparedMime, address_encode, alternative_bytes, header_encode
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -603,7 +604,8 @@ def _topics_rank(cards: tuple[_Card, ...], interests: tuple[str, ...]) -> tuple[
     """The interests that matched today, most papers first (ties: the subscriber's own order)."""
     counts: dict[str, int] = {}
     for card in cards:
-        for topic in card.interests:
+        # Papers like the subscriber's library are one topic, however many library papers they resemble.
+        for topic in dict.fromkeys(library_topic(t) for t in card.interests):
             counts[topic] = counts.get(topic, 0) + 1
     order = {t: n for n, t in enumerate(interests)}
     return tuple(sorted(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t)))

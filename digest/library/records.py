@@ -28,6 +28,15 @@ class Library:
     exclude: frozenset[int] = frozenset()  # day's paper keys never to return (its own papers, already sent)
 
 
+LIBRARY_REASON_END = ", from your library"
+LIBRARY_TOPIC = "what your library is about"
+
+
+def library_topic(reason: str) -> str:
+    """An email's topic for a reason: every "like ‘…’, from your library" counts as one topic."""
+    return LIBRARY_TOPIC if reason.startswith("like ‘") and reason.endswith(LIBRARY_REASON_END) else reason
+
+
 @dataclass(frozen=True, slots=True)
 class Resemblance:
     """A library paper a day's paper is like, and how alike (cosine similarity, 0..1)."""
@@ -38,7 +47,7 @@ class Resemblance:
 
     @property
     def text(self) -> str:
-        return f"like ‘{self.title}’, from your library"
+        return f"like ‘{self.title}’{LIBRARY_REASON_END}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,3 +182,25 @@ def test_a_muted_word_drops_a_paper_like_the_library_too(smtp_sink):
 
     delivery = Delivery.objects.get(subscription=ada)
     assert [entry["paper"] for entry in delivery.content] == [kept.id]
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_the_subject_names_the_library_once_not_every_library_paper(smtp_sink):
+    hour_ago = MORNING - timedelta(hours=1)
+    paper_make(
+        title="Compute-optimal scaling laws for language models",
+        abstract="We fit scaling laws of language model loss against parameters, data and compute budgets.",
+        ingested_at=hour_ago,
+    )
+    paper_make(
+        title="FlashAttention-3: fast attention on new GPUs",
+        abstract="The attention layer is the bottleneck for long sequences; we partition the work across GPU warps.",
+        ingested_at=hour_ago,
+    )
+    ada = subscriber_make(email="ada@example.org", interests=[])
+    library_import_file(subscription=ada, name="My Library.bib", data=samples.ZOTERO_BIBTEX.encode())
+
+    send_day()
+
+    (message,) = smtp_sink.messages()
+    assert message["Subject"] == "2 new papers on what your library is about"
