@@ -44,7 +44,13 @@ class AuthorName:
 
 
 def name_fold(text: str) -> str:
-    """Lower case, accents removed, special letters spelled out (``Ørsted`` -> ``orsted``)."""
+    """The one fold for people's names: lower case, accents removed, and the letters Unicode does not
+    decompose spelled out (``Ørsted`` -> ``orsted``, ``Łukasz`` -> ``lukasz``, ``Strauß`` -> ``strauss``).
+
+    Spelled out because a reader types the name on a keyboard without those letters, and feeds
+    transliterate them (arXiv's ASCII author lists write ``Orsted``): without it one person has two
+    keys. Used for every person's name: author matching and buckets here, and the surname that
+    storing compares (``digest.ingest.text.surname_key``)."""
     text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_LETTERS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().replace("’", "'")
@@ -95,7 +101,7 @@ def author_parse(name: str) -> AuthorName:
     return AuthorName(family=_family(family.split()), given=_given_names(given))
 
 
-def author_key(name: str) -> str:
+def author_bucket_key(name: str) -> str:
     """A short bucket key, ``family first-initial`` (``Müller, J.`` and ``Jan Muller`` -> ``muller j``).
 
     Equal keys are necessary, not sufficient, for :func:`authors_match` with initials; an index can

@@ -11,7 +11,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
 from digest.matching import QueryError
-from digest.models import Subscription
+from digest.models import Feed, Subscription
 from digest.services import subscriptions as subscription_services
 from digest.services.subscriptions import MAX_PAPERS_RANGE, QUERY_MAX_CHARS, SubscriptionError
 
@@ -144,3 +144,28 @@ class SettingsForm(forms.Form):
                 "quiet_day_note": subscription.quiet_day_note,
             }
         )
+
+
+KIND_CHOICES = [
+    (Feed.Kind.RSS.value, "An RSS or Atom feed"),
+    (Feed.Kind.ARXIV.value, "An arXiv category"),
+    (Feed.Kind.HF_DAILY.value, "Hugging Face Daily Papers"),
+]
+
+
+class FeedSuggestForm(forms.Form):
+    kind = forms.ChoiceField(choices=KIND_CHOICES, widget=forms.RadioSelect, initial=Feed.Kind.RSS.value)
+    target = forms.CharField(
+        label="Address or category",
+        max_length=1000,
+        required=False,
+        help_text="The feed's address (https://…), or arXiv categories such as cs.LG astro-ph.CO. "
+        "Leave empty for Hugging Face Daily Papers.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    reason = forms.CharField(
+        label="Why is it useful?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The moderators read this when they decide.",
+    )

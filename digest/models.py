@@ -1,7 +1,7 @@
 """Paperboy's data: where papers come from, the papers, who wants what, and every email sent.
 
-Models hold data and tiny state transitions (``mark_*``); the business logic lives in
-``digest/services`` and ``digest/selectors``.
+Models hold data; the business logic lives in ``digest/services`` and ``digest/selectors``, and every
+change of ``Delivery.state`` in ``digest/delivery/state.py``.
 """
 
 from __future__ import annotations
@@ -65,10 +65,6 @@ class Feed(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def category_list(self) -> list[str]:
-        return self.categories.split()
 
 
 class FeedRun(models.Model):
@@ -271,29 +267,6 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.slot} → {self.to_email or self.subscription_id} ({self.state})"
-
-    def mark_sent(self, *, message_id: str, when=None) -> None:
-        self.state = self.State.SENT
-        self.message_id = message_id
-        self.sent_at = when or dj_timezone.now()
-        self.last_error = ""
-        self.save(update_fields=["state", "message_id", "sent_at", "last_error"])
-
-    def mark_failed(self, *, error: str) -> None:
-        self.state = self.State.FAILED
-        self.last_error = error[:2000]
-        self.save(update_fields=["state", "last_error"])
-
-    def mark_skipped(self, *, reason: str = "") -> None:
-        self.state = self.State.SKIPPED
-        self.last_error = reason
-        self.save(update_fields=["state", "last_error"])
-
-    def mark_retry(self, *, error: str, next_attempt_at) -> None:
-        self.state = self.State.PENDING
-        self.last_error = error[:2000]
-        self.next_attempt_at = next_attempt_at
-        self.save(update_fields=["state", "last_error", "next_attempt_at"])
 
 
 class SentPaper(models.Model):

@@ -2,10 +2,8 @@
 
 from django.urls import path
 
-from accounts.views import account_delete
 from digest.library import views as library
-from digest.suggest import feed_suggest_view
-from digest.views import archive, pages, preferences, preview, unsubscribe
+from digest.views import archive, pages, preferences, preview, suggest, unsubscribe
 
 app_name = "digest"
 
@@ -31,8 +29,6 @@ urlpatterns = [
     path("archive/<int:delivery_id>/", archive.archive_digest, name="archive_digest"),
     path("d/<str:token>/", archive.digest_view, name="digest_view"),
     path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
-    # Lives here so the project urls need no change; the view is the accounts app's.
-    path("account/delete/", account_delete, name="account_delete"),
-    # Subscribers suggest a feed for the moderators (issue 8; digest/suggest.py).
-    path("feeds/suggest/", feed_suggest_view, name="feed_suggest"),
+    # Subscribers suggest a feed for the moderators.
+    path("feeds/suggest/", suggest.feed_suggest_view, name="feed_suggest"),
 ]

@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperboy.settings")
 app = Celery("paperboy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every task module, imported when a worker starts (digest/tasks/__init__.py imports none of them).
+app.conf.imports = ("digest.tasks.beat", "digest.tasks.delivery", "digest.tasks.ingest", "digest.feedback.tasks")
 
 # Feeds are fetched on their own cadence; slots are planned every few minutes because each
 # subscriber's send hour is in their own time zone (a slot opens somewhere every 15-60 minutes).

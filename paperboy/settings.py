@@ -186,7 +186,7 @@ PAPERBOY_HTTP_USER_AGENT = env_str(
 )
 PAPERBOY_MAILDIR = env_str("PAPERBOY_MAILDIR", str(VAR_DIR / "mail"))
 
-# --- Delivery (owned by the delivery engineer; see docs/DELIVERY.md) ------------------------------
+# --- Delivery (docs/DELIVERY.md) ----------------------------------------------------------------
 # A row left in ``sending`` longer than this is taken as the worker's death and reconciled. It must
 # exceed the longest single SMTP transaction: every socket operation may take EMAIL_TIMEOUT.
 PAPERBOY_SENDING_TIMEOUT = env_float("PAPERBOY_SENDING_TIMEOUT", 900.0, minimum=0.5)
@@ -215,7 +215,7 @@ PAPERBOY_BOUNCE_LOCALPART = env_str("PAPERBOY_BOUNCE_LOCALPART", "bounces")
 PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
 PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 
-# --- Ingest (owned by the ingest helper; see docs/INGEST.md) --------------------------------------
+# --- Ingest (docs/INGEST.md) --------------------------------------------------------------------
 # Seconds per socket operation of every feed request (a response may take up to 6x this in all).
 PAPERBOY_HTTP_TIMEOUT = env_float("PAPERBOY_HTTP_TIMEOUT", 20.0, minimum=0.01)
 # Largest response body accepted (after decompression); bigger responses fail the run.
@@ -238,7 +238,6 @@ PAPERBOY_FEED_FLAG_AFTER_FAILURES = env_int("PAPERBOY_FEED_FLAG_AFTER_FAILURES",
 PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)
 # A run still "running" after this long is considered abandoned (its worker died) and may be retaken.
 PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minimum=60)
-# --- end Ingest ---------------------------------------------------------------------------------
 
 # --- Celery -------------------------------------------------------------------------------------
 # Without REDIS_URL (make demo, tests) tasks run in-process; with it they go through the broker.

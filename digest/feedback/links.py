@@ -10,13 +10,12 @@ readable in the archive, where signed-in readers get fresh links).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from accounts.tokens import CompactMinter, InvalidToken, compact_token_read, text_field, text_field_read
-from digest.links import token_url, token_url_parts
+from digest.links import token_url_parts
 
 FEEDBACK_LINK_MAX_AGE = timedelta(days=60)
 ACTIONS = ("like", "dislike", "mute", "follow")
@@ -74,20 +73,6 @@ def _word_field(word: str) -> str:
     return text_field(word[:WORD_MAX_CHARS]) if word else "-"
 
 
-def _fields(subscription_id: int, paper_id: int, delivery_id: int | None, action: str, word: str) -> tuple[str, ...]:
-    if action not in ACTIONS:
-        raise ValueError(f"unknown feedback action {action!r}")
-    delivery = "-" if delivery_id is None else str(int(delivery_id))
-    return (str(int(subscription_id)), str(int(paper_id)), delivery, action, _word_field(word))
-
-
-def feedback_token_make(
-    *, subscription_id: int, paper_id: int, delivery_id: int | None, action: str, word: str = ""
-) -> str:
-    # Compact tokens: a digest has several links per card and each must cost microseconds.
-    return CompactMinter("feedback").make(_fields(subscription_id, paper_id, delivery_id, action, word))
-
-
 def feedback_token_read(*, token: str) -> FeedbackAction:
     """The action a token was minted for; raises InvalidToken if tampered with, expired or malformed."""
     fields = compact_token_read(
@@ -105,10 +90,6 @@ def feedback_token_read(*, token: str) -> FeedbackAction:
         raise InvalidToken("This link is not valid.")
     delivery_id = None if delivery == "-" else int(delivery)
     return FeedbackAction(int(subscription), int(paper), delivery_id, action, word)
-
-
-def feedback_url(**kwargs: Any) -> str:
-    return token_url("feedback:act", feedback_token_make(**kwargs))
 
 
 class FeedbackLinkMaker:
@@ -134,8 +115,9 @@ class FeedbackLinkMaker:
         """(label, URL) pairs of one card in display order: more, less, mute each word, follow each author.
 
         ``words`` are the matched terms shown on it, ``authors`` the paper's (the first few of each)."""
-        # The fields of feedback_token_make, joined here: numbers, an action name, text_field() output or
-        # "-" -- none can hold a '.', which is what lets them skip CompactMinter.make's check.
+        # The token's fields (subscription.paper.delivery.action.word), joined here: numbers, an action
+        # name, text_field() output or "-" -- none can hold a '.', which is what lets them skip
+        # CompactMinter.make's check.
         fields = f"{self._subscription}.{int(paper_id)}.{self._delivery}."
         sign, head, tail = self._minter.sign, self._head, self._tail
         return tuple(
@@ -182,21 +164,3 @@ def feedback_links_make(
     """The links of one card (for many cards of one email, use one :class:`FeedbackLinkMaker`)."""
     maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id)
     return maker.links(paper_id=paper_id, words=words, authors=authors)
-
-
-def feedback_links_for_content(
-    *, subscription_id: int, delivery_id: int | None, content: Iterable[Mapping[str, Any]], authors: Mapping[int, Any]
-) -> dict[int, FeedbackLinks]:
-    """Links for every card of a stored digest (``Delivery.content``), keyed by paper id.
-
-    ``authors`` maps paper id to its author list (papers no longer visible are simply absent).
-    """
-    maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id)
-    links: dict[int, FeedbackLinks] = {}
-    for entry in content:
-        paper_id = entry["paper"]
-        if paper_id not in authors:
-            continue
-        words = [term for reason in entry.get("reasons", ()) for term in reason.get("terms", ())]
-        links[paper_id] = maker.links(paper_id=paper_id, words=words, authors=authors[paper_id] or ())
-    return links

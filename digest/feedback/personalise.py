@@ -10,13 +10,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from digest.delivery_content import ContentMemo, content_from_matches
+from digest.content import ContentEntry, ContentMemo, content_from_matches
+from digest.db import in_batches
 from digest.feedback.ranker import FeatureMatrix, LearnedRanker, matches_rerank, ranker_train, suggestions_pick
 from digest.library.selectors import library_imported_docs
 from digest.matching import Match, PaperDoc
@@ -121,11 +121,10 @@ def rankers_retrain_due(*, limit: int = 500, now: datetime | None = None) -> int
 
 def rankers_load(*, subscription_ids: Iterable[int]) -> dict[int, LearnedRanker]:
     """The trained models of these subscribers (those below the threshold have none)."""
-    ids = list(subscription_ids)
     models: dict[int, LearnedRanker] = {}
-    for start in range(0, len(ids), 2000):
+    for batch in in_batches(list(subscription_ids), 2000):
         for sub_id, params in (
-            RankerModel.objects.filter(subscription_id__in=ids[start : start + 2000])
+            RankerModel.objects.filter(subscription_id__in=batch)
             .exclude(params={})
             .values_list("subscription_id", "params")
         ):
@@ -211,12 +210,7 @@ def digests_personalise(
     return out
 
 
-def personalised_content(personalised: Personalised) -> list[dict[str, Any]]:
-    """What the planner stores on ``Delivery.content``: matches, then the labelled suggestions."""
-    return content_from_matches(personalised.matches) + content_from_matches(personalised.suggested, suggested=True)
-
-
-def content_split(found: Sequence[Match], memo: ContentMemo | None = None) -> list[dict[str, Any]]:
+def content_split(found: Sequence[Match], memo: ContentMemo | None = None) -> list[ContentEntry]:
     """``Delivery.content`` for a flat list where suggestions are the matches without reasons."""
     return content_from_matches([m for m in found if m.reasons], memo=memo) + content_from_matches(
         [m for m in found if not m.reasons], suggested=True, memo=memo

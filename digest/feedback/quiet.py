@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from digest.content import ContentEntry, content_near_miss_entry
 from digest.matching import PaperDoc, PaperIndex, Profile, QueryError, match_profile, parse_query
 
 NEAR_MISSES_MAX = 3
@@ -130,31 +131,27 @@ def quiet_day_note(
     return QuietNote(tuple(ranked[:limit]))
 
 
-def quiet_note_content(note: QuietNote) -> list[dict]:
+def quiet_note_content(note: QuietNote) -> list[ContentEntry]:
     """The note in ``Delivery.content``'s shape (one entry per near miss), flagged ``"near_miss": true``
     with the clause the paper lacks, so the archive can show a quiet-day note as it was emailed."""
     return [
-        {
-            "paper": miss.paper_key,
-            "score": round(miss.score, 4),
-            "reasons": [{"interest": miss.interest, "terms": list(miss.matched_terms)}],
-            "title_spans": [],
-            "snippet": "",
-            "snippet_spans": [],
-            "suggested": False,
-            "near_miss": True,
-            "missing": miss.missing,
-        }
+        content_near_miss_entry(
+            paper_key=miss.paper_key,
+            score=miss.score,
+            interest=miss.interest,
+            terms=miss.matched_terms,
+            missing=miss.missing,
+        )
         for miss in note.near_misses
     ]
 
 
 def quiet_notes_for(
     *, profiles: Sequence[Profile], index: PaperIndex, exclude: Mapping[int, set[int]]
-) -> dict[int, list[dict]]:
+) -> dict[int, list[ContentEntry]]:
     """The planner's call for one window: for each profile (the opted-in subscribers nothing matched),
     the note as ``Delivery.content``; subscribers with no near miss either are left out."""
-    notes: dict[int, list[dict]] = {}
+    notes: dict[int, list[ContentEntry]] = {}
     for profile in profiles:
         note = quiet_day_note(
             interests=profile.interests, muted=profile.muted, index=index, exclude=exclude.get(profile.key, set())

@@ -88,15 +88,3 @@ def feed_for_subscription(*, subscription: Subscription, self_url: str) -> AtomF
         author="Paperboy",
         entries=entries,
     )
-
-
-def quiet_note_subscribers(*, subscription_ids: list[int]) -> set[int]:
-    """Those of ``subscription_ids`` who opted in to a note on days nothing matched."""
-    found: set[int] = set()
-    for start in range(0, len(subscription_ids), 5000):
-        found.update(
-            Subscription.objects.filter(id__in=subscription_ids[start : start + 5000], quiet_day_note=True).values_list(
-                "id", flat=True
-            )
-        )
-    return found

@@ -1,7 +1,7 @@
 """Paper ingestion: one adapter module per source, each turning a response into plain ``PaperRecord``s.
 
 Adapters are pure (no ORM): ``fetch(*, spec, client, since=None, now=None) -> FetchResult``.
-Storing records is the job of ``digest.services.ingest``.
+Storing records is the job of ``digest.services.ingest.store``.
 """
 
 from __future__ import annotations

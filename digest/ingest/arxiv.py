@@ -35,16 +35,14 @@ NS = {
     "arxiv": "http://arxiv.org/schemas/atom",
     "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
 }
-CATEGORY_RE = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
-
-
-def arxiv_delay() -> float:
-    return float(getattr(settings, "PAPERBOY_ARXIV_DELAY_SECONDS", 3.0))
+# An arXiv category name: "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", "math-ph" (archive, then an
+# optional subject class; each part starts with a letter). The one pattern feeds, suggestions and add_feed use.
+ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 
 
 def search_query(categories: list[str], *, start: datetime, end: datetime) -> str:
     for category in categories:
-        if not CATEGORY_RE.match(category):
+        if not ARXIV_CATEGORY_RE.match(category):
             raise FetchError(f"not an arXiv category: {category!r}")
     cats = " OR ".join(f"cat:{c}" for c in categories)
     window = f"submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
@@ -84,7 +82,9 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
             "sortOrder": "ascending",
         }
         try:
-            response = client.get(base, params=params, accept="application/atom+xml", min_interval=arxiv_delay())
+            response = client.get(
+                base, params=params, accept="application/atom+xml", min_interval=settings.PAPERBOY_ARXIV_DELAY_SECONDS
+            )
             result.http_status = response.status
             root = xml_parse(response.body, charset=response.charset, what="an arXiv API Atom feed")
             records, skipped, page_total = page_parse(root)

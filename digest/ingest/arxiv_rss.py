@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from digest.ingest.arxiv import abs_url, arxiv_delay, pdf_url
+from django.conf import settings
+
+from digest.ingest.arxiv import abs_url, pdf_url
 from digest.ingest.http import HttpClient
 from digest.ingest.parsing import entry_date, feed_parse
 from digest.ingest.records import FeedSpec, FetchError, FetchResult, PaperRecord, Skip, Validators
@@ -43,7 +45,10 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
     stored = spec.cursor.get("validators", {}).get(url, {})
     validators = None if since else Validators(**stored)
     response = client.get(
-        url, validators=validators, accept="application/atom+xml, application/rss+xml", min_interval=arxiv_delay()
+        url,
+        validators=validators,
+        accept="application/atom+xml, application/rss+xml",
+        min_interval=settings.PAPERBOY_ARXIV_DELAY_SECONDS,
     )
     result = FetchResult(http_status=response.status)
     if response.not_modified:

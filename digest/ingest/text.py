@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import nh3
 
+from digest.authors import name_fold
+
 _WS = re.compile(r"\s+")
 # C0/C1 control characters other than whitespace never belong in a title or abstract.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -120,8 +122,10 @@ _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def _fold(text: str) -> str:
-    """Case-fold and drop accents, so "Schrödinger" and "Schrodinger" compare equal."""
+def _title_fold(text: str) -> str:
+    """Case-fold and drop accents of a title's text, so "Schrödinger" and "Schrodinger" compare equal.
+
+    (People's names go through :func:`digest.authors.name_fold`, which also spells out ø, ł, æ...)"""
     # Compatibility-decompose before and after case folding: "𝕊" only becomes "S" after NFKD.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -135,7 +139,7 @@ def title_key(title: str) -> str:
     """
     text = html.unescape(text_clean(title))
     text = _LATEX_COMMAND.sub(lambda m: " " if m.group(1) in _LATEX_FORMATTING else f" {m.group(1)} ", text)
-    text = _NOT_WORD.sub(" ", _fold(text))
+    text = _NOT_WORD.sub(" ", _title_fold(text))
     return _WS.sub(" ", text).strip()[:TITLE_KEY_MAX]
 
 
@@ -160,13 +164,17 @@ _LATEX_FORMATTING = {
 }
 
 
-def author_key(name: str) -> str:
-    """A person's surname, folded: "Cheng, Zesen", "Zesen Cheng" and "Z. Cheng" all give "cheng"."""
+def surname_key(name: str) -> str:
+    """A person's surname alone, folded like every person's name (:func:`digest.authors.name_fold`):
+    "Cheng, Zesen", "Zesen Cheng" and "Z. Cheng" all give "cheng"; "Ørsted" and "Orsted" both give "orsted".
+
+    Storing uses it to tell whether two papers with the same title share their first author; the
+    given names are left out because feeds disagree on them ("Z." or "Zesen")."""
     text = text_clean(name)
     if not text:
         return ""
     surname = text.split(",", 1)[0] if "," in text else text.split(" ")[-1]
-    return _NOT_WORD.sub("", _fold(surname))
+    return _NOT_WORD.sub("", name_fold(surname))
 
 
 def authors_split(value: str) -> list[str]:

@@ -18,6 +18,7 @@ import gc
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -167,16 +168,41 @@ def match_profiles(
 def _match_profiles(
     index: PaperIndex, profiles: list[Profile], *, strict: bool, stats: dict | None
 ) -> dict[int, list[Match]]:
-    clock = time.process_time  # CPU seconds: on a shared machine the wall clock measures the neighbours
-    started = clock()
     stats = {} if stats is None else stats
-    batch = _Batch(index)
-    ndocs = len(index)
-    if ndocs == 0 or not profiles:
+    if len(index) == 0 or not profiles:
         return {}
+    batch = _Batch(index)
+    compiled = _compile_profiles(batch, profiles, strict=strict, stats=stats)
+    if not batch.queries:
+        return {}
+    q_docs, by_query = _evaluate_queries(batch, stats)
+    rows, docs, scores = _combine_and_rank(batch, profiles, compiled, by_query, stats)
+    if not len(rows):
+        return {}
+    # 5. Explain the winners.
+    mark = _clock()
+    profile_q, profile_q_indptr = compiled.interests
+    result = explain(index, batch.queries, profiles, profile_q, profile_q_indptr, q_docs, rows, docs, scores)
+    stats["explain_s"] = _clock() - mark
+    stats["delivered_pairs"] = len(rows)
+    return result
 
-    # 1. Compile (identical interest strings shared).  The loop only looks strings up; each
-    # distinct string is parsed once, on first sight.
+
+_clock = time.process_time  # CPU seconds: on a shared machine the wall clock measures the neighbours
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """Per profile, the ids of its distinct interests and muted words, CSR-style (ids, indptr)."""
+
+    interests: tuple[np.ndarray, np.ndarray]
+    muted: tuple[np.ndarray, np.ndarray]
+
+
+def _compile_profiles(batch: _Batch, profiles: list[Profile], *, strict: bool, stats: dict) -> _Compiled:
+    """1. Compile (identical interest strings shared).  The loop only looks strings up; each
+    distinct string is parsed once, on first sight."""
+    started = _clock()
     q_flat: list[int] = []
     q_count: list[int] = []
     m_flat: list[int] = []
@@ -191,44 +217,52 @@ def _match_profiles(
             if qid >= 0:
                 q_flat.append(qid)
         q_count.append(len(q_flat) - before)
-        if profile.muted:
-            before = len(m_flat)
-            for text in profile.muted:
-                mid = known_m(text)
-                if mid is None:
-                    mid = batch.muted_id(text, strict=strict)
-                if mid >= 0:
-                    m_flat.append(mid)
-            m_count.append(len(m_flat) - before)
-        else:
-            m_count.append(0)
-    profile_q, profile_q_indptr = _dedupe_rows(q_flat, q_count)
-    muted_ids, muted_indptr = _dedupe_rows(m_flat, m_count)
+        before = len(m_flat)
+        for text in profile.muted:
+            mid = known_m(text)
+            if mid is None:
+                mid = batch.muted_id(text, strict=strict)
+            if mid >= 0:
+                m_flat.append(mid)
+        m_count.append(len(m_flat) - before)
+    compiled = _Compiled(_dedupe_rows(q_flat, q_count), _dedupe_rows(m_flat, m_count))
     stats["distinct_queries"] = len(batch.queries)
     stats["distinct_muted"] = len(batch.muted)
-    stats["compile_s"] = clock() - started
-    if not batch.queries:
-        return {}
+    stats["compile_s"] = _clock() - started
+    return compiled
 
-    # 2. Evaluate each distinct query once.
-    mark = clock()
+
+def _evaluate_queries(batch: _Batch, stats: dict) -> tuple[list[np.ndarray], sparse.csr_matrix]:
+    """2. Evaluate each distinct query once: the papers each matches, and a (queries x papers)
+    score matrix with the popularity boost applied."""
+    mark = _clock()
+    index = batch.index
     index.prepare_postings(_stems_in(batch.queries, batch.muted))
     results = [batch.evaluate(q) for q in batch.queries]
     q_docs = [r[0] for r in results]
-    by_query = _csr(q_docs, [r[1] for r in results], ndocs)
+    by_query = _csr(q_docs, [r[1] for r in results], len(index))
     # The popularity boost multiplies a paper's total, so it can multiply each query's score instead
     # (a million entries rather than tens of millions of subscriber-paper pairs).
     by_query.data *= index.popularity_factor[by_query.indices]
-    stats["evaluate_s"] = clock() - mark
-    mark = clock()
+    stats["evaluate_s"] = _clock() - mark
+    return q_docs, by_query
 
-    # 3 + 4. Combine per profile (sum of the matching interests' scores; muted papers pushed below
-    # zero) and rank, a block of profiles at a time so memory stays bounded however many there are.
+
+def _combine_and_rank(
+    batch: _Batch, profiles: list[Profile], compiled: _Compiled, by_query: sparse.csr_matrix, stats: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """3 + 4. Combine per profile (sum of the matching interests' scores; muted papers pushed below
+    zero) and rank, a block of profiles at a time so memory stays bounded however many there are.
+    Returns (profile row, paper index, score) of every winner, rows ascending, best first."""
+    index = batch.index
+    ndocs = len(index)
+    profile_q, profile_q_indptr = compiled.interests
     interests = sparse.csr_matrix(
         (np.ones(len(profile_q)), profile_q, profile_q_indptr), shape=(len(profiles), len(batch.queries))
     )
     mutes = per_mute = None
     if batch.muted:
+        muted_ids, muted_indptr = compiled.muted
         per_mute = _csr([index.term_hits(t).docs for t in batch.muted], None, ndocs)
         mutes = sparse.csr_matrix(
             (np.ones(len(muted_ids)), muted_ids, muted_indptr), shape=(len(profiles), len(batch.muted))
@@ -239,31 +273,20 @@ def _match_profiles(
     combine_s = rank_s = 0.0
     for first in range(0, len(profiles), _BLOCK):
         last = min(first + _BLOCK, len(profiles))
-        mark = clock()
+        mark = _clock()
         combined = (interests[first:last] @ by_query).tocsr()
         if mutes is not None:
             combined = (combined - _MUTE_PENALTY * (mutes[first:last] @ per_mute)).tocsr()
-        combine_s += clock() - mark
-        mark = clock()
+        combine_s += _clock() - mark
+        mark = _clock()
         rows, docs, scores, found = _top_n(combined, index, limits[first:last])
         parts.append((rows + first, docs, scores))
         candidates += found
-        rank_s += clock() - mark
-    rows = np.concatenate([p[0] for p in parts])
-    docs = np.concatenate([p[1] for p in parts])
-    scores = np.concatenate([p[2] for p in parts])
+        rank_s += _clock() - mark
     stats["combine_s"] = combine_s
     stats["candidate_pairs"] = candidates
     stats["rank_s"] = rank_s
-    mark = clock()
-    if not len(rows):
-        return {}
-
-    # 5. Explain the winners.
-    result = explain(index, batch.queries, profiles, profile_q, profile_q_indptr, q_docs, rows, docs, scores)
-    stats["explain_s"] = clock() - mark
-    stats["delivered_pairs"] = len(rows)
-    return result
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 
 def _top_n(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .normalize import TOKEN_RE, fold, fold_offsets, phrase_variants, stem
+from .normalize import TOKEN_RE, fold, fold_offsets, name_tokens, phrase_variants, stem
 from .query import TEXT, Term
 from .records import PaperDoc
 
@@ -157,7 +157,6 @@ class PaperIndex:
         self.stem_ids = _TOKEN_IDS.stem_ids
         streams = _doc_streams(self.docs)
         self.stream = np.concatenate(streams) if streams else np.zeros(0, dtype=np.int32)
-        findall = TOKEN_RE.findall
 
         # Each paper is [title, sentinel, abstract, sentinel] in the stream.
         sentinels = np.flatnonzero(self.stream == -1)
@@ -182,7 +181,7 @@ class PaperIndex:
         author_doc: list[int] = []
         for i, doc in enumerate(self.docs):
             for name in doc.authors:
-                toks = findall(fold(name))
+                toks = name_tokens(name)
                 author_words += toks
                 author_words.append(_AUTHOR_SENTINEL)
                 author_doc.extend([i] * (len(toks) + 1))

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .normalize import fold, phrase_variants, stems, tokens
+from .normalize import fold, name_tokens, phrase_variants, stems
 from .query import All, Any, Node, QueryError, Term, muted_term, parse_query
 from .records import PaperDoc, Profile
 
@@ -35,7 +35,7 @@ def naive_prepare(docs: Iterable[PaperDoc]) -> list[NaiveDoc]:
                 key=doc.key,
                 title=title,
                 text=title + "\n" + " ".join(stems(doc.abstract)),
-                authors=tuple(" ".join(tokens(a)) for a in doc.authors),
+                authors=tuple(" ".join(name_tokens(a)) for a in doc.authors),
                 categories=frozenset(fold(c).strip() for c in doc.categories),
             )
         )

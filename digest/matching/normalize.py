@@ -20,6 +20,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from digest.authors import name_fold
+
 # Characters that must become plain ASCII punctuation before anything else looks at the text.
 _PUNCT_FOLD = {
     "\u2018": "'",  # left single quotation mark
@@ -155,6 +157,16 @@ def stem(token: str) -> str:
 def tokens(text: str) -> list[str]:
     """Normalised tokens (not stemmed) of a piece of text."""
     return TOKEN_RE.findall(fold(text))
+
+
+def name_tokens(name: str) -> list[str]:
+    """Tokens of a person's name, through the one fold for people's names (``digest.authors.name_fold``)
+    before the text fold: ``author:Orsted`` finds "Ørsted", as a reader without that key expects.
+
+    ASCII names (most of them) skip the Unicode work: both folds are ``lower()`` there (tested)."""
+    if name.isascii():
+        return TOKEN_RE.findall(name.lower())
+    return TOKEN_RE.findall(fold(name_fold(name)))
 
 
 def stems(text: str) -> list[str]:

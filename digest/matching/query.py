@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from .normalize import fold, stem, tokens
+from .normalize import fold, name_tokens, stem, tokens
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 32
@@ -114,63 +114,75 @@ class _Tok:
 
 
 def _lex(query: str) -> list[_Tok]:
+    """The query's tokens, left to right: punctuation, then words and phrases (with their field)."""
     toks: list[_Tok] = []
     i, n = 0, len(query)
     while i < n:
-        ch = query[i]
-        if ch.isspace():
+        if query[i].isspace():
             i += 1
             continue
-        if ch == "(":
-            toks.append(_Tok("LPAREN", ch, i))
+        tok = _lex_punctuation(query, i)
+        if tok is None:
+            tok, i = _lex_atom(query, i)
+        else:
             i += 1
-            continue
-        if ch == ")":
-            toks.append(_Tok("RPAREN", ch, i))
-            i += 1
-            continue
-        if ch == "-":
-            nxt = query[i + 1] if i + 1 < n else ""
-            if not nxt or nxt.isspace() or nxt == ")":
-                raise QueryError("A lone '-' excludes nothing (write -word or -\"phrase\")", i, query)
-            if nxt == "-":
-                raise QueryError("Double '-': write a single '-' before the word to exclude", i, query)
-            toks.append(_Tok("MINUS", ch, i))
-            i += 1
-            continue
-        start = i
-        fieldname = TEXT
-        m = _FIELD_RE.match(query, i)
-        if m:
-            name = m.group(1).lower()
-            after = m.end()
-            if name in FIELDS:
-                fieldname = name
-                if after >= n or query[after].isspace() or query[after] in "()":
-                    raise QueryError(f"'{m.group(0)}' needs a word or \"phrase\" right after it", start, query)
-                i = after
-            elif name != "http" and name != "https":
-                raise QueryError(f"Unknown field '{m.group(1)}:' (use title:, author: or category:)", start, query)
-        if i < n and query[i] == '"':
-            close = query.find('"', i + 1)
-            if close < 0:
-                raise QueryError("Unbalanced quote", i, query)
-            inner = query[i + 1 : close]
-            if not inner.strip():
-                raise QueryError("Empty quotes", i, query)
-            toks.append(_Tok("PHRASE", inner, start, fieldname))
-            i = close + 1
-            continue
-        j = i
-        while j < n and not query[j].isspace() and query[j] not in '"()':
-            j += 1
-        if j < n and query[j] == '"' and j > i:
-            raise QueryError("A quote must start a phrase (put a space before it)", j, query)
-        word = query[i:j]
-        kind = "OR" if word == "OR" and fieldname == TEXT else "WORD"
-        toks.append(_Tok(kind, word, start, fieldname))
-        i = j
+        toks.append(tok)
     return toks
+
+
+def _lex_punctuation(query: str, i: int) -> _Tok | None:
+    """A parenthesis or an excluding '-' at ``i`` (one character), or None."""
+    ch = query[i]
+    if ch == "(":
+        return _Tok("LPAREN", ch, i)
+    if ch == ")":
+        return _Tok("RPAREN", ch, i)
+    if ch != "-":
+        return None
+    nxt = query[i + 1] if i + 1 < len(query) else ""
+    if not nxt or nxt.isspace() or nxt == ")":
+        raise QueryError("A lone '-' excludes nothing (write -word or -\"phrase\")", i, query)
+    if nxt == "-":
+        raise QueryError("Double '-': write a single '-' before the word to exclude", i, query)
+    return _Tok("MINUS", ch, i)
+
+
+def _lex_field(query: str, i: int) -> tuple[str, int]:
+    """The field prefix at ``i`` (``title:`` ...), if any: (field name, where its word starts)."""
+    m = _FIELD_RE.match(query, i)
+    if not m:
+        return TEXT, i
+    name = m.group(1).lower()
+    after = m.end()
+    if name in FIELDS:
+        if after >= len(query) or query[after].isspace() or query[after] in "()":
+            raise QueryError(f"'{m.group(0)}' needs a word or \"phrase\" right after it", i, query)
+        return name, after
+    if name in ("http", "https"):  # a pasted URL is words, not a field
+        return TEXT, i
+    raise QueryError(f"Unknown field '{m.group(1)}:' (use title:, author: or category:)", i, query)
+
+
+def _lex_atom(query: str, start: int) -> tuple[_Tok, int]:
+    """The word or quoted phrase starting at ``start`` (after its field prefix) and where it ends."""
+    fieldname, i = _lex_field(query, start)
+    n = len(query)
+    if i < n and query[i] == '"':
+        close = query.find('"', i + 1)
+        if close < 0:
+            raise QueryError("Unbalanced quote", i, query)
+        inner = query[i + 1 : close]
+        if not inner.strip():
+            raise QueryError("Empty quotes", i, query)
+        return _Tok("PHRASE", inner, start, fieldname), close + 1
+    j = i
+    while j < n and not query[j].isspace() and query[j] not in '"()':
+        j += 1
+    if j < n and query[j] == '"' and j > i:
+        raise QueryError("A quote must start a phrase (put a space before it)", j, query)
+    word = query[i:j]
+    kind = "OR" if word == "OR" and fieldname == TEXT else "WORD"
+    return _Tok(kind, word, start, fieldname), j
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -267,7 +279,7 @@ class _Parser:
             if not name or any(c.isspace() for c in name):
                 raise self.error("category: takes one category name such as cs.LG", tok.pos)
             return Term("category", (name,), text)
-        words = tokens(text)
+        words = name_tokens(text) if tok.field == "author" else tokens(text)
         if not words:
             if tok.field != TEXT or tok.kind == "PHRASE":
                 raise self.error("No letters or digits to look for", tok.pos)

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, QuerySet
+from django.db.models.functions import Lower
 
-from digest.models import Delivery, Paper, SentPaper
+from digest.models import Delivery, Feed, FeedRun, Paper, SentPaper, Suppression
 
 
 def deliveries_pending_with_paper(*, paper_id: int) -> QuerySet[Delivery]:
@@ -43,3 +44,23 @@ def paper_recipients_counts(*, paper_ids: Iterable[int]) -> dict[int, int]:
     """
     rows = SentPaper.objects.filter(paper_id__in=list(paper_ids)).order_by().values("paper_id").annotate(n=Count("pk"))
     return {row["paper_id"]: row["n"] for row in rows}
+
+
+def feeds_suggested_by(*, user, limit: int = 20) -> list[Feed]:
+    """The person's own latest suggestions, newest first (the suggest page lists them with their state)."""
+    return list(Feed.objects.filter(suggested_by=user).order_by("-created_at")[:limit])
+
+
+def feed_runs_recent(*, feed_id: int, limit: int = 10) -> list[FeedRun]:
+    """The feed's latest fetches, newest first (its admin page shows them)."""
+    return list(FeedRun.objects.filter(feed_id=feed_id).order_by("-started_at")[:limit])
+
+
+def suppressions_active_for(*, emails: Iterable[str]) -> QuerySet[Suppression]:
+    """The active suppressions of these addresses, whatever the case of either spelling (one query)."""
+    wanted = {email.strip().lower() for email in emails if email.strip()}
+    return (
+        Suppression.objects.annotate(email_folded=Lower("email"))
+        .filter(active=True, email_folded__in=wanted)
+        .order_by("id")
+    )

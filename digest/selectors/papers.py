@@ -1,9 +1,11 @@
-"""Reads of papers for matching and rendering."""
+"""Reads of papers for matching, rendering and the admin's id lookups."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from digest.matching import PaperDoc
 from digest.models import Paper
@@ -43,3 +45,17 @@ def papers_visible_by_id(*, paper_ids: Iterable[int]) -> dict[int, Paper]:
         "id", "title", "url", "pdf_url", "hf_url", "authors", "categories", "popularity", "arxiv_id"
     )
     return {paper.id: paper for paper in papers}
+
+
+def paper_by_any_id(*, value: str) -> Paper | None:
+    """The paper an operator means by ``value``: its external id, its arXiv id or its row id (lowest first)."""
+    value = value.strip()
+    lookup = Q(external_id=value) | Q(arxiv_id=value)
+    if value.isdigit():
+        lookup |= Q(pk=int(value))
+    return Paper.objects.filter(lookup).order_by("id").first()
+
+
+def papers_with_external_id(*, papers: QuerySet[Paper], value: str) -> QuerySet[Paper]:
+    """Those of ``papers`` whose external id or arXiv id is exactly ``value`` (both unique indexes)."""
+    return papers.filter(Q(external_id=value) | Q(arxiv_id=value))

@@ -40,3 +40,13 @@ def delivery_archived(*, subscription_id: int, delivery_id: int) -> Delivery:
 
 def paper_ids_sent_to(*, subscription_id: int) -> frozenset[int]:
     return frozenset(SentPaper.objects.filter(subscription_id=subscription_id).values_list("paper_id", flat=True))
+
+
+def delivery_latest_digest(*, subscription: Subscription) -> Delivery | None:
+    """The subscriber's most recent digest (any state): what "resend the latest digest" sends again."""
+    return subscription.deliveries.filter(kind=Delivery.Kind.DIGEST).order_by("-slot", "-id").first()
+
+
+def deliveries_recent(*, subscription_id: int, limit: int = 30) -> list[Delivery]:
+    """The subscriber's latest deliveries of any kind and state (the admin's delivery history)."""
+    return list(Delivery.objects.filter(subscription_id=subscription_id).order_by("-slot", "-id")[:limit])

@@ -19,19 +19,23 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import User
+from digest.content import content_paper_replace
+from digest.delivery.bounces import suppression_add
+from digest.delivery.envelope import message_id_make
+from digest.delivery.state import deliveries_requeue_failed, delivery_requeue
+from digest.dispatch import deliveries_enqueue, feed_fetch_enqueue
+from digest.ingest.arxiv import ARXIV_CATEGORY_RE
 from digest.models import Delivery, Feed, Paper, SendingControl, SentPaper, Suppression
-from digest.selectors.moderation import deliveries_pending_with_paper
+from digest.selectors.moderation import deliveries_pending_with_paper, suppressions_active_for
 
 logger = logging.getLogger(__name__)
 
 # A subscriber may have this many suggestions waiting for review at once (keeps the queue spam-free).
 MAX_PENDING_SUGGESTIONS = 5
-# arXiv category names: "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", "math-ph".
-_ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 _SUGGESTABLE = {Feed.Kind.RSS, Feed.Kind.ARXIV, Feed.Kind.HF_DAILY}
 
 
@@ -98,7 +102,7 @@ def _suggestion_target(*, kind: str, target: str) -> tuple[str, str, str]:
         cats = [c for c in re.split(r"[\s,]+", target) if c]
         if not cats:
             raise ValidationError({"target": "Give at least one arXiv category, e.g. cs.LG."})
-        bad = [c for c in cats if not _ARXIV_CATEGORY.match(c) or len(c) > 40]
+        bad = [c for c in cats if not ARXIV_CATEGORY_RE.match(c) or len(c) > 40]
         if bad or len(cats) > 10:
             raise ValidationError({"target": "Use arXiv category names such as cs.LG or astro-ph.CO (at most 10)."})
         categories = " ".join(sorted(dict.fromkeys(cats)))
@@ -215,12 +219,7 @@ def feed_fetch_now(*, feed: Feed, by: User) -> None:
     """Queue an ingest of an approved feed once the current transaction commits."""
     if feed.state != Feed.State.APPROVED or not feed.enabled:
         raise ModerationError(f"“{feed.name}” is {feed.get_state_display().lower()}; approve it before fetching.")
-    try:
-        from digest.tasks.ingest import feed_ingest_task
-    except ImportError:
-        raise ModerationError("The ingest task is not installed; fetching on demand is unavailable.") from None
-    feed_id = feed.pk
-    transaction.on_commit(lambda: feed_ingest_task.delay(feed_id))
+    feed_fetch_enqueue(feed_id=feed.pk)
     _log(by=by, objects=[feed], message="Queued a fetch")
 
 
@@ -321,13 +320,7 @@ def _pending_content_replace(*, old_id: int, new_id: int) -> None:
     """In planned digests, swap a merged paper for its survivor (or drop it if already there/received)."""
     for delivery in deliveries_pending_with_paper(paper_id=old_id).select_for_update():
         already = SentPaper.objects.filter(subscription_id=delivery.subscription_id, paper_id=new_id).exists()
-        content, has_new = [], any(entry.get("paper") == new_id for entry in delivery.content)
-        for entry in delivery.content:
-            if entry.get("paper") != old_id:
-                content.append(entry)
-            elif not has_new and not already:
-                content.append({**entry, "paper": new_id})
-                has_new = True
+        content = content_paper_replace(delivery.content, old_id=old_id, new_id=new_id, already_sent=already)
         delivery.content = content
         delivery.paper_count = len(content)
         delivery.save(update_fields=["content", "paper_count"])
@@ -338,28 +331,8 @@ def _pending_content_replace(*, old_id: int, new_id: int) -> None:
 
 def address_suppress(*, email: str, by: User, reason: str) -> Suppression:
     """Never send to this address again (until unsuppressed); planned digests to it are not sent."""
-    email = email.strip()
-    # The senders match suppressions by exact address: store the account's spelling when there is one.
-    account = User.objects.filter(email__iexact=email).values_list("email", flat=True).first()
-    email = account or email
     reason = _one_line(reason) or "Suppressed by an operator"
-    with transaction.atomic():
-        suppression = Suppression.objects.select_for_update().filter(email__iexact=email).first()
-        created = suppression is None
-        if created:
-            suppression = Suppression(email=email)
-        suppression.reason = reason
-        suppression.source = "admin"
-        suppression.active = True
-        suppression.save()
-        pending = list(
-            Delivery.objects.filter(state=Delivery.State.PENDING).filter(
-                Q(to_email__iexact=email) | Q(subscription__user__email__iexact=email)
-            )
-        )
-        Delivery.objects.filter(pk__in=[d.pk for d in pending]).update(
-            state=Delivery.State.SUPPRESSED, last_error=f"Address suppressed: {reason}"
-        )
+    suppression, created = suppression_add(email=email, reason=reason, source="admin")
     _log(by=by, objects=[suppression], message=f"Suppressed address: {reason}", flag=ADDITION if created else CHANGE)
     return suppression
 
@@ -371,6 +344,15 @@ def address_unsuppress(*, suppression: Suppression, by: User) -> bool:
     suppression.save(update_fields=["active"])
     _log(by=by, objects=[suppression], message="Lifted the suppression")
     return True
+
+
+def addresses_unsuppress(*, emails: Iterable[str], by: User) -> int:
+    """Lift the active suppressions of these addresses, whatever their case; returns how many."""
+    with transaction.atomic():
+        lifted = list(suppressions_active_for(emails=emails).select_for_update())
+        Suppression.objects.filter(pk__in=[s.pk for s in lifted]).update(active=False)
+    _log(by=by, objects=lifted, message="Lifted the suppression")
+    return len(lifted)
 
 
 _RESENDABLE = {
@@ -392,32 +374,13 @@ def delivery_resend(*, delivery: Delivery, by: User) -> Delivery:
     if Suppression.objects.filter(email__iexact=address, active=True).exists():
         raise ModerationError("This address is suppressed; lift the suppression before resending.")
     now = timezone.now()
-    changes = {
-        "state": Delivery.State.PENDING,
-        "send_at": now,
-        "next_attempt_at": now,
-        "expires_at": now + _send_window(),
-        "claim_token": "",
-        "claimed_at": None,
-        # A new Message-ID: mail providers drop a second message with an id they have already seen.
-        "message_id": _message_id_make(),
-        "sent_at": None,
-        "last_error": "",
-    }
+    # A new Message-ID: mail providers drop a second message with an id they have already seen.
     # Conditional on the state read above: of two operators resending at once, one wins.
-    if not Delivery.objects.filter(pk=delivery.pk, state=delivery.state).update(**changes):
+    if not delivery_requeue(delivery=delivery, now=now, expires_at=now + _send_window(), message_id=message_id_make()):
         raise ModerationError("This digest changed meanwhile (someone else resent it?); reload and try again.")
-    for name, value in changes.items():
-        setattr(delivery, name, value)
     _log(by=by, objects=[delivery], message="Queued the digest to be sent again")
-    _queue_send(delivery_ids=[delivery.pk])
+    deliveries_enqueue(delivery_ids=[delivery.pk])
     return delivery
-
-
-def _message_id_make() -> str:
-    from digest.services.delivery import message_id_make
-
-    return message_id_make()
 
 
 def _not_resendable(delivery: Delivery) -> str:
@@ -438,31 +401,14 @@ def deliveries_retry_failed(*, by: User, slot=None, deliveries: Iterable[Deliver
     now = timezone.now()
     with transaction.atomic():
         targets = list(rows.select_for_update().order_by("id"))
-        Delivery.objects.filter(pk__in=[d.pk for d in targets]).update(
-            state=Delivery.State.PENDING, next_attempt_at=now, expires_at=now + _send_window(), claim_token=""
-        )
+        deliveries_requeue_failed(delivery_ids=[d.pk for d in targets], now=now, expires_at=now + _send_window())
     _log(by=by, objects=targets, message="Retry requested for a failed digest")
-    _queue_send(delivery_ids=[d.pk for d in targets])
+    deliveries_enqueue(delivery_ids=[d.pk for d in targets])
     return len(targets)
 
 
 def _send_window() -> timedelta:
     return timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
-
-
-def _queue_send(*, delivery_ids: list[int]) -> None:
-    """Hand the rows to the delivery workers in chunks once committed; without the task the beat's
-    dispatcher still picks up pending rows whose ``next_attempt_at`` has passed."""
-    if not delivery_ids:
-        return
-    try:
-        from digest.tasks.delivery import deliveries_send_task
-    except ImportError:
-        return
-    size = settings.PAPERBOY_CHUNK_SIZE
-    for start in range(0, len(delivery_ids), size):
-        chunk = delivery_ids[start : start + size]
-        transaction.on_commit(lambda chunk=chunk: deliveries_send_task.delay(chunk))
 
 
 def sending_pause(*, by: User, reason: str) -> SendingControl:

@@ -17,6 +17,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone as dj_timezone
 
+from digest.delivery.plan import delivery_send_test
+from digest.delivery.state import deliveries_cancel_pending
+from digest.dispatch import chunks_enqueue
 from digest.library.selectors import subscription_ids_with_library
 from digest.matching import parse_query, validate_muted
 from digest.models import Delivery, Interest, Subscription
@@ -171,9 +174,7 @@ def subscription_timezone_set(*, subscription: Subscription, name: str) -> Subsc
 
 
 def _pending_deliveries_cancel(*, subscription_id: int) -> int:
-    return Delivery.objects.filter(subscription_id=subscription_id, state=Delivery.State.PENDING).update(
-        state=Delivery.State.CANCELLED, last_error="cancelled by the subscriber"
-    )
+    return deliveries_cancel_pending(subscription_id=subscription_id, reason="cancelled by the subscriber")
 
 
 def subscription_pause(*, subscription: Subscription) -> Subscription:
@@ -214,8 +215,6 @@ def _test_digest_key(subscription_id: int) -> str:
 
 def subscription_send_test(*, subscription: Subscription) -> Delivery:
     """Queue a real digest for the subscriber now, at most once per 10 minutes (shared across processes)."""
-    from digest.services.delivery import delivery_send_test
-
     if subscription.unsubscribed_at is not None:
         raise SubscriptionError("You are unsubscribed; subscribe again first.")
     if not subscription.interests.exists() and not subscription_ids_with_library(subscription_ids=[subscription.id]):
@@ -229,7 +228,7 @@ def subscription_send_test(*, subscription: Subscription) -> Delivery:
         sent_at = cache.get(key) or now
         raise TestDigestRateLimited(int(max(1, TEST_DIGEST_INTERVAL_SECONDS - (now - sent_at))))
     try:
-        delivery = delivery_send_test(subscription_id=subscription.id)
+        delivery = delivery_send_test(subscription_id=subscription.id, on_chunks=chunks_enqueue)
     except Exception:
         cache.delete(key)  # nothing was queued, so the subscriber may try again at once
         raise

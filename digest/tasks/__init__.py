@@ -1,4 +1,2 @@
-"""Celery tasks, one module per concern; importing them here lets autodiscovery find them all."""
-
-from digest.feedback import tasks as feedback_tasks  # noqa: F401
-from digest.tasks import delivery, ingest  # noqa: F401
+"""Celery tasks, one module per concern. The worker imports them all (``imports`` in paperboy/celery.py);
+this package imports nothing, so ``digest.dispatch`` can import a task module without a cycle."""

@@ -1,16 +1,15 @@
 """Ingest tasks (thin: take ids, call one service).
 
-Beat runs ``digest.ingest_due_feeds`` every few minutes; it fans out one ``digest.feed_ingest`` per
-due feed, queued once the transaction that chose them has committed.
+Beat runs ``digest.ingest_due_feeds`` (``digest.tasks.beat``) every few minutes; it fans out one
+``digest.feed_ingest`` per due feed through ``digest.dispatch``, queued once the transaction that
+chose them has committed.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
-from django.utils import timezone
 
-from digest.services.ingest import feed_ingest, feeds_due
+from digest.services.ingest.runs import feed_ingest
 
 
 @shared_task(name="digest.feed_ingest", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -18,13 +17,3 @@ def feed_ingest_task(feed_id: int, only_if_due: bool = False) -> str | None:
     """Fetch one feed; a second copy of the task for the same feed finds it claimed and does nothing."""
     run = feed_ingest(feed_id=feed_id, only_if_due=only_if_due)
     return run.status if run is not None else None
-
-
-@shared_task(name="digest.ingest_due_feeds", ignore_result=True)
-def feeds_ingest_due_task() -> list[int]:
-    """Beat: queue one fetch per due feed. ``only_if_due`` makes a duplicate queue entry harmless."""
-    with transaction.atomic():
-        due = feeds_due(now=timezone.now())
-        for feed_id in due:
-            transaction.on_commit(lambda feed_id=feed_id: feed_ingest_task.delay(feed_id, only_if_due=True))
-    return due

@@ -112,7 +112,7 @@ def test_disabling_stops_fetching_and_is_logged(rosa_client, rosa):
 
 
 def test_fetch_now_queues_an_ingest_after_commit(rosa_client, monkeypatch, django_capture_on_commit_callbacks):
-    import digest.tasks.ingest as ingest_tasks
+    import digest.dispatch as dispatch
 
     queued: list[int] = []
 
@@ -121,7 +121,7 @@ def test_fetch_now_queues_an_ingest_after_commit(rosa_client, monkeypatch, djang
         def delay(feed_id):
             queued.append(feed_id)
 
-    monkeypatch.setattr(ingest_tasks, "feed_ingest_task", Recorder, raising=False)
+    monkeypatch.setattr(dispatch, "feed_ingest_task", Recorder)
     feed = Feed.objects.create(name="arXiv cs.CL", kind=Feed.Kind.ARXIV, categories="cs.CL")
     pending = Feed.objects.create(name="Pending one", kind=Feed.Kind.RSS, url="https://x.org/f", state="pending")
 

@@ -30,7 +30,7 @@ def planned_digest(sub, papers: list[Paper]) -> Delivery:
 
 
 def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, ada_sub):
-    from digest.delivery_content import digest_email_from_delivery
+    from digest.content import digest_email_from_delivery
 
     keep = paper_make(title="Diffusion models for video generation")
     junk = paper_make(title="Diffusion of spam: buy now")
@@ -49,7 +49,7 @@ def test_hiding_a_paper_leaves_it_out_of_a_digest_planned_before(mo_client, mo, 
 
 
 def test_unhiding_before_the_send_puts_the_paper_back(mo, ada_sub):
-    from digest.delivery_content import digest_email_from_delivery
+    from digest.content import digest_email_from_delivery
 
     paper = paper_make(title="Diffusion transformers")
     delivery = planned_digest(ada_sub, [paper])
@@ -181,7 +181,8 @@ def test_titles_and_errors_from_feeds_are_escaped_in_the_admin(mo_client):
 def test_a_paper_hidden_after_planning_never_reaches_the_inbox(mo_client, ada_sub, smtp_sink):
     from datetime import timedelta
 
-    from digest.services.delivery import deliveries_send, message_id_make
+    from digest.delivery.envelope import message_id_make
+    from digest.delivery.send import deliveries_send
 
     keep = paper_make(title="Diffusion models for video generation")
     junk = paper_make(title="Diffusion of miracle pills")

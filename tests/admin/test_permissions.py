@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin as django_admin
 from django.test import Client
 
 from accounts.models import User
+from digest.admin import subscribers
 from digest.models import Delivery, Feed
 from digest.services import moderation
 from tests.factories import paper_make
@@ -114,3 +116,18 @@ def test_every_moderation_action_is_visible_in_the_log_with_who_and_when(rosa_cl
 
     assert "Approved feed" in log and "mo@paperboy.test" in log
     assert "Paused sending: incident" in log and "rosa@paperboy.test" in log
+
+
+def test_every_admin_in_the_personal_data_file_is_one_moderators_have_no_permission_on(mo):
+    # The moderators' boundary is a file boundary: whatever digest/admin/subscribers.py registers shows
+    # addresses, so the moderators group must hold no permission at all on its models.
+    personal = [
+        model
+        for model, model_admin in django_admin.site._registry.items()
+        if model_admin.__module__ == subscribers.__name__
+    ]
+
+    assert {m._meta.model_name for m in personal} == {"subscription", "delivery", "suppression"}
+    for model in personal:
+        for action in ("view", "change", "add", "delete"):
+            assert not mo.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")

@@ -141,7 +141,7 @@ def test_subscriber_page_with_many_deliveries(rosa_client, django_assert_num_que
 
 
 def test_big_lists_stop_counting_at_the_cap_and_say_so(mo_client, monkeypatch):
-    from digest.admin import CappedCountPaginator
+    from digest.admin.base import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "CAP", 3)
     for n in range(4):

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from digest.models import Delivery, Suppression
@@ -61,6 +63,34 @@ def test_lifting_a_suppression_from_the_admin(rosa_client, rosa, ada_sub):
 
     suppression.refresh_from_db()
     assert suppression.active is False
+
+
+def test_lifting_suppressions_from_the_subscriber_list_matches_the_address_in_any_case(rosa_client, rosa, ada_sub):
+    suppression = Suppression.objects.create(email="ADA@example.org", reason="bounced", source="smtp")
+    other = Suppression.objects.create(email="someone@example.org", reason="bounced", source="smtp")
+
+    rosa_client.post(
+        "/admin/digest/subscription/",
+        {"action": "unsuppress_addresses", "_selected_action": [ada_sub.pk], "index": 0},
+    )
+
+    suppression.refresh_from_db()
+    other.refresh_from_db()
+    assert (suppression.active, other.active) == (False, True)
+    assert LogEntry.objects.filter(object_id=str(suppression.pk), user=rosa).count() == 1
+
+
+def test_lifting_suppressions_takes_the_same_queries_however_many_addresses_are_suppressed(rosa, ada_sub):
+    def queries_to_lift() -> int:
+        Suppression.objects.update_or_create(email="ada@example.org", defaults={"reason": "bounced", "active": True})
+        with CaptureQueriesContext(connection) as queries:
+            assert moderation.addresses_unsuppress(emails=["Ada@Example.org"], by=rosa) == 1
+        return len(queries)
+
+    few = queries_to_lift()
+    Suppression.objects.bulk_create(Suppression(email=f"gone{n}@example.org", reason="bounced") for n in range(50))
+
+    assert queries_to_lift() == few
 
 
 def test_adding_a_suppression_in_the_admin_goes_through_the_service(rosa_client, rosa):
@@ -142,7 +172,7 @@ def test_subscribers_are_found_by_email(rosa_client, ada_sub):
 def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
     rosa, ada_sub, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
-    import digest.tasks.delivery as delivery_tasks
+    import digest.dispatch as dispatch
     from tests.factories import subscriber_make
 
     chunks: list[list[int]] = []
@@ -152,7 +182,7 @@ def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
         def delay(ids):
             chunks.append(sorted(ids))
 
-    monkeypatch.setattr(delivery_tasks, "deliveries_send_task", Recorder)
+    monkeypatch.setattr(dispatch, "deliveries_send_chunk_task", Recorder)
     settings.PAPERBOY_CHUNK_SIZE = 2
     sent = delivery_make(ada_sub)
     failed = [
@@ -169,7 +199,7 @@ def test_resent_and_retried_digests_are_handed_to_the_workers_in_chunks(
 
 
 def test_a_resent_digest_really_goes_out_again_with_a_new_message_id(rosa_client, ada_sub, smtp_sink):
-    from digest.services.delivery import deliveries_send
+    from digest.delivery.send import deliveries_send
     from tests.factories import paper_make
 
     paper = paper_make(title="Video diffusion at scale")

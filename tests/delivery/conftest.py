@@ -187,3 +187,26 @@ def wait_until(
     logs = "\n".join(w.output()[-4000:] for w in (worker if isinstance(worker, list) else [worker]) if w)
     now = f" (now: {state()})" if state else ""
     raise AssertionError(f"timed out waiting for {what or condition}{now}\n{logs}")
+
+
+def dsn(*, to: str, recipient: str, action: str, status: str, diagnostic: str, quoted_header: str = "") -> bytes:
+    """A delivery status notification the way Postfix writes one (multipart/report)."""
+    return (
+        f"Return-Path: <>\r\n"
+        f"From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+        f"To: {to}\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\n"
+        f"MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"\r\n'
+        f"\r\n"
+        f"--BOUNDARY\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
+        f"be delivered to one or more recipients.\r\n\r\n"
+        f"--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.example.net\r\nArrival-Date: Tue, 10 Mar 2026 09:00:01 +0000\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\n  (in reply to RCPT TO command)\r\n\r\n"
+        f"--BOUNDARY\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: Paperboy <digest@localhost>\r\nTo: {recipient}\r\nSubject: 3 new papers\r\n{quoted_header}"
+        f"\r\n--BOUNDARY--\r\n"
+    ).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import mailbox
 from datetime import UTC, datetime
 
@@ -10,35 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from digest.bounces import HARD, SOFT, bounce_address, bounce_parse, bounce_token_make, bounce_token_read
+from digest.delivery.bounce_parse import HARD, bounce_address
+from digest.delivery.bounces import suppression_add
 from digest.models import Delivery, Suppression
-from digest.services.delivery import candidates_due
-from tests.delivery.conftest import reader_make
+from digest.selectors.delivery import candidates_due
+from tests.delivery.conftest import dsn, reader_make
 
 pytestmark = pytest.mark.django_db
-
-
-def dsn(*, to: str, recipient: str, action: str, status: str, diagnostic: str, quoted_header: str = "") -> bytes:
-    """A delivery status notification the way Postfix writes one (multipart/report)."""
-    return (
-        f"Return-Path: <>\r\n"
-        f"From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
-        f"To: {to}\r\n"
-        f"Subject: Undelivered Mail Returned to Sender\r\n"
-        f"MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"\r\n'
-        f"\r\n"
-        f"--BOUNDARY\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not\r\n"
-        f"be delivered to one or more recipients.\r\n\r\n"
-        f"--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
-        f"Reporting-MTA: dns; mx.example.net\r\nArrival-Date: Tue, 10 Mar 2026 09:00:01 +0000\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
-        f"Action: {action}\r\nStatus: {status}\r\n"
-        f"Diagnostic-Code: smtp; {diagnostic}\r\n  (in reply to RCPT TO command)\r\n\r\n"
-        f"--BOUNDARY\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: Paperboy <digest@localhost>\r\nTo: {recipient}\r\nSubject: 3 new papers\r\n{quoted_header}"
-        f"\r\n--BOUNDARY--\r\n"
-    ).encode()
 
 
 def delivery_for(email: str) -> Delivery:
@@ -60,58 +39,6 @@ def process(path) -> str:
     out = io.StringIO()
     call_command("process_bounces", maildir=str(path), stdout=out)
     return out.getvalue().strip()
-
-
-def test_a_bounce_token_is_read_back_and_a_forged_one_is_not():
-    token = bounce_token_make(42)
-    assert bounce_token_read(token) == 42
-    assert bounce_token_read(token.upper()) == 42  # an MTA that folds case changes nothing
-    assert bounce_token_read("43-" + token.split("-")[1]) is None
-    assert bounce_token_read("42-0000000000000000") is None
-    assert bounce_address(42) == f"bounces+{token}@localhost"
-
-
-def test_a_user_unknown_report_is_a_hard_bounce_of_the_delivery_named_by_the_verp_address():
-    report = bounce_parse(
-        dsn(
-            to=bounce_address(7),
-            recipient="gone@example.org",
-            action="failed",
-            status="5.1.1",
-            diagnostic="550 5.1.1 No such user",
-        )
-    )
-    assert report.is_dsn and report.delivery_ids == (7,)
-    assert (report.kind, report.status) == (HARD, "5.1.1")
-    assert "No such user" in report.diagnostic and "RCPT TO" in report.diagnostic
-
-
-def test_a_delayed_report_and_a_full_mailbox_are_soft_bounces():
-    delayed = bounce_parse(
-        dsn(to=bounce_address(8), recipient="a@example.org", action="delayed", status="4.4.1", diagnostic="timeout")
-    )
-    full = bounce_parse(
-        dsn(to=bounce_address(8), recipient="a@example.org", action="failed", status="5.2.2", diagnostic="552 full")
-    )
-    assert (delayed.kind, full.kind) == (SOFT, SOFT)
-
-
-def test_the_signed_header_quoted_from_the_original_finds_the_delivery_when_the_address_was_rewritten():
-    raw = dsn(
-        to="postmaster@localhost",
-        recipient="gone@example.org",
-        action="failed",
-        status="5.1.1",
-        diagnostic="550 unknown",
-        quoted_header=f"X-Paperboy-Delivery: {bounce_token_make(9)}\r\n",
-    )
-    assert bounce_parse(raw).delivery_ids == (9,)
-
-
-def test_an_auto_reply_is_not_a_bounce():
-    raw = f"From: someone@example.org\r\nTo: {bounce_address(3)}\r\nSubject: Out of office\r\n\r\nBack on Monday.\r\n"
-    assert bounce_parse(raw.encode()).kind is None
-    assert bounce_parse(b"\x00\xff not even a message").kind is None
 
 
 def test_one_hard_bounce_suppresses_the_address_and_the_planner_skips_it(tmp_path):
@@ -179,3 +106,41 @@ def test_a_forged_bounce_suppresses_nobody(tmp_path):
 def test_a_path_that_is_not_a_maildir_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="not a Maildir"):
         process(tmp_path / "nowhere")
+
+
+def test_an_address_is_suppressed_once_whatever_its_case_and_its_pending_digests_are_not_sent(caplog):
+    sub = reader_make(email="Ada.Lovelace@example.org", send_hour=7)
+    pending = Delivery.objects.create(
+        subscription=sub, slot=datetime(2026, 3, 11).date(), to_email="Ada.Lovelace@example.org", message_id="<p@y>"
+    )
+
+    with caplog.at_level(logging.INFO, logger="digest.delivery.bounces"):
+        first, created = suppression_add(
+            email=" ada.lovelace@example.ORG", reason="hard bounce: 5.1.1", source="bounce"
+        )
+    again, created_again = suppression_add(email="ADA.LOVELACE@EXAMPLE.ORG", reason="550 5.1.1 unknown", source="smtp")
+
+    # The account's spelling is stored (the senders match it exactly), and the second call reuses the entry.
+    assert (created, created_again, first.pk) == (True, False, again.pk)
+    assert list(Suppression.objects.values_list("email", "source", "active")) == [
+        ("Ada.Lovelace@example.org", "smtp", True)
+    ]
+    pending.refresh_from_db()
+    assert pending.state == Delivery.State.SUPPRESSED
+    assert pending.last_error == "Address suppressed: hard bounce: 5.1.1"
+    assert "suppressed Ada.Lovelace@example.org (bounce)" in caplog.text
+
+
+def test_a_hard_bounce_also_stops_the_digest_already_planned_for_the_address(tmp_path):
+    sent = delivery_for("gone@example.org")
+    planned = Delivery.objects.create(
+        subscription=sent.subscription, slot=datetime(2026, 3, 11).date(), to_email="gone@example.org"
+    )
+    bounce = dsn(
+        to=bounce_address(sent.id), recipient="gone@example.org", action="failed", status="5.1.1", diagnostic="550"
+    )
+
+    assert "suppressed=1" in process(maildir_with(tmp_path, bounce))
+
+    planned.refresh_from_db()
+    assert planned.state == Delivery.State.SUPPRESSED

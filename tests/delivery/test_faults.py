@@ -14,9 +14,9 @@ from collections import Counter
 
 import pytest
 
+from digest.delivery.plan import deliveries_plan
 from digest.mailsink import free_port
 from digest.models import Delivery, Suppression
-from digest.services.delivery import deliveries_plan
 from tests.conftest import WorkerProcess, service_missing
 from tests.delivery.conftest import readers_due, wait_until, worker_env
 
@@ -95,7 +95,7 @@ def test_transient_errors_recover_through_retries_and_permanent_ones_end_failed_
 def test_a_worker_killed_mid_chunk_leaves_no_duplicate_and_no_gap_once_the_run_resumes(
     postgres_db, scripted_smtp, celery_worker_process, settings, connections, at_the_kill
 ):
-    from digest.tasks.delivery import digest_plan_task
+    from digest.tasks.beat import digest_plan_task
 
     readers = readers_due(12)
     # The 6th message is in flight (RCPT sent, no reply yet) when the worker dies.
@@ -129,7 +129,7 @@ def test_a_worker_killed_mid_chunk_leaves_no_duplicate_and_no_gap_once_the_run_r
 def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
     postgres_db, scripted_smtp, celery_worker_process, settings
 ):
-    from digest.tasks.delivery import digest_plan_task
+    from digest.tasks.beat import digest_plan_task
 
     readers = readers_due(30)
     scripted_smtp.delay_seconds = 0.01
@@ -204,7 +204,7 @@ def _redis_ping(port: int) -> bool:
 def test_a_redis_restart_during_the_run_completes_the_run_and_duplicates_nothing(
     postgres_db, scripted_smtp, private_redis, settings
 ):
-    from digest.tasks.delivery import digest_plan_task
+    from digest.tasks.beat import digest_plan_task
     from paperboy.celery import app
 
     url, restart = private_redis

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from digest.authors import name_fold
 from digest.matching import (
     PaperDoc,
     PaperIndex,
@@ -15,6 +18,7 @@ from digest.matching import (
     parse_query,
     validate_muted,
 )
+from digest.matching.normalize import TOKEN_RE, fold, name_tokens
 
 
 def paper(key: int, title: str, abstract: str = "", authors=(), categories=()) -> PaperDoc:
@@ -101,6 +105,22 @@ def test_author_field_folds_accents_both_ways():
     plain = paper(2, "Kernels too", authors=["Bernhard Scholkopf"])
     assert found("author:scholkopf", accented, plain) == {1, 2}
     assert found("author:Schölkopf", accented, plain) == {1, 2}
+
+
+def test_author_field_folds_names_with_the_one_person_name_fold():
+    # digest.authors.name_fold wins for names: letters Unicode does not decompose are spelled out,
+    # because readers and transliterating feeds write "Orsted" for "Ørsted" (and "Lukasz" for "Łukasz").
+    danish = paper(1, "Electromagnetism", authors=["Hans Christian Ørsted"])
+    plain = paper(2, "Electromagnetism again", authors=["H. C. Orsted"])
+    polish = paper(3, "Transformers", authors=["Łukasz Kaiser"])
+    assert found("author:orsted", danish, plain, polish) == {1, 2}
+    assert found('author:"hans christian ørsted"', danish, plain, polish) == {1}
+    assert found("author:lukasz", danish, plain, polish) == {3}
+
+
+@given(st.text(max_size=40))
+def test_name_tokens_ascii_shortcut_gives_what_both_folds_give(name):
+    assert name_tokens(name) == TOKEN_RE.findall(fold(name_fold(name)))
 
 
 def test_category_matches_exactly_and_ignores_case():

@@ -12,9 +12,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.send import deliveries_send
 from digest.mailsink import MemoryHandler, free_port, sink_start
 from digest.models import Delivery, SentPaper, Suppression
-from digest.services.delivery import deliveries_plan, deliveries_send
 from tests.factories import paper_make, subscriber_make
 
 pytestmark = pytest.mark.django_db
@@ -289,7 +290,7 @@ def test_two_claims_of_the_same_chunk_send_each_row_once(smtp_sink):
 def test_a_real_celery_worker_sends_the_day_and_a_second_run_sends_nothing_new(
     postgres_db, smtp_sink, celery_worker_process, settings
 ):
-    from digest.tasks.delivery import digest_plan_task
+    from digest.tasks.beat import digest_plan_task
 
     papers_of_the_day(now=datetime.now(UTC))
     for i in range(5):

@@ -16,11 +16,6 @@ from tests import factories
 from tests.conftest import CORPUS_PATH, shared_file
 
 
-@pytest.fixture(autouse=True)
-def _feedback_urls(settings):
-    settings.ROOT_URLCONF = "tests.feedback.urls"
-
-
 class CsrfClient(Client):
     """Enforces CSRF; ``confirm`` submits the form of a confirm page the way a browser would."""
 

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from accounts.tokens import token_make
-from digest.delivery_content import digest_items_build
+from digest.content import digest_items_build
 from digest.feedback.links import (
     FEEDBACK_LINK_MAX_AGE,
     FeedbackLinkMaker,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from digest.models import FeedRun, Paper
-from digest.services.ingest import feed_ingest, feed_is_flagged, feeds_due, feeds_ingest_due
+from digest.services.ingest.runs import feed_ingest, feed_is_flagged, feeds_due, feeds_ingest_due
 from tests.factories import paper_make
 from tests.ingest.conftest import ArxivEntry, Reply, arxiv_api_feed, feed_make, fixture_bytes, hf_daily_items
 

@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from digest.models import Feed, FeedRun, Paper
-from digest.services.ingest import feeds_due
+from digest.services.ingest.runs import feeds_due
 from tests.ingest.conftest import ArxivEntry, Reply, arxiv_api_feed, feed_make, fixture_bytes
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def eager_celery():
 def test_the_beat_task_fetches_each_due_feed_once_its_transaction_commits(
     feed_server, eager_celery, django_capture_on_commit_callbacks
 ):
-    from digest.tasks.ingest import feeds_ingest_due_task
+    from digest.tasks.beat import feeds_ingest_due_task
 
     due = feed_make(kind="rss", url=feed_server.serve("/lab.xml", Reply(body=fixture_bytes("lab_feed_rss2.xml"))))
     later = feed_make(kind="rss", url=feed_server.url("/lab.xml"), next_fetch_at=datetime(2999, 1, 1, tzinfo=UTC))

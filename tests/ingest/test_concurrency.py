@@ -10,7 +10,8 @@ from django.db import connection
 
 from digest.ingest.records import PaperRecord
 from digest.models import FeedRun, Paper
-from digest.services.ingest import feed_ingest, papers_store
+from digest.services.ingest.runs import feed_ingest
+from digest.services.ingest.store import papers_store
 from tests.ingest.conftest import ArxivEntry, Reply, arxiv_api_feed, feed_make
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from digest.models import Feed, FeedRun, Paper
-from digest.services.ingest import feed_ingest
+from digest.services.ingest.runs import feed_ingest
 from tests.ingest.conftest import (
     ArxivEntry,
     Reply,

@@ -107,7 +107,7 @@ def test_a_jsonl_feed_can_be_read_over_http(feed_server):
     feed = feed_make(
         kind="jsonl", url=feed_server.serve("/papers.jsonl", Reply(body=body, content_type="application/jsonl"))
     )
-    from digest.services.ingest import feed_ingest
+    from digest.services.ingest.runs import feed_ingest
 
     run = feed_ingest(feed_id=feed.pk)
     assert (run.status, run.new) == ("ok", 1)
@@ -136,7 +136,7 @@ def test_the_demo_sample_is_clean_and_covers_the_demo_interests():
 
 def test_a_feed_suggested_by_a_user_never_reads_a_local_file(tmp_path):
     from accounts.models import User
-    from digest.services.ingest import feed_ingest
+    from digest.services.ingest.runs import feed_ingest
 
     path = write_lines(tmp_path / "papers.jsonl", [{"title": "T", "abstract": "A"}])
     feed = feed_make(kind="jsonl", url=str(path), suggested_by=User.objects.create(email="eve@example.org"))

@@ -301,7 +301,7 @@ def queued(monkeypatch):
     """Records the delivery service calls; the real service is exercised by the browser journey."""
     calls: list[int] = []
 
-    def fake_send_test(*, subscription_id: int) -> Delivery:
+    def fake_send_test(*, subscription_id: int, on_chunks) -> Delivery:
         calls.append(subscription_id)
         return Delivery.objects.create(
             subscription_id=subscription_id,
@@ -311,7 +311,7 @@ def queued(monkeypatch):
             paper_count=2,
         )
 
-    monkeypatch.setattr("digest.services.delivery.delivery_send_test", fake_send_test)
+    monkeypatch.setattr("digest.services.subscriptions.delivery_send_test", fake_send_test)
     return calls
 
 

@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.models import Feed
-from digest.services.ingest import FeedConfigError, feed_create
+from digest.services.ingest.feeds import FeedConfigError, feed_create
 
 
 class Command(BaseCommand):

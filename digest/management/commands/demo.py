@@ -73,9 +73,9 @@ class Command(BaseCommand):
         self.show(maildir)
 
     def run_through_celery(self, port: int) -> None:
+        from digest.delivery.plan import deliveries_plan
+        from digest.dispatch import chunks_enqueue
         from digest.models import Delivery
-        from digest.services.delivery import deliveries_plan
-        from digest.tasks.delivery import chunks_enqueue
 
         self.step("Running today's digest through a Celery worker on " + settings.REDIS_URL)
         env = {**os.environ, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}

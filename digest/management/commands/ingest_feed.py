@@ -7,7 +7,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.models import Feed
-from digest.services.ingest import feed_ingest, feed_is_flagged, run_summary
+from digest.services.ingest.runs import feed_ingest, feed_is_flagged, run_summary
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from digest.ingest.records import FetchError
 from digest.models import Feed
-from digest.services.ingest import papers_import_jsonl
+from digest.services.ingest.store import papers_import_jsonl
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.services.bounces import bounces_process_maildir
+from digest.delivery.bounces import bounces_process_maildir
 
 
 class Command(BaseCommand):

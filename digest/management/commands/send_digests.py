@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from digest.services.delivery import SendResult, deliveries_plan, deliveries_send
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.send import SendResult, deliveries_send
 
 
 class DryRunRollback(Exception):

@@ -1,0 +1,214 @@
+"""``Delivery.content``: its one schema, its one writer and its one reader.
+
+Matching produces :class:`digest.matching.Match` objects; a Delivery stores them as plain JSON
+(``content``, a list of :class:`ContentEntry`) so the archive shows a digest exactly as it was
+emailed; rendering turns that JSON plus the papers into a :class:`digest.email.DigestEmail`.
+Every entry is made here (planned matches, learned suggestions, quiet-day near misses, a merged
+paper's replacement) and read here (matched terms, the near-miss line, the email's items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NotRequired, TypedDict, cast
+
+from digest.email import DigestEmail, DigestItem, DigestLinks
+from digest.feedback.links import FeedbackLinkMaker
+from digest.links import digest_links_make
+from digest.matching import Match
+from digest.models import Delivery, Paper
+from digest.selectors.papers import papers_visible_by_id
+
+
+class ContentReason(TypedDict):
+    interest: str
+    terms: list[str]
+
+
+class ContentEntry(TypedDict):
+    """One paper of a stored digest (JSON: spans are ``[start, end]`` lists)."""
+
+    paper: int
+    score: float
+    reasons: list[ContentReason]
+    title_spans: list[list[int]]
+    snippet: str
+    snippet_spans: list[list[int]]
+    suggested: bool
+    # Quiet-day notes only: the paper nearly matched ``reasons[0]["interest"]`` but lacks ``missing``.
+    near_miss: NotRequired[bool]
+    missing: NotRequired[str]
+
+
+ContentMemo = dict[tuple, ContentEntry]
+Spans = tuple[tuple[int, int], ...]
+
+
+def content_from_matches(
+    matches: Iterable[Match], *, suggested: bool = False, memo: ContentMemo | None = None
+) -> list[ContentEntry]:
+    """The stored form of matches. With ``memo`` (one per planning pass), the entry of a paper matched
+    for the same reasons with the same score -- every subscriber with the same interests -- is built
+    once and shared (entries are only ever serialised, never changed)."""
+    if memo is None:
+        return [_content_entry(match, suggested) for match in matches]
+    out = []
+    for match in matches:
+        key = (match.paper_key, match.score, match.reasons, suggested)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = _content_entry(match, suggested)
+        out.append(entry)
+    return out
+
+
+def _content_entry(match: Match, suggested: bool) -> ContentEntry:
+    return {
+        "paper": match.paper_key,
+        "score": round(match.score, 4),
+        "reasons": [{"interest": r.interest, "terms": list(r.terms)} for r in match.reasons],
+        "title_spans": [list(span) for span in match.title_spans],
+        "snippet": match.snippet,
+        "snippet_spans": [list(span) for span in match.snippet_spans],
+        "suggested": suggested,
+    }
+
+
+def content_near_miss_entry(
+    *, paper_key: int, score: float, interest: str, terms: Sequence[str], missing: str
+) -> ContentEntry:
+    """A quiet-day note's entry: a paper that nearly matched ``interest`` but lacks ``missing``."""
+    return {
+        "paper": paper_key,
+        "score": round(score, 4),
+        "reasons": [{"interest": interest, "terms": list(terms)}],
+        "title_spans": [],
+        "snippet": "",
+        "snippet_spans": [],
+        "suggested": False,
+        "near_miss": True,
+        "missing": missing,
+    }
+
+
+def content_paper_replace(
+    content: Sequence[ContentEntry], *, old_id: int, new_id: int, already_sent: bool
+) -> list[ContentEntry]:
+    """``content`` with paper ``old_id`` swapped for ``new_id`` (a merged duplicate and its survivor),
+    or dropped when ``new_id`` is in it already or the subscriber received it already."""
+    out: list[ContentEntry] = []
+    has_new = any(entry.get("paper") == new_id for entry in content)
+    for entry in content:
+        if entry.get("paper") != old_id:
+            out.append(entry)
+        elif not has_new and not already_sent:
+            out.append({**entry, "paper": new_id})
+            has_new = True
+    return out
+
+
+def content_paper_ids(content: Iterable[ContentEntry]) -> list[int]:
+    return [entry["paper"] for entry in content]
+
+
+def hf_page_url(paper: Paper) -> str:
+    return paper.hf_url or ""
+
+
+def entry_terms(entry: ContentEntry) -> tuple[str, ...]:
+    """The matched words of a stored entry, in order, once each."""
+    return tuple(dict.fromkeys(term for reason in entry.get("reasons", []) for term in reason.get("terms", [])))
+
+
+def near_miss_text(entry: ContentEntry) -> str:
+    if not entry.get("near_miss"):
+        return ""
+    interest = entry["reasons"][0]["interest"] if entry.get("reasons") else ""
+    return f"Almost matched {interest}: missing {entry.get('missing', '')}".strip()
+
+
+def digest_item_from_entry(
+    entry: ContentEntry,
+    paper: Paper,
+    *,
+    actions: tuple[tuple[str, str], ...] = (),
+    terms: tuple[str, ...] | None = None,
+) -> DigestItem:
+    """``terms``: the entry's matched words when the caller already has them (:func:`entry_terms`)."""
+    reasons = entry.get("reasons", [])
+    return DigestItem(
+        paper_key=paper.id,
+        title=paper.title,
+        url=paper.url,
+        pdf_url=paper.pdf_url,
+        hf_url=hf_page_url(paper),
+        authors=tuple(paper.authors or ()),
+        categories=tuple(paper.categories or ()),
+        popularity=paper.popularity,
+        snippet=entry.get("snippet", ""),
+        title_spans=cast(Spans, tuple(map(tuple, entry.get("title_spans", ())))),
+        snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
+        matched_terms=entry_terms(entry) if terms is None else terms,
+        interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
+        suggested=bool(entry.get("suggested", False)),
+        actions=actions,
+        near_miss=near_miss_text(entry),
+    )
+
+
+def digest_items_build(
+    content: Iterable[ContentEntry], papers: Mapping[int, Paper], *, delivery: Delivery | None = None
+) -> tuple[DigestItem, ...]:
+    """Items in stored order, leaving out papers no longer visible (hidden after planning).
+
+    With ``delivery`` each card carries its signed feedback links (one signer for the whole email)."""
+    maker = FeedbackLinkMaker(subscription_id=delivery.subscription_id, delivery_id=delivery.id) if delivery else None
+    items = []
+    for entry in content:
+        paper = papers.get(entry["paper"])
+        if paper is None:
+            continue
+        terms = entry_terms(entry)
+        actions = maker.actions(paper_id=paper.id, words=terms, authors=paper.authors or ()) if maker else ()
+        items.append(digest_item_from_entry(entry, paper, actions=actions, terms=terms))
+    return tuple(items)
+
+
+def library_interests(content: Iterable[ContentEntry]) -> tuple[str, ...]:
+    """What a subscriber with a library and no keyword interest "follows", for the email's footer."""
+    from_library = any(not r.get("terms") for entry in content for r in entry.get("reasons", []))
+    return ("papers like your library",) if from_library else ()
+
+
+def content_is_quiet_note(content: Iterable[ContentEntry]) -> bool:
+    entries = list(content)
+    return bool(entries) and all(entry.get("near_miss") for entry in entries)
+
+
+def digest_email_build(
+    *,
+    delivery: Delivery,
+    papers: Mapping[int, Paper],
+    interests: tuple[str, ...],
+    links: DigestLinks | None = None,
+    frequency: str | None = None,
+) -> DigestEmail:
+    """The email of one delivery; its signed links and the subscriber's frequency unless given."""
+    return DigestEmail(
+        recipient=delivery.to_email,
+        digest_date=delivery.slot,
+        items=digest_items_build(delivery.content, papers, delivery=delivery),
+        interests=interests or library_interests(delivery.content),
+        links=links or digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+        message_id=delivery.message_id,
+        frequency=frequency or delivery.subscription.frequency,
+        kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
+    )
+
+
+def digest_email_from_delivery(delivery: Delivery) -> DigestEmail:
+    """One delivery as a DigestEmail (the archive and "view in browser" pages use this)."""
+    subscription = delivery.subscription
+    papers = papers_visible_by_id(paper_ids=content_paper_ids(delivery.content))
+    interests = tuple(subscription.interests.values_list("query", flat=True))
+    return digest_email_build(delivery=delivery, papers=papers, interests=interests)

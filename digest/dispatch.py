@@ -1,0 +1,42 @@
+"""The one place that queues Celery tasks: in chunks of ``PAPERBOY_CHUNK_SIZE``, once committed.
+
+Services call these (or are handed ``chunks_enqueue`` as ``on_chunks=``, like the planner) and
+never import a task; this module imports the task modules, which import services, so nothing a
+task runs may import this module (the import-graph test checks it). The beat's own tasks, which
+queue other tasks, live in ``digest.tasks.beat`` above this module.
+
+``transaction.on_commit`` runs the callback at once outside a transaction, and after the commit
+inside one: a worker never gets an id whose row it cannot see yet.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+
+from digest.db import in_batches
+from digest.tasks.delivery import deliveries_send_chunk_task
+from digest.tasks.ingest import feed_ingest_task
+
+
+def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
+    """Queue one send task per chunk of delivery ids once the rows they name are committed."""
+    for chunk in chunks:
+        ids: list[int] = list(chunk)
+        transaction.on_commit(functools.partial(deliveries_send_chunk_task.delay, ids))
+
+
+def deliveries_enqueue(*, delivery_ids: Sequence[int]) -> None:
+    """Hand rows to the delivery workers in chunks of ``PAPERBOY_CHUNK_SIZE`` once committed."""
+    chunks_enqueue(list(in_batches(list(delivery_ids), settings.PAPERBOY_CHUNK_SIZE)))
+
+
+def feed_fetch_enqueue(*, feed_id: int, only_if_due: bool = False) -> None:
+    """Queue a fetch of one feed once committed (``only_if_due`` makes a duplicate queue entry harmless)."""
+    if only_if_due:
+        transaction.on_commit(lambda: feed_ingest_task.delay(feed_id, only_if_due=True))
+    else:
+        transaction.on_commit(lambda: feed_ingest_task.delay(feed_id))

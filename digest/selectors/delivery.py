@@ -1,0 +1,202 @@
+"""Delivery's reads: who is due, their paper windows and interests, and which rows can be sent.
+
+Every function here only reads; the state changes are in ``digest.delivery.state``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
+
+from digest.db import in_batches
+from digest.delivery.schedule import FIRST_WINDOW, MAX_WINDOW, Candidate, slot_for
+from digest.library.selectors import library_has_papers_q
+from digest.models import Delivery, Interest, RankerModel, SentPaper, Subscription, Suppression
+
+
+def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate]:
+    """Active subscribers with a verified, unsuppressed address whose slot has come and is not planned."""
+    window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
+    rows = (
+        Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
+        .filter(Q(Exists(Interest.objects.filter(subscription_id=OuterRef("id")))) | library_has_papers_q())
+        .values_list(
+            "id",
+            "user__email",
+            "timezone",
+            "send_hour",
+            "frequency",
+            "weekday",
+            "max_papers",
+            "muted_words",
+            "quiet_day_note",
+        )
+    )
+    due: list[Candidate] = []
+    for sub_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted, quiet in rows.iterator(2000):
+        when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
+        if when is None:
+            continue
+        day, send_at = when
+        due.append(
+            Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ()), quiet)
+        )
+    if not due:
+        return []
+    verified = verified_emails(user_emails={c.email for c in due})
+    suppressed = suppressed_emails(emails=[c.email for c in due])
+    planned: set[tuple[int, date]] = set()
+    slots = {c.slot for c in due}
+    for batch in in_batches([c.subscription_id for c in due]):
+        planned.update(
+            Delivery.objects.filter(kind=Delivery.Kind.DIGEST, subscription_id__in=batch, slot__in=slots).values_list(
+                "subscription_id", "slot"
+            )
+        )
+    return [
+        c
+        for c in due
+        if c.email.lower() in verified and c.email not in suppressed and (c.subscription_id, c.slot) not in planned
+    ]
+
+
+def suppressed_emails(*, emails: Iterable[str]) -> set[str]:
+    """Those of ``emails`` on the active suppression list (exact spelling: suppressions store the account's)."""
+    found: set[str] = set()
+    for batch in in_batches(list(emails)):
+        found.update(Suppression.objects.filter(active=True, email__in=batch).values_list("email", flat=True))
+    return found
+
+
+def verified_emails(*, user_emails: set[str]) -> set[str]:
+    """Lower-cased addresses among ``user_emails`` that their owner has verified."""
+    found: set[str] = set()
+    for batch in in_batches(list(user_emails)):
+        found.update(
+            e.lower()
+            for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
+        )
+    return found
+
+
+def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int, datetime]:
+    """Where each subscriber's paper window starts: the end of their last digest that went out."""
+    ids = [c.subscription_id for c in candidates]
+    last_end: dict[int, datetime] = {}
+    for batch in in_batches(ids):
+        rows = (
+            Delivery.objects.filter(
+                kind=Delivery.Kind.DIGEST,
+                subscription_id__in=batch,
+                state__in=[Delivery.State.SENT, Delivery.State.SKIPPED],
+                window_end__isnull=False,
+            )
+            .values("subscription_id")
+            .annotate(end=Max("window_end"))
+            .values_list("subscription_id", "end")
+        )
+        last_end.update(rows)
+    starts = {}
+    for c in candidates:
+        earliest = now - MAX_WINDOW[c.frequency]
+        previous = last_end.get(c.subscription_id)
+        starts[c.subscription_id] = max(previous, earliest) if previous else now - FIRST_WINDOW[c.frequency]
+    return starts
+
+
+def interests_by_subscription(*, subscription_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for batch in in_batches(list(subscription_ids)):
+        rows = Interest.objects.filter(subscription_id__in=batch).order_by("subscription_id", "position", "id")
+        for sub_id, query in rows.values_list("subscription_id", "query"):
+            grouped[sub_id].append(query)
+    return {key: tuple(value) for key, value in grouped.items()}
+
+
+def sent_paper_ids(*, subscription_ids: Sequence[int], paper_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Papers among ``paper_ids`` each subscriber already received."""
+    sent: dict[int, set[int]] = defaultdict(set)
+    if not paper_ids:
+        return sent
+    for batch in in_batches(subscription_ids):
+        rows = SentPaper.objects.filter(subscription_id__in=batch, paper_id__in=paper_ids).values_list(
+            "subscription_id", "paper_id"
+        )
+        for sub_id, paper_id in rows:
+            sent[sub_id].add(paper_id)
+    return sent
+
+
+def subscriptions_with_ranker(*, subscription_ids: Sequence[int]) -> set[int]:
+    """The subscribers among ``subscription_ids`` who have a learned ranking model."""
+    found: set[int] = set()
+    for batch in in_batches(subscription_ids):
+        found.update(RankerModel.objects.filter(subscription_id__in=batch).values_list("subscription_id", flat=True))
+    return found
+
+
+def deliveries_sendable(*, delivery_ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """The pending rows among ``delivery_ids`` whose time has come, in id order -- not claimed yet."""
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING)
+        .exclude(next_attempt_at__gt=now)
+        .exclude(expires_at__lte=now)
+        .select_related("subscription")
+        .order_by("id")
+    )
+
+
+def deliveries_backing_off_ids(*, delivery_ids: Sequence[int], now: datetime) -> list[int]:
+    """Pending rows among ``delivery_ids`` whose retry time has not come yet (an earlier attempt failed)."""
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING, next_attempt_at__gt=now)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def deliveries_pending_ids(*, delivery_ids: Sequence[int]) -> list[int]:
+    return list(
+        Delivery.objects.filter(id__in=list(delivery_ids), state=Delivery.State.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def deliveries_pending_of_run(*, run_id: int, subscription_ids: Sequence[int]) -> list[int]:
+    """The ids of a run's pending rows for these subscribers, in id order (a planned batch's chunks)."""
+    return list(
+        Delivery.objects.filter(run_id=run_id, state=Delivery.State.PENDING, subscription_id__in=subscription_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def retry_earliest_at(*, delivery_ids: Sequence[int]) -> datetime | None:
+    """The earliest ``next_attempt_at`` among these rows."""
+    return (
+        Delivery.objects.filter(id__in=list(delivery_ids))
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+
+
+def deliveries_due_ids(*, now: datetime | None = None) -> list[int]:
+    """Pending rows whose time has come (retries, rows left behind by a pause) — for the dispatcher."""
+    now = now or timezone.now()
+    # Fresh rows are on the queue already; only rows that waited a while (a pause, a lost message)
+    # or whose retry time came are queued again. Claiming makes a double queueing harmless anyway.
+    waited = Q(attempts__gt=0) | Q(planned_at__lt=now - timedelta(seconds=settings.PAPERBOY_REQUEUE_AFTER_SECONDS))
+    return list(
+        Delivery.objects.filter(waited, state=Delivery.State.PENDING, send_at__lte=now)
+        .exclude(next_attempt_at__gt=now)
+        .order_by("id")
+        .values_list("id", flat=True)[:50_000]
+    )

@@ -1,0 +1,43 @@
+"""The beat's periodic tasks: each runs services, then queues the work it found through ``digest.dispatch``.
+
+They live apart from the tasks they queue (``digest.tasks.delivery``, ``digest.tasks.ingest``) so the
+import graph stays one-way: beat -> dispatch -> tasks -> services.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from digest.delivery.circuit import sending_is_paused
+from digest.delivery.plan import deliveries_plan
+from digest.delivery.sweeper import deliveries_sweep
+from digest.dispatch import chunks_enqueue, deliveries_enqueue, feed_fetch_enqueue
+from digest.selectors.delivery import deliveries_due_ids
+from digest.services.ingest.runs import feeds_due
+
+
+@shared_task(name="digest.plan_due_slots", ignore_result=True)
+def digest_plan_task() -> int:
+    """Beat, every few minutes: reconcile what lost workers left, plan the slots whose local send
+    hour has come, fan out chunks, and re-queue pending rows whose (retry) time has come."""
+    deliveries_sweep()
+    # Planning commits batch by batch and queues each batch's chunks once it is committed, so the
+    # workers start sending while the rest of the slot is still being planned.
+    result = deliveries_plan(on_chunks=chunks_enqueue)
+    if sending_is_paused():
+        return result.planned  # the queued chunks wait on the pause by themselves
+    planned = {i for chunk in result.chunks for i in chunk}
+    deliveries_enqueue(delivery_ids=[i for i in deliveries_due_ids() if i not in planned])
+    return result.planned
+
+
+@shared_task(name="digest.ingest_due_feeds", ignore_result=True)
+def feeds_ingest_due_task() -> list[int]:
+    """Beat: queue one fetch per due feed. ``only_if_due`` makes a duplicate queue entry harmless."""
+    with transaction.atomic():
+        due = feeds_due(now=timezone.now())
+        for feed_id in due:
+            feed_fetch_enqueue(feed_id=feed_id, only_if_due=True)
+    return due
