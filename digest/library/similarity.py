@@ -33,13 +33,15 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-from .records import Library, LibraryPaperDoc, LikeMatch, Resemblance
+from .records import Library, LibraryPaperDoc, LikeMatch
+from .results import LibraryMatches
+from .topk import csr_rows, top_per_row
 from .words import TermVector, term_counts, term_hash, term_vector
 
 NEIGHBOURS = 64  # day's papers kept per library paper
@@ -155,55 +157,6 @@ def _library_tf(
 
 
 # --------------------------------------------------------------------------------------------------
-# Top entries per row
-# --------------------------------------------------------------------------------------------------
-
-
-def top_per_row(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    scores: np.ndarray,
-    nrows: int,
-    limits: np.ndarray,
-    *,
-    decimals: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, scores) of each row's ``limits[row]`` best entries (score desc, then column asc),
-    grouped by row ascending, best first. Scores must be positive. With ``decimals`` the scores are
-    rounded first (so equal-looking scores tie-break by column) and returned rounded.
-
-    Exact, and cheap however long the rows: scores are bucketed by the top bits of their float32 form
-    (the exponent and 3 bits of mantissa: monotonic in the value, no logarithm needed), a histogram per
-    row finds the bucket that reaches the row's limit, and only entries from one bucket below that up
-    are sorted (whole buckets are kept, and the spare one absorbs rounding, so no tie is cut wrongly)."""
-    if not len(scores):
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    bucket = scores.astype(np.float32).view(np.int32) >> 20
-    bucket = (bucket - bucket.min()).astype(np.int64)
-    nb = int(bucket.max()) + 1
-    while nb * nrows > 8_000_000:
-        bucket >>= 1
-        nb = int(bucket.max()) + 1
-    hist = np.bincount(rows.astype(np.int64) * nb + bucket, minlength=nrows * nb).reshape(nrows, nb)
-    from_top = np.cumsum(hist[:, ::-1], axis=1)
-    reach = np.argmax(from_top >= limits[:, None], axis=1)  # buckets from the top until the limit is reached
-    threshold = nb - 2 - reach  # that bucket, and one more
-    threshold[from_top[:, -1] < limits] = 0
-    candidates = np.flatnonzero(bucket >= threshold[rows])
-    values = scores[candidates] if decimals is None else np.round(scores[candidates], decimals)
-    order = np.lexsort((cols[candidates], -values, rows[candidates]))
-    ordered_rows = rows[candidates[order]]
-    group = np.flatnonzero(np.concatenate(([True], ordered_rows[1:] != ordered_rows[:-1])))
-    first = np.repeat(group, np.diff(np.concatenate((group, [len(order)]))))
-    keep = order[(np.arange(len(order)) - first) < limits[ordered_rows]]
-    return candidates[keep], values[keep]
-
-
-def _csr_rows(matrix: sparse.csr_matrix) -> np.ndarray:
-    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-
-
-# --------------------------------------------------------------------------------------------------
 # Neighbours of each library paper
 # --------------------------------------------------------------------------------------------------
 
@@ -227,7 +180,7 @@ class _Neighbours:
         for start in range(0, len(docs), _SEED_BLOCK):
             chunk = queries[start : start + _SEED_BLOCK]
             product = (chunk @ both_t).tocsr()
-            rows = _csr_rows(product)
+            rows = csr_rows(product)
             cols = product.indices.astype(np.int64)
             keep, _ = top_per_row(rows, cols, product.data.real, chunk.shape[0], np.full(chunk.shape[0], NEIGHBOURS))
             kept_rows = rows[keep]  # grouped by row, best first: the rank is the place in the group
@@ -252,7 +205,7 @@ class _Neighbours:
         if len(docs) * n <= _DENSE_TABLE:
             self.table = np.zeros(shape, dtype=np.float32)
             self.table[rows, cols] = values.imag
-        self.pair_keys = _csr_rows(self.cosine) * max(n, 1) + self.cosine.indices
+        self.pair_keys = csr_rows(self.cosine) * max(n, 1) + self.cosine.indices
 
     def scoring(self, neighbours: int) -> sparse.csr_matrix:
         """(library papers x day's papers): each library paper's ``neighbours`` best, as BM25 + i cos^8."""
@@ -279,7 +232,7 @@ def query_terms(rows: sparse.csr_matrix, terms: int | None = None) -> sparse.csr
     """Each row cut to its ``QUERY_TERMS`` heaviest words (ties: lower column), as "more like this"
     queries are: a paper's most distinctive words say what it is about; its long tail is noise."""
     terms = QUERY_TERMS if terms is None else terms
-    row_of = _csr_rows(rows)
+    row_of = csr_rows(rows)
     keep, _ = top_per_row(
         row_of, rows.indices.astype(np.int64), rows.data, rows.shape[0], np.full(rows.shape[0], terms)
     )
@@ -287,59 +240,6 @@ def query_terms(rows: sparse.csr_matrix, terms: int | None = None) -> sparse.csr
     out = sparse.csr_matrix((rows.data[keep], (row_of[keep], rows.indices[keep])), shape=rows.shape)
     out.sort_indices()
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------------
-
-
-class LibraryMatches(Mapping[int, list[LikeMatch]]):
-    """Each library's matches, best first, kept as arrays and turned into records when read
-    (a hundred thousand libraries' matches as objects would cost more than finding them)."""
-
-    def __init__(
-        self,
-        *,
-        library_keys: Sequence[int],
-        starts: dict[int, tuple[int, int]],
-        papers: np.ndarray,
-        scores: np.ndarray,
-        first: np.ndarray,
-        first_sim: np.ndarray,
-        second: np.ndarray,
-        second_sim: np.ndarray,
-        seed_keys: Sequence[str],
-        seed_titles: Sequence[str],
-    ) -> None:
-        self._keys = list(library_keys)
-        self._starts = starts
-        self._papers, self._scores = papers, scores
-        self._first, self._first_sim, self._second, self._second_sim = first, first_sim, second, second_sim
-        self._seed_keys, self._seed_titles = seed_keys, seed_titles
-
-    def __getitem__(self, key: int) -> list[LikeMatch]:
-        start, end = self._starts[key]
-        return [self._match(i) for i in range(start, end)]
-
-    def _match(self, i: int) -> LikeMatch:
-        like = [self._resemblance(int(self._first[i]), float(self._first_sim[i]))]
-        if self._second[i] >= 0:
-            like.append(self._resemblance(int(self._second[i]), float(self._second_sim[i])))
-        return LikeMatch(paper_key=int(self._papers[i]), score=float(self._scores[i]), like=tuple(like))
-
-    def _resemblance(self, seed: int, similarity: float) -> Resemblance:
-        return Resemblance(key=self._seed_keys[seed], title=self._seed_titles[seed], similarity=round(similarity, 4))
-
-    def __iter__(self) -> Iterator[int]:
-        return (key for key in self._keys if key in self._starts)
-
-    def __len__(self) -> int:
-        return len(self._starts)
-
-    @property
-    def pairs(self) -> int:
-        return len(self._papers)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -449,7 +349,7 @@ def _match_block(
     """(library row, paper position, score, best seed, its cosine, second seed or -1, its cosine)."""
     sizes = np.diff(members.indptr).astype(np.float64)
     product = (members @ scoring).tocsr()
-    rows = _csr_rows(product)
+    rows = csr_rows(product)
     cols = product.indices
     mean = product.data.real / sizes[rows]
     filled = np.flatnonzero(np.diff(product.indptr))

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from digest.library.naive import library_match_naive
 from digest.library.records import Library, LibraryPaperDoc
-from digest.library.similarity import LibraryIndex, libraries_match, library_match, top_per_row
+from digest.library.similarity import LibraryIndex, libraries_match, library_match
+from digest.library.topk import top_per_row
 from digest.library.words import TermVector, term_vector, words
 from digest.matching import PaperDoc
 from tests.conftest import CORPUS_PATH, service_missing
