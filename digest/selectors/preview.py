@@ -219,7 +219,7 @@ def _item(match, card: _PaperCard) -> PreviewItem:
         title=segments(card.title, match.title_spans),
         snippet=segments(match.snippet, match.snippet_spans),
         authors=card.authors[:4] + (("et al.",) if len(card.authors) > 4 else ()),
-        matched_terms=tuple(match.matched_terms),
+        matched_terms=tuple(match.described_terms),  # "LLM, as 'large language model'" where so found
         interests=interests,
         # A keyword interest that matched always found a word; a library reason has none.
         library_reasons=tuple(r.interest for r in match.reasons if not r.terms),

@@ -177,7 +177,7 @@ class Command(BaseCommand):
             url = extras.get(m.paper_key, {}).get("url") or ""
             self.stdout.write(f"{rank:>3}. [{m.score:.2f}] {titles[m.paper_key]}" + (f"  <{url}>" if url else ""))
             if m.matched_terms:
-                self.stdout.write(f"     matched: {', '.join(m.matched_terms)}")
+                self.stdout.write(f"     matched: {', '.join(m.described_terms)}")
             for reason in m.reasons:
                 if not reason.terms:
                     self.stdout.write(f"     {reason.interest}")
