@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
+# Local runs may use the public development SECRET_KEY (never set this in production: see README).
+DEV := PAPERBOY_INSECURE_DEV_KEY=$${PAPERBOY_INSECURE_DEV_KEY:-1}
 
 .PHONY: demo test install lint format run worker beat clean screenshots bench
 
@@ -20,7 +22,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	@if [ -z "$$DATABASE_URL" ]; then rm -f var/demo.sqlite3; fi
 	@mkdir -p var
-	DATABASE_URL=$${DATABASE_URL:-sqlite:///var/demo.sqlite3} $(PY) manage.py demo
+	$(DEV) DATABASE_URL=$${DATABASE_URL:-sqlite:///var/demo.sqlite3} $(PY) manage.py demo
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
@@ -42,21 +44,21 @@ TYPED := digest/email digest/matching digest/ingest digest/library digest/admin 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $(TYPED)
+	$(DEV) $(VENV)/bin/mypy $(TYPED)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py runserver
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A paperboy worker --loglevel INFO
+	$(DEV) $(VENV)/bin/celery -A paperboy worker --loglevel INFO
 
 beat: $(STAMP)
-	$(VENV)/bin/celery -A paperboy beat --loglevel INFO --schedule var/celerybeat-schedule
+	$(DEV) $(VENV)/bin/celery -A paperboy beat --loglevel INFO --schedule var/celerybeat-schedule
 
 clean:
 	rm -rf var/mail var/paperboy.sqlite3

@@ -3,6 +3,12 @@
 A token carries the subscription id (and optionally more data) signed with SECRET_KEY and a salt
 per purpose, so an unsubscribe token can't be used to view an archive and vice versa.
 
+Every token is also bound to the subscription's email address: the address is part of the signing
+key. A token made in another database (the demo's, with the public development key), a restored
+backup or for an id that now belongs to someone else names an id whose address differs, and does
+nothing there; changing one's address retires the links sent to the old one (security review L5).
+Readers pass ``address_of``, which looks the claimed subscription's address up.
+
 Every email mints two of these and dozens of compact feedback tokens, so minting is written for speed:
 the per-purpose HMAC keys are derived once and kept as SHA-256 states already fed their key pad (RFC
 2104 HMAC, just not re-keyed per token), and a :class:`CompactMinter` works out the issue time once per
@@ -19,6 +25,7 @@ import hmac
 import json
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +37,15 @@ PURPOSES = frozenset({"unsubscribe", "archive", "preferences", "feedback", "feed
 
 class InvalidToken(Exception):
     """The token was tampered with, expired, or made for another purpose."""
+
+
+# A subscription id -> its current email address (None when there is no such subscription).
+AddressOf = Callable[[int], "str | None"]
+
+
+def _bound_secret(address: str) -> str:
+    """The signing key of one subscriber's links: SECRET_KEY and the address they were sent to."""
+    return f"{settings.SECRET_KEY}\x00{address.strip().lower()}"
 
 
 def _salt(purpose: str) -> str:
@@ -79,16 +95,16 @@ def _b64url(data: bytes) -> str:
 _JSON = json.JSONEncoder(separators=(",", ":"))  # what signing.JSONSerializer writes
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=1024)
 def _signing_hmac(secret: str, salt: str) -> _HmacSha256:
     # django.core.signing's Signer: salted_hmac(salt + "signer", value, secret, algorithm="sha256")
     return _HmacSha256(hashlib.sha256(f"{salt}signer{secret}".encode()).digest())
 
 
-def token_make(*, purpose: str, subscription_id: int, data: dict[str, Any] | None = None) -> str:
-    """Exactly ``signing.dumps(payload, salt=<purpose's salt>, compress=True)`` (tested), read by
-    :func:`token_read` with ``signing.loads``; minted without Django's per-call signer set-up and key
-    derivation, since every email carries two."""
+def token_make(*, purpose: str, subscription_id: int, address: str, data: dict[str, Any] | None = None) -> str:
+    """Exactly ``signing.dumps(payload, key=<bound key>, salt=<purpose's salt>, compress=True)`` (tested),
+    read by :func:`token_read` with ``signing.loads``; minted without Django's per-call signer set-up and
+    key derivation, since every email carries two. ``address``: where the link is sent."""
     payload: dict[str, Any] = {"s": subscription_id}
     if data:
         payload["d"] = data
@@ -96,21 +112,41 @@ def token_make(*, purpose: str, subscription_id: int, data: dict[str, Any] | Non
     compressed = zlib.compress(raw)
     body = "." + _b64url(compressed) if len(compressed) < len(raw) - 1 else _b64url(raw)
     value = f"{body}:{signing.b62_encode(int(time.time()))}"
-    mac = _signing_hmac(settings.SECRET_KEY, _salt(purpose)).digest(value.encode())
+    mac = _signing_hmac(_bound_secret(address), _salt(purpose)).digest(value.encode())
     return f"{value}:{_b64url(mac)}"
 
 
-def token_read(*, purpose: str, token: str, max_age_seconds: int | None = None) -> tuple[int, dict[str, Any]]:
-    """Return ``(subscription_id, data)`` or raise :class:`InvalidToken`."""
+def _claimed_subscription(token: str) -> int | None:
+    """The subscription id a signed token claims, read *before* verifying (to find whose key)."""
+    body = token.split(":", 1)[0]
     try:
-        payload = signing.loads(token, salt=_salt(purpose), max_age=max_age_seconds)
+        raw = signing.b64_decode(body.removeprefix(".").encode())
+        if body.startswith("."):
+            raw = zlib.decompressobj().decompress(raw, 4096)
+        claimed = json.loads(raw)
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        return None
+    sid = claimed.get("s") if isinstance(claimed, dict) else None
+    return sid if isinstance(sid, int) and not isinstance(sid, bool) else None
+
+
+def token_read(
+    *, purpose: str, token: str, address_of: AddressOf, max_age_seconds: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Return ``(subscription_id, data)`` or raise :class:`InvalidToken`."""
+    claimed = _claimed_subscription(token)
+    address = address_of(claimed) if claimed is not None else None
+    if not address:
+        raise InvalidToken("This link is not valid.")
+    try:
+        payload = signing.loads(token, key=_bound_secret(address), salt=_salt(purpose), max_age=max_age_seconds)
     except signing.SignatureExpired as exc:
         raise InvalidToken("This link has expired.") from exc
     except signing.BadSignature as exc:
         raise InvalidToken("This link is not valid.") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+    if not isinstance(payload, dict) or payload.get("s") != claimed:
         raise InvalidToken("This link is not valid.")
-    return payload["s"], payload.get("d") or {}
+    return claimed, payload.get("d") or {}
 
 
 # --- Compact tokens -------------------------------------------------------------------------------
@@ -128,13 +164,14 @@ def _compact_key(secret: str, purpose: str) -> bytes:
     return hashlib.sha256(f"paperboy.compact.{purpose}\x00{secret}".encode()).digest()
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=1024)
 def _compact_hmac(secret: str, salt: str) -> _HmacSha256:
     return _HmacSha256(_compact_key(secret, salt))
 
 
-def _mac(purpose: str, message: str) -> str:
-    return _b64url(_compact_hmac(settings.SECRET_KEY, _salt(purpose)).digest(message.encode())[:_MAC_BYTES])
+def _mac(purpose: str, message: str, *, address: str) -> str:
+    hmac_ = _compact_hmac(_bound_secret(address), _salt(purpose))
+    return _b64url(hmac_.digest(message.encode())[:_MAC_BYTES])
 
 
 @functools.lru_cache(maxsize=8192)
@@ -156,9 +193,11 @@ class CompactMinter:
 
     __slots__ = ("_hmac", "_issued")
 
-    def __init__(self, purpose: str) -> None:
-        self._hmac = _compact_hmac(settings.SECRET_KEY, _salt(purpose))
-        self._issued = "." + _base36(int(time.time()))
+    def __init__(self, purpose: str, *, address: str, issued_at: float | None = None) -> None:
+        """``address``: where the links are sent (part of the key). ``issued_at`` (epoch seconds): sign
+        as of then, so the tokens expire when the originals do."""
+        self._hmac = _compact_hmac(_bound_secret(address), _salt(purpose))
+        self._issued = "." + _base36(int(time.time() if issued_at is None else issued_at))
 
     def make(self, fields: tuple[str, ...]) -> str:
         """A token over ``fields`` (text; none may contain '.')."""
@@ -176,14 +215,18 @@ class CompactMinter:
         return f"{message}.{binascii.b2a_base64(mac, newline=False).translate(_URLSAFE).decode()}"
 
 
-def compact_token_make(*, purpose: str, fields: tuple[str | int, ...]) -> str:
-    return CompactMinter(purpose).make(tuple(str(field) for field in fields))
+def compact_token_make(*, purpose: str, address: str, fields: tuple[str | int, ...]) -> str:
+    """A compact token whose first field is the subscription id, bound to ``address``."""
+    return CompactMinter(purpose, address=address).make(tuple(str(field) for field in fields))
 
 
-def compact_token_read(*, purpose: str, token: str, max_age_seconds: int) -> tuple[str, ...]:
-    """The fields of a compact token, or :class:`InvalidToken` if altered, expired or malformed."""
+def compact_token_read(*, purpose: str, token: str, max_age_seconds: int, address_of: AddressOf) -> tuple[str, ...]:
+    """The fields of a compact token (the first is the subscription id, whose address is part of the
+    key), or :class:`InvalidToken` if altered, expired, malformed or made for another address."""
     message, _, mac = token.rpartition(".")
-    if not message or not hmac.compare_digest(mac, _mac(purpose, message)):
+    claimed = message.split(".", 1)[0]
+    address = address_of(int(claimed)) if claimed.isascii() and claimed.isdigit() and len(claimed) < 19 else None
+    if not message or not address or not hmac.compare_digest(mac, _mac(purpose, message, address=address)):
         raise InvalidToken("This link is not valid.")
     *fields, issued = message.split(".")
     try:

@@ -62,6 +62,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{tmp.name}/preview.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperboy.settings")
     os.environ.pop("REDIS_URL", None)  # the preview never needs the cache or broker
+    # This measures the preview's work, not the per-user throttle (digest/throttle.py) that would refuse a loop.
+    os.environ["PAPERBOY_PREVIEW_RATE"] = "1000000"
     import django
 
     django.setup()

@@ -249,7 +249,9 @@ def _worker_path(mails: list, *, seconds: float, mime_emails: int) -> None:
             delivery=delivery,
             papers=papers,
             interests=interests[delivery.subscription_id],
-            links=digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+            links=digest_links_make(
+                subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email
+            ),
             frequency="daily",
         )
 

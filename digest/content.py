@@ -157,12 +157,26 @@ def digest_item_from_entry(
 
 
 def digest_items_build(
-    content: Iterable[ContentEntry], papers: Mapping[int, Paper], *, delivery: Delivery | None = None
+    content: Iterable[ContentEntry],
+    papers: Mapping[int, Paper],
+    *,
+    delivery: Delivery | None = None,
+    links_issued_at: float | None = None,
 ) -> tuple[DigestItem, ...]:
     """Items in stored order, leaving out papers no longer visible (hidden after planning).
 
-    With ``delivery`` each card carries its signed feedback links (one signer for the whole email)."""
-    maker = FeedbackLinkMaker(subscription_id=delivery.subscription_id, delivery_id=delivery.id) if delivery else None
+    With ``delivery`` each card carries its signed feedback links (one signer for the whole email),
+    issued now or at ``links_issued_at``."""
+    maker = (
+        FeedbackLinkMaker(
+            subscription_id=delivery.subscription_id,
+            delivery_id=delivery.id,
+            address=delivery.to_email,
+            issued_at=links_issued_at,
+        )
+        if delivery
+        else None
+    )
     items = []
     for entry in content:
         paper = papers.get(entry["paper"])
@@ -192,23 +206,31 @@ def digest_email_build(
     interests: tuple[str, ...],
     links: DigestLinks | None = None,
     frequency: str | None = None,
+    links_issued_at: float | None = None,
 ) -> DigestEmail:
     """The email of one delivery; its signed links and the subscriber's frequency unless given."""
     return DigestEmail(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
-        items=digest_items_build(delivery.content, papers, delivery=delivery),
+        items=digest_items_build(delivery.content, papers, delivery=delivery, links_issued_at=links_issued_at),
         interests=interests or library_interests(delivery.content),
-        links=links or digest_links_make(subscription_id=delivery.subscription_id, delivery_id=delivery.id),
+        links=links
+        or digest_links_make(
+            subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email
+        ),
         message_id=delivery.message_id,
         frequency=frequency or delivery.subscription.frequency,
         kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
     )
 
 
-def digest_email_from_delivery(delivery: Delivery) -> DigestEmail:
-    """One delivery as a DigestEmail (the archive and "view in browser" pages use this)."""
+def digest_email_from_delivery(delivery: Delivery, *, as_sent: bool = False) -> DigestEmail:
+    """One delivery as a DigestEmail (the archive and "view in browser" pages use this).
+
+    ``as_sent``: the feedback links are signed as of the send time, so they expire when the email's
+    own do (the anonymous "view in browser" page must not mint fresh ones: security review L5)."""
     subscription = delivery.subscription
     papers = papers_visible_by_id(paper_ids=content_paper_ids(delivery.content))
     interests = tuple(subscription.interests.values_list("query", flat=True))
-    return digest_email_build(delivery=delivery, papers=papers, interests=interests)
+    issued = delivery.sent_at.timestamp() if as_sent and delivery.sent_at else None
+    return digest_email_build(delivery=delivery, papers=papers, interests=interests, links_issued_at=issued)

@@ -38,18 +38,37 @@ def _view_url(name: str, site_url: str) -> str:
     return absolute_url(reverse(name))
 
 
-def unsubscribe_url(*, subscription_id: int) -> str:
-    return token_url("digest:unsubscribe", token_make(purpose="unsubscribe", subscription_id=subscription_id))
+def _address(subscription_id: int, address: str | None) -> str:
+    """The address the links are sent to; looked up when the caller (a test, a one-off) does not know it."""
+    if address is not None:
+        return address
+    from digest.selectors.subscriptions import subscription_address
+
+    return subscription_address(subscription_id) or ""
 
 
-def digest_view_url(*, subscription_id: int, delivery_id: int) -> str:
-    token = token_make(purpose="archive", subscription_id=subscription_id, data={"d": delivery_id})
+def unsubscribe_url(*, subscription_id: int, address: str | None = None) -> str:
+    token = token_make(
+        purpose="unsubscribe", subscription_id=subscription_id, address=_address(subscription_id, address)
+    )
+    return token_url("digest:unsubscribe", token)
+
+
+def digest_view_url(*, subscription_id: int, delivery_id: int, address: str | None = None) -> str:
+    token = token_make(
+        purpose="archive",
+        subscription_id=subscription_id,
+        address=_address(subscription_id, address),
+        data={"d": delivery_id},
+    )
     return token_url("digest:digest_view", token)
 
 
-def digest_links_make(*, subscription_id: int, delivery_id: int) -> DigestLinks:
+def digest_links_make(*, subscription_id: int, delivery_id: int, address: str | None = None) -> DigestLinks:
+    """The email's links, bound to ``address`` (where it is sent: ``Delivery.to_email``)."""
+    address = _address(subscription_id, address)
     return DigestLinks(
-        unsubscribe_url=unsubscribe_url(subscription_id=subscription_id),
+        unsubscribe_url=unsubscribe_url(subscription_id=subscription_id, address=address),
         manage_url=_view_url("digest:preferences", settings.SITE_URL),  # reverse() costs ~20 µs
-        view_url=digest_view_url(subscription_id=subscription_id, delivery_id=delivery_id),
+        view_url=digest_view_url(subscription_id=subscription_id, delivery_id=delivery_id, address=address),
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from accounts.client_ip import trusted_proxies_parse
 from paperboy.env import (
     ImproperlyConfiguredEnv,
     database_from_url,
@@ -14,24 +17,31 @@ from paperboy.env import (
     env_list,
     env_str,
 )
+from paperboy.secret_key import secret_key_choose
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PAPERBOY_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("PAPERBOY_PRODUCTION", False):
-        raise ImproperlyConfiguredEnv("SECRET_KEY must be set when PAPERBOY_PRODUCTION=1")
-    # Good enough for make demo and tests; production sets PAPERBOY_PRODUCTION=1 and a real key.
-    SECRET_KEY = "paperboy-insecure-development-key-change-me"
+PRODUCTION = env_bool("PAPERBOY_PRODUCTION", False)
+# The public development key: DEBUG=1, the test run (pytest) or make demo (PAPERBOY_INSECURE_DEV_KEY=1,
+# which `manage.py demo` implies), never in production. Anything else needs a strong SECRET_KEY.
+_DEV_KEY_OK = not PRODUCTION and (
+    "pytest" in sys.modules or sys.argv[1:2] == ["demo"] or env_bool("PAPERBOY_INSECURE_DEV_KEY", False)
+)
+if _DEV_KEY_OK and sys.argv[1:2] == ["demo"]:
+    os.environ.setdefault("PAPERBOY_INSECURE_DEV_KEY", "1")  # the demo's worker and mail sink too
+SECRET_KEY = secret_key_choose(key=env_str("SECRET_KEY", ""), debug=DEBUG and not PRODUCTION, development=_DEV_KEY_OK)
 
 SITE_URL = env_str("PAPERBOY_SITE_URL", "http://localhost:8000").rstrip("/")
 _site = urlparse(SITE_URL)
 if _site.scheme not in {"http", "https"} or not _site.hostname:
     raise ImproperlyConfiguredEnv(f"PAPERBOY_SITE_URL={SITE_URL!r} must be an http(s) URL")
 SITE_DOMAIN = _site.hostname
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [SITE_DOMAIN, "localhost", "127.0.0.1", "testserver"])
+# In production only the site's own host: links in account emails are built from the Host header.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [SITE_DOMAIN] if PRODUCTION else [SITE_DOMAIN, "localhost", "127.0.0.1", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_site.scheme}://{_site.netloc}"])
 
 INSTALLED_APPS = [
@@ -60,6 +70,7 @@ for _provider, _prefix in (("github", "GITHUB"), ("google", "GOOGLE"), ("orcid",
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "paperboy.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,13 +149,27 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Paperboy] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# Limits (accounts/adapter.py): failed logins per client address, per (account, client address) and
+# per account from everywhere; while the last one holds, the owner still signs in with an emailed code
+# or a reset link. Mails to one address (reset, login code, confirmation) are limited per address.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": "30/h/key",
     "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
+    "reset_password": "20/m/ip,3/h/key",
+    "request_login_code": "20/m/ip,3/15m/key",
     "confirm_email": "1/3m/key",
     "change_email": "1/m/user",
 }
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# A reset asked for an address with no account sends nothing (the page says the same either way).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# The proxies in front of the site (PAPERBOY_TRUSTED_PROXIES): a count, or their addresses/ranges.
+# Client addresses for the limits come from X-Forwarded-For only through them (accounts/client_ip.py).
+PAPERBOY_TRUSTED_PROXIES = trusted_proxies_parse(env_str("PAPERBOY_TRUSTED_PROXIES", ""))
+ALLAUTH_TRUSTED_PROXY_COUNT = PAPERBOY_TRUSTED_PROXIES if isinstance(PAPERBOY_TRUSTED_PROXIES, int) else 0
 ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = True
 ACCOUNT_CHANGE_EMAIL = True
 SOCIALACCOUNT_ONLY = False
@@ -186,6 +211,15 @@ PAPERBOY_HTTP_USER_AGENT = env_str(
 )
 PAPERBOY_MAILDIR = env_str("PAPERBOY_MAILDIR", str(VAR_DIR / "mail"))
 
+# "View in browser" links in emails work this many days (unsubscribe links never expire; feedback
+# links expire after 60 days, also on the view-in-browser page).
+PAPERBOY_VIEW_LINK_MAX_AGE_DAYS = env_int("PAPERBOY_VIEW_LINK_MAX_AGE_DAYS", 365, minimum=1)
+# Live preview: per user, at most this many requests per window (and one at a time); the combined
+# "next digest" preview searches at most this many words (a subscription may have 20 x 32).
+PAPERBOY_PREVIEW_RATE = env_int("PAPERBOY_PREVIEW_RATE", 40, minimum=1)
+PAPERBOY_PREVIEW_RATE_WINDOW = env_int("PAPERBOY_PREVIEW_RATE_WINDOW", 10, minimum=1)
+PAPERBOY_PREVIEW_WORD_BUDGET = env_int("PAPERBOY_PREVIEW_WORD_BUDGET", 96, minimum=32)
+
 # --- Delivery (docs/DELIVERY.md) ----------------------------------------------------------------
 # A row left in ``sending`` longer than this is taken as the worker's death and reconciled. It must
 # exceed the longest single SMTP transaction: every socket operation may take EMAIL_TIMEOUT.
@@ -216,7 +250,14 @@ PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", SITE_DOMAIN)
 PAPERBOY_SOFT_BOUNCE_LIMIT = env_int("PAPERBOY_SOFT_BOUNCE_LIMIT", 3, minimum=1)
 
 # --- Ingest (docs/INGEST.md) --------------------------------------------------------------------
-# Seconds per socket operation of every feed request (a response may take up to 6x this in all).
+# File-based feeds (kind jsonl with a path) read only files under this directory, and only
+# `manage.py add_feed` creates them (the admin cannot).
+PAPERBOY_IMPORT_DIR = env_str("PAPERBOY_IMPORT_DIR", str(VAR_DIR / "import"))
+# Feeds are fetched from public addresses only; these host names and address ranges (comma-separated,
+# e.g. "mirror.lab.internal,10.1.2.0/24") are allowed too (digest/ingest/netguard.py).
+PAPERBOY_FETCH_ALLOW = env_list("PAPERBOY_FETCH_ALLOW")
+# Seconds per socket operation of every feed request; one request (redirects included) may take 6x this
+# in all, a wall-clock limit the fetcher enforces.
 PAPERBOY_HTTP_TIMEOUT = env_float("PAPERBOY_HTTP_TIMEOUT", 20.0, minimum=0.01)
 # Largest response body accepted (after decompression); bigger responses fail the run.
 PAPERBOY_HTTP_MAX_BYTES = env_int("PAPERBOY_HTTP_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
@@ -238,6 +279,9 @@ PAPERBOY_FEED_FLAG_AFTER_FAILURES = env_int("PAPERBOY_FEED_FLAG_AFTER_FAILURES",
 PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)
 # A run still "running" after this long is considered abandoned (its worker died) and may be retaken.
 PAPERBOY_FEED_LEASE_SECONDS = env_int("PAPERBOY_FEED_LEASE_SECONDS", 1800, minimum=60)
+# At most this many papers from one feed in one run; the rest is reported on the run (a feed's own
+# max_papers_per_run param overrides it).
+PAPERBOY_FEED_MAX_PAPERS_PER_RUN = env_int("PAPERBOY_FEED_MAX_PAPERS_PER_RUN", 5000, minimum=1)
 
 # --- Celery -------------------------------------------------------------------------------------
 # Without REDIS_URL (make demo, tests) tasks run in-process; with it they go through the broker.
@@ -267,7 +311,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
 }
 
-if env_bool("PAPERBOY_PRODUCTION", False):
+if PRODUCTION:
+    _https = _site.scheme == "https"
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = _site.scheme == "https"
-    CSRF_COOKIE_SECURE = _site.scheme == "https"
+    SESSION_COOKIE_SECURE = _https
+    CSRF_COOKIE_SECURE = _https
+    # Plain http is redirected and browsers remember to use https (a year; PAPERBOY_HSTS_SECONDS=0 turns
+    # it off while trying TLS out). Preloading is a commitment the operator opts into.
+    SECURE_SSL_REDIRECT = env_bool("PAPERBOY_SSL_REDIRECT", _https)
+    SECURE_HSTS_SECONDS = env_int("PAPERBOY_HSTS_SECONDS", 31_536_000 if _https else 0, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PAPERBOY_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("PAPERBOY_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # not preloading is the operator's choice, see above

@@ -23,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("PAPERBOY_SHARED") or REPO_ROOT.parent / "shared")
 CORPUS_PATH = SHARED_DIR / "corpus" / "papers.jsonl"
 REQUIRE_SERVICES = os.environ.get("PAPERBOY_REQUIRE_SERVICES") == "1"
+# Workers, mail sinks and servers the tests start use the public development key, like the test run.
+os.environ.setdefault("PAPERBOY_INSECURE_DEV_KEY", "1")
 
 
 def _reachable(url: str, default_port: int) -> bool:

@@ -20,6 +20,7 @@ from digest.admin.base import (
     can_see_subscribers,
     short_text,
 )
+from digest.feed_form import FILE_FEED_LOCKED, FeedAdminForm, feed_change_message, feed_is_file
 from digest.models import Feed, FeedRun
 from digest.selectors.moderation import feed_runs_recent, papers_recent_counts
 from digest.services import moderation
@@ -157,8 +158,14 @@ class FeedAdmin(ObjectActionsMixin, PageAnnotateMixin):
     def _suggester_field(self, request) -> str:
         return "suggested_by_email" if can_see_subscribers(request) else "suggested_by_anonymous"
 
+    form = FeedAdminForm
+
     def get_readonly_fields(self, request, obj=None):
-        return (*self.readonly_fields, self._suggester_field(request))
+        locked = FILE_FEED_LOCKED if feed_is_file(obj) else ()  # an operator's file feed (manage.py only)
+        return (*self.readonly_fields, *locked, self._suggester_field(request))
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return super().construct_change_message(request, form, formsets, add) if add else feed_change_message(form)
 
     def get_fieldsets(self, request, obj=None):
         suggester = self._suggester_field(request)

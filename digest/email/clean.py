@@ -15,13 +15,14 @@ from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from digest.email.caches import registered
+from digest.invisible import INVISIBLE
 from digest.matching.highlight import spans_merge
 
 Spans = tuple[tuple[int, int], ...]
 
 # Dropped outright: bidi overrides (spoofing), zero-width marks, BOM, non-characters and lone surrogates
 # (lxml rejects those). Other control characters and any whitespace become a single space.
-_REMOVE = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\ufffe\uffff"
+_REMOVE = INVISIBLE  # the one list ingest uses too (digest/invisible.py)
 _REMOVE_SET = frozenset(_REMOVE) | {chr(c) for c in range(0xD800, 0xE000)}
 _REMOVABLE = re.compile(f"[{_REMOVE}\ud800-\udfff]")
 # A stretch to replace: 2+ whitespace/control characters, one that isn't a plain space, or a space at an end.

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from accounts.tokens import CompactMinter, InvalidToken, compact_token_read, text_field, text_field_read
 from digest.links import token_url_parts
+from digest.selectors.subscriptions import subscription_address
 
 FEEDBACK_LINK_MAX_AGE = timedelta(days=60)
 ACTIONS = ("like", "dislike", "mute", "follow")
@@ -73,10 +74,20 @@ def _word_field(word: str) -> str:
     return text_field(word[:WORD_MAX_CHARS]) if word else "-"
 
 
+def _address(subscription_id: int, address: str | None) -> str:
+    if address is not None:
+        return address
+    return subscription_address(subscription_id) or ""
+
+
 def feedback_token_read(*, token: str) -> FeedbackAction:
-    """The action a token was minted for; raises InvalidToken if tampered with, expired or malformed."""
+    """The action a token was minted for; raises InvalidToken if tampered with, expired, malformed or
+    made for another address than the subscription's."""
     fields = compact_token_read(
-        purpose="feedback", token=token, max_age_seconds=int(FEEDBACK_LINK_MAX_AGE.total_seconds())
+        purpose="feedback",
+        token=token,
+        max_age_seconds=int(FEEDBACK_LINK_MAX_AGE.total_seconds()),
+        address_of=subscription_address,
     )
     if len(fields) != 5:
         raise InvalidToken("This link is not valid.")
@@ -103,8 +114,16 @@ class FeedbackLinkMaker:
 
     __slots__ = ("_delivery", "_head", "_minter", "_subscription", "_tail")
 
-    def __init__(self, *, subscription_id: int, delivery_id: int | None) -> None:
-        self._minter = CompactMinter("feedback")
+    def __init__(
+        self,
+        *,
+        subscription_id: int,
+        delivery_id: int | None,
+        address: str | None = None,
+        issued_at: float | None = None,
+    ) -> None:
+        address = _address(subscription_id, address)
+        self._minter = CompactMinter("feedback", address=address, issued_at=issued_at)
         self._subscription = str(int(subscription_id))
         self._delivery = "-" if delivery_id is None else str(int(delivery_id))
         self._head, self._tail = token_url_parts("feedback:act")
@@ -160,7 +179,8 @@ def feedback_links_make(
     paper_id: int,
     words: Iterable[str] = (),
     authors: Iterable[str] = (),
+    address: str | None = None,
 ) -> FeedbackLinks:
     """The links of one card (for many cards of one email, use one :class:`FeedbackLinkMaker`)."""
-    maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id)
+    maker = FeedbackLinkMaker(subscription_id=subscription_id, delivery_id=delivery_id, address=address)
     return maker.links(paper_id=paper_id, words=words, authors=authors)

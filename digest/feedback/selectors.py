@@ -11,22 +11,25 @@ from accounts.tokens import InvalidToken, token_make, token_read
 from digest.feedback.atom import AtomEntry, AtomFeed
 from digest.links import absolute_url
 from digest.models import Delivery, Paper, Subscription
+from digest.selectors.subscriptions import subscription_address
 
 FEED_DIGESTS = 30  # the feed covers the last 30 digests sent ...
 FEED_ENTRIES_MAX = 200  # ... and at most this many papers
 SUMMARY_MAX_CHARS = 700
 
 
-def feed_url_make(*, subscription_id: int, secret: str) -> str:
-    """The private feed URL: the signature binds the secret to the subscriber, the secret allows revoking."""
-    token = token_make(purpose="feed", subscription_id=subscription_id, data={"t": secret})
+def feed_url_make(*, subscription_id: int, secret: str, address: str | None = None) -> str:
+    """The private feed URL: the signature binds the secret to the subscriber (and their address), the
+    secret allows revoking."""
+    address = address if address is not None else subscription_address(subscription_id) or ""
+    token = token_make(purpose="feed", subscription_id=subscription_id, address=address, data={"t": secret})
     return absolute_url(reverse("feedback:feed", kwargs={"token": token}))
 
 
 def feed_subscription_from_token(*, token: str) -> Subscription | None:
     """The subscription a feed token opens, or None (tampered, revoked by regenerating, or unknown)."""
     try:
-        subscription_id, data = token_read(purpose="feed", token=token)
+        subscription_id, data = token_read(purpose="feed", token=token, address_of=subscription_address)
     except InvalidToken:
         return None
     secret = data.get("t")

@@ -137,7 +137,11 @@ def feed_token_ensure(*, subscription: Subscription) -> str:
 
 def feed_url_for(*, subscription: Subscription) -> str:
     """The subscriber's private feed URL (for the preferences page), creating the secret on first use."""
-    return feed_url_make(subscription_id=subscription.id, secret=feed_token_ensure(subscription=subscription))
+    return feed_url_make(
+        subscription_id=subscription.id,
+        secret=feed_token_ensure(subscription=subscription),
+        address=subscription.user.email,
+    )
 
 
 def feed_token_regenerate(*, subscription: Subscription) -> str:

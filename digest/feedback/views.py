@@ -19,9 +19,6 @@ from digest.feedback.links import feedback_token_read
 from digest.feedback.selectors import feed_for_subscription, feed_subscription_from_token
 from digest.services.subscriptions import subscription_create_for_user
 
-# How long the confirm page waits before submitting itself for a reader who just clicked.
-AUTO_SUBMIT_MS = 1500
-
 
 def _invalid(request: HttpRequest, message: str = "") -> HttpResponse:
     return render(request, "feedback/invalid.html", {"message": message}, status=400)
@@ -34,7 +31,9 @@ def act(request: HttpRequest, token: str) -> HttpResponse:
         _, paper = services.feedback_target_check(action=action)
     except (InvalidToken, services.FeedbackLinkInvalid):
         return _invalid(request)
-    context = {"action": action, "paper": paper, "token": token, "auto_submit_ms": AUTO_SUBMIT_MS}
+    # Nothing submits this page for the reader: mail gateways open links in headless browsers that run
+    # scripts, so only a real click on the POST form records anything (security review M4).
+    context = {"action": action, "paper": paper, "token": token}
     if request.method == "GET":
         return render(request, "feedback/confirm.html", context)
     try:

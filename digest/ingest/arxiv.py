@@ -135,7 +135,8 @@ def page_parse(root: Element) -> tuple[list[PaperRecord], list[Skip], int | None
     # The API reports a bad query as a feed with one entry whose id points at /api/errors.
     for entry in entries:
         if "/api/errors" in _text(entry.find("atom:id", NS)):
-            raise FetchError(f"arXiv API error: {text_clean(_text(entry.find('atom:summary', NS)))}")
+            # Not quoted: a run's error never carries the response body. The query is the feed's own.
+            raise FetchError("the arXiv API refused the query (check the feed's categories and params)")
     records: list[PaperRecord] = []
     skipped: list[Skip] = []
     for position, entry in enumerate(entries, start=1):

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from digest.ingest.arxiv import abs_url, pdf_url
 from digest.ingest.http import HttpClient
+from digest.ingest.json_items import MAX_INT_DIGITS, HugeNumber, Unreadable, int_bounded, json_items_one_by_one
 from digest.ingest.parsing import datetime_parse, json_parse
 from digest.ingest.records import FeedSpec, FetchError, FetchResult, PaperRecord, Skip, Validators, since_as_date
-from digest.ingest.text import ABSTRACT_MAX, TITLE_MAX, arxiv_id_parse, text_clean, url_clean
+from digest.ingest.text import ABSTRACT_MAX, TITLE_MAX, arxiv_id_parse, body_decode, text_clean, url_clean
 
 DEFAULT_URL = "https://huggingface.co/api/daily_papers"
 MAX_DAYS = 14
@@ -80,10 +81,15 @@ def fetch(*, spec: FeedSpec, client: HttpClient, since=None, now: datetime | Non
 
 
 def items_from_body(body: bytes, *, charset: str = "") -> list:
-    data = json_parse(body, charset=charset, what="the Hugging Face daily papers response")
+    what = "the Hugging Face daily papers response"
+    try:
+        data = json_parse(body, charset=charset, what=what, parse_int=int_bounded)
+    except RecursionError:
+        # One item nested absurdly deep: read the list item by item so only that one is lost.
+        data = json_items_one_by_one(body_decode(body, declared_charset=charset), what=what)
     if isinstance(data, dict):
-        message = data.get("error") or data.get("message") or ", ".join(list(data)[:5])
-        raise FetchError(f"Hugging Face returned an error instead of a list: {text_clean(message)[:300]}")
+        # The error's own text is not quoted: a run's error never carries the response body.
+        raise FetchError("Hugging Face returned a JSON object (an error?) instead of the list of papers")
     if not isinstance(data, list):
         raise FetchError(f"expected a JSON list of papers, got {type(data).__name__}")
     return data
@@ -101,14 +107,25 @@ def items_parse(items: list, *, ref_prefix: str = "") -> tuple[list[PaperRecord]
     return records, skipped
 
 
-def _int_or_none(value) -> int | None:
+# Counts beyond this are not counts (and would overflow the database column).
+COUNT_MAX = 2**31 - 1
+
+
+def _count_or_none(value, *, name: str) -> int | None:
+    """A count from the response; out-of-range values skip the item (raised as ValueError)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
+    if isinstance(value, HugeNumber):
+        raise ValueError(f"{name} has {value.digits} digits")
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+        if len(value.strip().lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"{name} is not a plausible count")
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    if not 0 <= value <= COUNT_MAX:
+        raise ValueError(f"{name} {value} is out of range")
+    return value
 
 
 def _str_or_empty(value) -> str:
@@ -116,6 +133,8 @@ def _str_or_empty(value) -> str:
 
 
 def item_parse(item, *, ref: str = "") -> PaperRecord:
+    if isinstance(item, Unreadable):
+        raise ValueError(item.reason)
     if not isinstance(item, dict):
         raise ValueError("item is not a JSON object")
     paper = item.get("paper")
@@ -167,8 +186,8 @@ def item_parse(item, *, ref: str = "") -> PaperRecord:
         hf_url=url_clean(f"https://huggingface.co/papers/{hf_id}"),
         # paper.publishedAt is the arXiv date; item.publishedAt is only when HF featured it.
         published=datetime_parse(_str_or_empty(paper.get("publishedAt"))),
-        popularity=_int_or_none(paper.get("upvotes")),
-        num_comments=_int_or_none(item.get("numComments")),
+        popularity=_count_or_none(paper.get("upvotes"), name="upvotes"),
+        num_comments=_count_or_none(item.get("numComments"), name="numComments"),
         extra={k: v for k, v in extra.items() if v},
         ref=f"{ref} ({hf_id})" if ref else hf_id,
     )

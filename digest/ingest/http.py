@@ -3,8 +3,11 @@
 Polite: a User-Agent naming the service and its contact address, conditional requests
 (If-None-Match / If-Modified-Since), at most one request per ``min_interval`` seconds per host
 (arXiv asks for 3 s), ``Retry-After`` honoured on 429/503, exponential backoff on transient errors.
-Defensive: a timeout on every socket operation plus an overall deadline per response, a cap on the
-body size (also after gzip decompression), redirects only to http(s).
+Defensive: a timeout on every socket operation plus one wall-clock deadline per request (connect,
+headers, body, redirects; ``digest/ingest/connections.py``), a cap on the body size (also after gzip
+decompression), redirects only to http(s), and only to public addresses unless the operator allows
+more (``digest/ingest/netguard.py``). An error message never quotes the response body: an internal
+page reached by mistake must not end up in the admin.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from digest.ingest.connections import Deadline, DeadlinePassed, opener_build
+from digest.ingest.netguard import AddressRefused, FetchAllow
 from digest.ingest.records import FetchError, Validators
-from digest.ingest.text import html_to_text
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +164,8 @@ class HttpClient:
     # Minimum seconds between two requests to the same host, by host name.
     min_interval: dict[str, float] = field(default_factory=dict)
     throttle: HostThrottle = field(default_factory=lambda: THROTTLE)
+    # Hosts and ranges the operator allows besides public addresses (PAPERBOY_FETCH_ALLOW).
+    allow: FetchAllow = field(default_factory=FetchAllow)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> HttpClient:
@@ -170,6 +176,7 @@ class HttpClient:
             retries=settings.PAPERBOY_HTTP_RETRIES,
             backoff=settings.PAPERBOY_HTTP_BACKOFF_SECONDS,
             max_retry_after=settings.PAPERBOY_HTTP_MAX_RETRY_AFTER,
+            allow=FetchAllow.from_settings(),
         )
         return replace(client, **overrides) if overrides else client
 
@@ -231,42 +238,70 @@ class HttpClient:
             return exc.retry_after
         return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25)
 
+    @property
+    def deadline_seconds(self) -> float:
+        """The wall-clock limit of one request, redirects included."""
+        return self.timeout * 6
+
     def _get_once(self, url: str, headers: dict[str, str]) -> HttpResponse:
         # The scheme was checked in get(): only http(s) reaches here.
         request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310
-        opener = urllib.request.build_opener(_HttpOnlyRedirects)
-        deadline = time.monotonic() + self.timeout * 6
+        deadline = Deadline(self.deadline_seconds)
+        opener = opener_build(_HttpOnlyRedirects, allow=self.allow, deadline=deadline)
         try:
             with opener.open(request, timeout=self.timeout) as raw:
                 status = raw.status
                 body = self._read_capped(raw, deadline)
                 return HttpResponse(status=status, url=raw.geturl(), headers=raw.headers, body=body)
         except urllib.error.HTTPError as exc:
+            if deadline.expired:
+                raise self._too_slow() from None
             status = exc.code
             if status == 304:
                 return HttpResponse(status=304, url=url, headers=exc.headers)
             retry_after = retry_after_seconds(exc.headers.get("Retry-After")) if exc.headers else None
-            snippet = _error_snippet(exc)
+            # The status only: the body of an error page is never quoted (it may be an internal page).
+            message = f"HTTP {status}{_status_phrase(status)}"
             if status in RETRY_STATUSES:
                 raise _Transient(
-                    f"HTTP {status}{snippet}", status=status, retry_after=retry_after if status in {429, 503} else None
+                    message, status=status, retry_after=retry_after if status in {429, 503} else None
                 ) from None
-            raise FetchError(f"HTTP {status}{snippet}", http_status=status) from None
+            raise FetchError(message, http_status=status) from None
         except FetchError:
             raise
-        except TimeoutError as exc:
-            raise _Transient(f"timed out after {self.timeout:g}s ({exc or 'no response'})") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError | socket.timeout):
-                raise _Transient(f"timed out after {self.timeout:g}s") from None
-            if isinstance(reason, ConnectionError | OSError):
-                raise _Transient(f"connection failed: {reason}") from None
-            raise FetchError(f"request failed: {reason}") from None
-        except (http.client.HTTPException, ConnectionError) as exc:
-            raise _Transient(f"connection broke: {exc.__class__.__name__}: {exc}") from None
+        except AddressRefused as exc:
+            raise FetchError(str(exc)) from None
+        except Exception as exc:
+            passed = isinstance(exc, DeadlinePassed) or isinstance(getattr(exc, "reason", None), DeadlinePassed)
+            if deadline.expired or passed:
+                raise self._too_slow() from None
+            raise self._failure(exc) from None
+        finally:
+            deadline.close()
 
-    def _read_capped(self, raw, deadline: float) -> bytes:
+    def _too_slow(self) -> _Transient:
+        return _Transient(f"response still arriving after {self.deadline_seconds:g}s (the limit for one request)")
+
+    def _failure(self, exc: Exception) -> Exception:
+        """A transport failure as the run reports it: transient (retried) or final."""
+        if isinstance(exc, TimeoutError):
+            return _Transient(f"timed out after {self.timeout:g}s ({exc or 'no response'})")
+        if isinstance(exc, urllib.error.URLError):
+            reason = exc.reason
+            if isinstance(reason, AddressRefused):
+                return FetchError(str(reason))
+            if isinstance(reason, TimeoutError | socket.timeout):
+                return _Transient(f"timed out after {self.timeout:g}s")
+            if isinstance(reason, ConnectionError | OSError):
+                return _Transient(f"connection failed: {reason}")
+            return FetchError(f"request failed: {reason}")
+        if isinstance(exc, http.client.HTTPException | ConnectionError):
+            return _Transient(f"connection broke: {exc.__class__.__name__}: {exc}")
+        if isinstance(exc, OSError):
+            return _Transient(f"connection failed: {exc}")
+        raise exc
+
+    def _read_capped(self, raw, deadline: Deadline) -> bytes:
         length = raw.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > self.max_bytes:
             raise FetchError(f"response too large: {int(length)} bytes announced, the limit is {self.max_bytes}")
@@ -275,9 +310,11 @@ class HttpClient:
         parts: list[bytes] = []
         size = 0
         while True:
-            if time.monotonic() > deadline:
-                raise _Transient(f"response still arriving after {self.timeout * 6:g}s")
-            chunk = raw.read(_CHUNK)
+            # read1: what has arrived (one recv at most), so the loop sees the deadline between reads;
+            # a read blocked in recv is woken by the deadline's timer.
+            chunk = raw.read1(_CHUNK) if hasattr(raw, "read1") else raw.read(_CHUNK)
+            if deadline.expired:
+                raise self._too_slow()
             if not chunk:
                 break
             if inflater is not None:
@@ -296,11 +333,9 @@ class HttpClient:
         return b"".join(parts)
 
 
-def _error_snippet(exc: urllib.error.HTTPError) -> str:
-    """A short, single-line excerpt of an error body for the admin (never the whole page)."""
+def _status_phrase(status: int) -> str:
+    """`` Not Found`` for 404: the standard phrase, never the server's own words."""
     try:
-        body = exc.read(2048)
-    except (OSError, http.client.HTTPException):
+        return f" {http.HTTPStatus(status).phrase}"
+    except ValueError:
         return ""
-    text = html_to_text(body.decode("utf-8", errors="replace"), limit=200)
-    return f": {text}" if text else ""

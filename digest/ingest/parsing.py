@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element, ParseError
@@ -29,9 +30,8 @@ def body_require(body: bytes, *, what: str) -> None:
     if not body.strip():
         raise FetchError(f"empty response where {what} was expected")
     if _HTML_START.match(body[:2048]):
-        title = re.search(rb"<title[^>]*>(.*?)</title>", body[:8192], re.I | re.S)
-        hint = f" ({text_clean(title.group(1).decode('utf-8', 'replace'))[:120]})" if title else ""
-        raise FetchError(f"got an HTML page instead of {what}{hint}")
+        # Not even the page's title: the run's error is shown in the admin, and the page may be an internal one.
+        raise FetchError(f"got an HTML page instead of {what}")
 
 
 def xml_parse(body: bytes, *, charset: str = "", what: str = "an XML document") -> Element:
@@ -74,11 +74,13 @@ def feed_parse(body: bytes, *, charset: str = "", what: str = "an RSS/Atom feed"
     return parsed
 
 
-def json_parse(body: bytes, *, charset: str = "", what: str = "JSON") -> object:
+def json_parse(
+    body: bytes, *, charset: str = "", what: str = "JSON", parse_int: Callable[[str], object] | None = None
+) -> object:
     body_require(body, what=what)
     text = body_decode(body, declared_charset=charset)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         # A complete document ends with its closing bracket; a cut-off download does not.
         stripped = text.rstrip()

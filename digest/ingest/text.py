@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import nh3
 
 from digest.authors import name_fold
+from digest.invisible import invisible_strip
 
 _WS = re.compile(r"\s+")
 # C0/C1 control characters other than whitespace never belong in a title or abstract.
@@ -31,11 +32,12 @@ TITLE_KEY_MAX = 255
 
 
 def text_clean(value: object, *, limit: int | None = None) -> str:
-    """Plain text → one line: NFC, no control characters, runs of whitespace/newlines collapsed."""
+    """Plain text → one line: NFC, no control characters, no bidi overrides or zero-width marks
+    (``digest/invisible.py``), runs of whitespace/newlines collapsed."""
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value))
-    text = _CONTROL.sub(" ", text)
+    text = invisible_strip(_CONTROL.sub(" ", text))
     text = _WS.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
         # Cut on a word boundary when there is one close by, and say that something was cut.

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone as dj_timezone
@@ -24,6 +26,7 @@ from digest.library.records import LibraryPaperDoc
 from digest.library.similarity import LibraryIndex
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
 from digest.matching.highlight import spans_merge
+from digest.matching.query import Query
 from digest.models import Paper
 from digest.selectors.papers import paper_docs_ingested_between
 
@@ -84,6 +87,8 @@ class PreviewResult:
     error_position: int | None = None
     papers_considered: int = 0
     days: int = PREVIEW_DAYS
+    # Said when the preview was cut to its budget (the digest itself is never cut).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class _Corpus:
 
 _lock = threading.Lock()
 _corpus: _Corpus | None = None
+# Combined previews by (papers' signature, interests, muted words, size, papers received): page views
+# and repeated keystrokes ask for the same one again.
+DIGEST_CACHE_SIZE = 256
+_digest_cache: OrderedDict[tuple, PreviewResult] = OrderedDict()
 _rebuilding = False
 
 
@@ -193,6 +202,7 @@ def preview_cache_clear() -> None:
     global _corpus
     with _lock:
         _corpus = None
+        _digest_cache.clear()
 
 
 def segments(text: str, spans: Iterable[Sequence[int]]) -> tuple[Segment, ...]:
@@ -273,6 +283,10 @@ def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_T
     return _run(interests=[text], muted=muted, top=top)
 
 
+def _words(query: Query) -> int:
+    return len(query.terms) + len(query.joins)
+
+
 def preview_digest(
     *,
     interests: Sequence[str],
@@ -285,12 +299,49 @@ def preview_digest(
     """The next digest if it went out now: all interests together and the papers most like the
     subscriber's ``library`` (whose own papers, ``own``, are never listed), minus papers already received.
 
-    Queries that don't parse (while being edited) are left out rather than failing the whole preview."""
-    valid = []
+    Queries that don't parse (while being edited) are left out rather than failing the whole preview.
+    The work is bounded: interests past ``PAPERBOY_PREVIEW_WORD_BUDGET`` words are left out of the
+    preview (it says so); the result is reused while the papers and the subscription stay the same."""
+    budget = int(getattr(settings, "PAPERBOY_PREVIEW_WORD_BUDGET", 96))
+    valid: list[str] = []
+    words = 0
+    parsed = 0
     for query in interests:
         try:
-            parse_query(query)
+            cost = _words(parse_query(query))
         except QueryError:
             continue
+        parsed += 1
+        if words + cost > budget and valid:
+            continue
         valid.append(query)
-    return _run(interests=valid, muted=muted, top=max_papers, exclude=already_sent, library=library, own=own)
+        words += cost
+    note = ""
+    if len(valid) < parsed:
+        note = (
+            f"This preview covers {len(valid)} of your {parsed} interests (it searches at most {budget} words); "
+            "your digest itself uses them all."
+        )
+    corpus = preview_corpus()
+    key = (
+        corpus.signature,
+        tuple(valid),
+        tuple(muted),
+        max_papers,
+        hash(already_sent),
+        tuple(d.key for d in library),  # the library's papers (issue 17), and which of the day's are its own
+        hash(own),
+    )
+    with _lock:
+        cached = _digest_cache.get(key)
+        if cached is not None:
+            _digest_cache.move_to_end(key)
+            return cached
+    result = replace(
+        _run(interests=valid, muted=muted, top=max_papers, exclude=already_sent, library=library, own=own), note=note
+    )
+    with _lock:
+        _digest_cache[key] = result
+        while len(_digest_cache) > DIGEST_CACHE_SIZE:
+            _digest_cache.popitem(last=False)
+    return result

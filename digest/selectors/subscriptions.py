@@ -50,3 +50,10 @@ def delivery_latest_digest(*, subscription: Subscription) -> Delivery | None:
 def deliveries_recent(*, subscription_id: int, limit: int = 30) -> list[Delivery]:
     """The subscriber's latest deliveries of any kind and state (the admin's delivery history)."""
     return list(Delivery.objects.filter(subscription_id=subscription_id).order_by("-slot", "-id")[:limit])
+
+
+def subscription_address(subscription_id: int) -> str | None:
+    """The address a subscription's emailed links are bound to (its user's email), or None.
+
+    Positional, to serve as ``address_of`` for ``accounts.tokens``."""
+    return Subscription.objects.filter(id=subscription_id).values_list("user__email", flat=True).first()

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
@@ -29,6 +30,7 @@ from digest.delivery.envelope import message_id_make
 from digest.delivery.state import deliveries_requeue_failed, delivery_requeue
 from digest.dispatch import deliveries_enqueue, feed_fetch_enqueue
 from digest.ingest.arxiv import ARXIV_CATEGORY_RE
+from digest.ingest.netguard import host_literal_refusal
 from digest.models import Delivery, Feed, Paper, SendingControl, SentPaper, Suppression
 from digest.selectors.moderation import deliveries_pending_with_paper, suppressions_active_for
 
@@ -78,7 +80,8 @@ def feed_suggest(*, user: User, kind: str, target: str, reason: str) -> Feed:
     existing = Feed.objects.filter(kind=kind, url=url, categories=categories).first()
     if existing is not None and existing.state != Feed.State.REJECTED:
         state = "is already pending review" if existing.state == Feed.State.PENDING else "is already known"
-        raise ValidationError(f"This source {state} ({existing.name}).")
+        # Not the feed's name: an operator's private feeds must not become discoverable by URL guessing.
+        raise ValidationError(f"This source {state}.")
     with transaction.atomic():
         if existing is not None:
             # Suggested again after a rejection: reopen the same row so its history stays in one place.
@@ -115,6 +118,9 @@ def _suggestion_target(*, kind: str, target: str) -> tuple[str, str, str]:
         raise ValidationError({"target": "Give the full address of the feed, starting with https://."}) from None
     if len(target) > 1000:
         raise ValidationError({"target": "That address is too long (1000 characters at most)."})
+    if host_literal_refusal(urlsplit(target).hostname or ""):
+        # The fetcher would refuse it anyway (digest/ingest/netguard.py); say so now, not after approval.
+        raise ValidationError({"target": "Give the public address of the feed, not a local or private one."})
     label = "Hugging Face" if kind == Feed.Kind.HF_DAILY else "RSS"
     return target, "", f"{label}: {target.split('://', 1)[1]}"
 

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone as dj_timezone
 
-from digest.delivery.plan import delivery_send_test
 from digest.delivery.state import deliveries_cancel_pending
 from digest.dispatch import chunks_enqueue
 from digest.library.selectors import subscription_ids_with_library
@@ -228,6 +227,10 @@ def subscription_send_test(*, subscription: Subscription) -> Delivery:
         sent_at = cache.get(key) or now
         raise TestDigestRateLimited(int(max(1, TEST_DIGEST_INTERVAL_SECONDS - (now - sent_at))))
     try:
+        # Imported here, not at the top: the planner loads the learned ranker (scikit-learn, about a second),
+        # which a web process otherwise never needs; this keeps it off every page's first request.
+        from digest.delivery.plan import delivery_send_test
+
         delivery = delivery_send_test(subscription_id=subscription.id, on_chunks=chunks_enqueue)
     except Exception:
         cache.delete(key)  # nothing was queued, so the subscriber may try again at once

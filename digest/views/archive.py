@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,11 +21,11 @@ _DIGEST_CSP = (
 )
 
 
-def _digest_response(delivery: Delivery) -> HttpResponse:
+def _digest_response(delivery: Delivery, *, as_sent: bool = False) -> HttpResponse:
     from digest.content import digest_email_from_delivery
     from digest.email import digest_html_render
 
-    html = digest_html_render(digest_email_from_delivery(delivery), for_browser=True)
+    html = digest_html_render(digest_email_from_delivery(delivery, as_sent=as_sent), for_browser=True)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = _DIGEST_CSP
     response["Referrer-Policy"] = "no-referrer"
@@ -57,11 +58,20 @@ def archive_digest(request: HttpRequest, delivery_id: int) -> HttpResponse:
 
 @require_GET
 def digest_view(request: HttpRequest, token: str) -> HttpResponse:
-    """The email's "view in browser" link: the signed token is the permission, no login needed."""
+    """The email's "view in browser" link: the signed token is the permission, no login needed.
+
+    It lasts ``PAPERBOY_VIEW_LINK_MAX_AGE_DAYS``, and the page's feedback links are the email's own
+    (same issue time, same expiry), never fresh ones (security review L5)."""
     try:
-        subscription_id, data = token_read(purpose="archive", token=token)
+        max_age = int(settings.PAPERBOY_VIEW_LINK_MAX_AGE_DAYS * 86400)
+        subscription_id, data = token_read(
+            purpose="archive",
+            token=token,
+            address_of=subscription_selectors.subscription_address,
+            max_age_seconds=max_age,
+        )
         delivery_id = int(data["d"])
         delivery = subscription_selectors.delivery_archived(subscription_id=subscription_id, delivery_id=delivery_id)
     except (InvalidToken, KeyError, TypeError, ValueError, Delivery.DoesNotExist) as exc:
         raise Http404("This link is not valid") from exc
-    return _digest_response(delivery)
+    return _digest_response(delivery, as_sent=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,6 +13,7 @@ from digest.library.selectors import library_docs_of
 from digest.selectors import subscriptions as subscription_selectors
 from digest.selectors.preview import PreviewResult, preview_digest, preview_query
 from digest.services.subscriptions import QUERY_MAX_CHARS
+from digest.throttle import throttle_hold
 from digest.views.preferences import subscription_of
 
 
@@ -22,7 +24,26 @@ def _interest_id(raw: str | None) -> int | None:
 @require_http_methods(["GET", "POST"])
 @login_required
 def preview(request: HttpRequest) -> HttpResponse:
-    """GET ``?q=…[&interest=<id>][&fragment=1]`` from the script; POST from the "Preview" button (no JS)."""
+    """GET ``?q=…[&interest=<id>][&fragment=1]`` from the script; POST from the "Preview" button (no JS).
+
+    Throttled per user (a rate, and one preview at a time): see ``digest/throttle.py``."""
+    with throttle_hold(
+        scope="preview",
+        key=str(request.user.pk),
+        rate=settings.PAPERBOY_PREVIEW_RATE,
+        window_seconds=settings.PAPERBOY_PREVIEW_RATE_WINDOW,
+    ) as throttled:
+        if throttled is not None:
+            data = request.POST if request.method == "POST" else request.GET
+            fragment = data.get("fragment") == "1"
+            template = "digest/_preview_throttled.html" if fragment else "digest/preview_throttled.html"
+            response = render(request, template, {"throttled": throttled}, status=429)
+            response["Retry-After"] = str(throttled.retry_after)
+            return response
+        return _preview(request)
+
+
+def _preview(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     interest_id = _interest_id(data.get("interest"))
     query = data.get("q") or data.get("query") or (interest_id and data.get(f"i{interest_id}-query")) or ""

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.tokens import InvalidToken, token_read
 from digest.models import Subscription
+from digest.selectors.subscriptions import subscription_address
 from digest.services import subscriptions as subscription_services
 
 
@@ -28,7 +29,7 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        subscription_id, _ = token_read(purpose="unsubscribe", token=token)
+        subscription_id, _ = token_read(purpose="unsubscribe", token=token, address_of=subscription_address)
     except InvalidToken:
         return _invalid(request)
     if request.method == "GET":

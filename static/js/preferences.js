@@ -46,10 +46,19 @@
         signal: inflight ? inflight.signal : undefined,
       })
         .then(function (response) {
+          if (response.status === 429) {
+            // Throttled (too fast, or the previous preview still running): ask again shortly.
+            var wait = parseFloat(response.headers.get("Retry-After")) || 1;
+            setTimeout(function () {
+              if (lastKey === key) { lastKey = null; runPreview(form, true); }
+            }, wait * 1000);
+            return null;
+          }
           if (!response.ok) throw new Error("preview failed: " + response.status);
           return response.text();
         })
         .then(function (html) {
+          if (html === null) return;
           panel.innerHTML = html;
           panel.removeAttribute("aria-busy");
           if (status) {

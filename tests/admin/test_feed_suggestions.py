@@ -114,3 +114,29 @@ def test_the_suggest_page_needs_a_login(client):
 
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:8702/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:8703/x",
+        "http://[::1]:8704/api",
+        "http://10.0.0.7/feed.xml",
+        "http://feeds.localhost/rss",
+    ],
+)
+def test_a_suggestion_naming_a_local_or_private_host_is_refused(ada_sub, target):
+    """Security review M1: such suggestions were accepted as pending (the fetcher refuses them too)."""
+    with pytest.raises(ValidationError, match="public address"):
+        feed_suggest(user=ada_sub.user, kind="rss", target=target, reason="looks useful")
+    assert not Feed.objects.exists()
+
+
+def test_a_known_source_is_refused_without_saying_its_name(ada_sub):
+    """Security review L14: an operator's private feed must not be discoverable by URL guessing."""
+    Feed.objects.create(name="Operator's private mirror", kind="rss", url="https://lab.example.org/feed.xml")
+    with pytest.raises(ValidationError) as refused:
+        feed_suggest(user=ada_sub.user, kind="rss", target="https://lab.example.org/feed.xml", reason="ML")
+    assert "private mirror" not in str(refused.value)

@@ -123,7 +123,10 @@ def test_tampered_link_shows_invalid_page_and_records_nothing(anon, ada_digest):
 
 def test_a_token_made_for_another_purpose_is_refused(anon, ada_digest):
     unsubscribe_token = token_make(
-        purpose="unsubscribe", subscription_id=ada_digest.subscription.id, data={"p": ada_digest.paper.id, "a": "like"}
+        purpose="unsubscribe",
+        subscription_id=ada_digest.subscription.id,
+        address=ada_digest.subscription.user.email,
+        data={"p": ada_digest.paper.id, "a": "like"},
     )
     assert anon.get(f"/feedback/{unsubscribe_token}/").status_code == 400
 

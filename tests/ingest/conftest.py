@@ -140,6 +140,8 @@ def fast_http(settings):
     settings.PAPERBOY_ARXIV_DELAY_SECONDS = 0.0
     settings.PAPERBOY_FEED_FLAG_AFTER_FAILURES = 3
     settings.PAPERBOY_HTTP_USER_AGENT = "Paperboy/test (+http://paperboy.test; mailto:ops@paperboy.test)"
+    # The recorded-response servers listen on loopback, which the fetcher refuses unless allowed.
+    settings.PAPERBOY_FETCH_ALLOW = ["127.0.0.1"]
     return settings
 
 

@@ -40,7 +40,7 @@ BAD = {
         "rss",
         "/feed.xml",
         Reply(body=fixture_bytes("html_error_page.html"), content_type="text/html"),
-        "got an HTML page instead of an RSS/Atom feed (503 Service Temporarily Unavailable — maintenance)",
+        "got an HTML page instead of an RSS/Atom feed",
     ),
     "an HTML error page to the arXiv API": BadCase(
         "arxiv",
@@ -76,10 +76,10 @@ BAD = {
         "rss",
         "/feed.xml",
         Reply(status=404, body=b"<h1>Not Found</h1>", content_type="text/html"),
-        "HTTP 404: Not Found",
+        "HTTP 404 Not Found",
     ),
     "persistent server errors": BadCase(
-        "rss", "/feed.xml", Reply(status=500, body=b"boom"), "HTTP 500: boom (gave up after 3 attempts)"
+        "rss", "/feed.xml", Reply(status=500, body=b"boom"), "HTTP 500 Internal Server Error (gave up after 3 attempts)"
     ),
     "not a feed at all": BadCase(
         "rss", "/feed.xml", Reply(body=b"hello, world", content_type="text/plain"), "could not read an RSS/Atom feed"

@@ -55,9 +55,9 @@ def test_add_feed_takes_a_url_override_and_params():
     [
         (["--kind", "arxiv", "--name", "x"], "arXiv feeds need --categories"),
         (["--kind", "arxiv", "--name", "x", "--categories", "cs.LG;rm -rf"], "not arXiv categories"),
-        (["--kind", "rss", "--name", "x"], "needs an http(s) --url"),
-        (["--kind", "rss", "--name", "x", "--url", "javascript:alert(1)"], "needs an http(s) --url"),
-        (["--kind", "jsonl", "--name", "x", "--url", "/no/such/file.jsonl"], "no such file"),
+        (["--kind", "rss", "--name", "x"], "needs an http(s) URL"),
+        (["--kind", "rss", "--name", "x", "--url", "javascript:alert(1)"], "needs an http(s) URL"),
+        (["--kind", "jsonl", "--name", "x", "--url", "/no/such/file.jsonl"], "must be under PAPERBOY_IMPORT_DIR"),
         (["--kind", "hf_daily", "--name", "x", "--params", "[1]"], "--params must be a JSON object"),
     ],
 )

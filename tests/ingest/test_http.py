@@ -173,3 +173,78 @@ def test_the_shared_throttle_spaces_requests_of_different_processes_through_the_
     HostThrottle().wait("arxiv.test", 1.0, sleep=sleep)  # another process must wait for it
     assert waits == [0.5, 0.5, 0.5]
     cache.delete("paperboy:ingest:throttle:arxiv.test")
+
+
+# --- One deadline per request (security review M3) ------------------------------------------------
+
+
+class TrickleServer:
+    """A raw socket server that sends its response one byte every ``interval`` seconds: each byte
+    comes well within the per-operation timeout, so only an overall deadline can stop the read."""
+
+    HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n"
+
+    def __init__(self, *, phase: str, interval: float = 0.05, total: int = 600) -> None:
+        import socket
+        import threading
+
+        self.phase, self.interval, self.total = phase, interval, total
+        self.sent = 0
+        self.finished = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/feed"
+
+    def _serve(self) -> None:
+        import time
+
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            if self.phase == "body":
+                conn.sendall(self.HEAD)
+                payload = b"<rss>" + b" " * self.total
+            else:  # a status line, then one header that never ends
+                payload = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * self.total
+            try:
+                for byte in payload[: self.total]:
+                    conn.sendall(bytes([byte]))
+                    self.sent += 1
+                    time.sleep(self.interval)
+            except OSError:
+                return  # the client hung up: what the deadline should make it do
+            self.finished.set()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_deadline(fast_http, phase):
+    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.5  # each byte (every 0.05 s) is well inside this
+    server = TrickleServer(phase=phase)  # 600 bytes: 30 s of trickle
+    client = HttpClient.from_settings(retries=0)
+    try:
+        with pytest.raises(FetchError, match=r"still arriving after 3s"):
+            client.get(server.url)
+        server.thread.join(timeout=10)
+    finally:
+        server.close()
+    assert not server.finished.is_set()
+    assert server.sent < 600
+
+
+def test_the_deadline_covers_every_redirect_hop_together(feed_server, fast_http):
+    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.5
+    server = TrickleServer(phase="body")
+    feed_server.serve("/hop", Reply(status=302, headers={"Location": server.url}))
+    try:
+        with pytest.raises(FetchError, match="still arriving"):
+            HttpClient.from_settings(retries=0).get(feed_server.url("/hop"))
+    finally:
+        server.close()
+    assert not server.finished.is_set()

@@ -73,6 +73,11 @@ def test_control_characters_are_removed():
     assert text_clean("A\x00B\x1bC") == "A B C"
 
 
+@pytest.mark.parametrize("mark", list("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200f\ufeff"))
+def test_bidi_overrides_and_zero_width_marks_are_dropped(mark):
+    assert text_clean(f"Safe {mark}evil{mark} title") == "Safe evil title"
+
+
 def test_long_text_is_cut_on_a_word_and_says_so():
     cut = text_clean("word " * 100, limit=50)
     assert len(cut) <= 50

@@ -93,12 +93,67 @@ def test_the_emails_view_in_browser_link_needs_no_login(anon, ada_sub, adas_dige
 
 def test_a_view_link_for_someone_elses_digest_or_a_tampered_one_is_not_found(anon, ada_sub, bo_sub, adas_digest):
     # A genuine token for Bo naming Ada's delivery.
-    crossed = token_make(purpose="archive", subscription_id=bo_sub.id, data={"d": adas_digest.id})
+    crossed = token_make(
+        purpose="archive", subscription_id=bo_sub.id, address=bo_sub.user.email, data={"d": adas_digest.id}
+    )
     assert anon.get(f"/d/{crossed}/").status_code == 404
     # Another purpose's token.
-    unsubscribe = token_make(purpose="unsubscribe", subscription_id=ada_sub.id)
+    unsubscribe = token_make(purpose="unsubscribe", subscription_id=ada_sub.id, address=ada_sub.user.email)
     assert anon.get(f"/d/{unsubscribe}/").status_code == 404
     # A tampered one.
-    good = token_make(purpose="archive", subscription_id=ada_sub.id, data={"d": adas_digest.id})
+    good = token_make(
+        purpose="archive", subscription_id=ada_sub.id, address=ada_sub.user.email, data={"d": adas_digest.id}
+    )
     assert anon.get(f"/d/{good[:-2]}xx/").status_code == 404
     assert anon.get("/d/garbage/").status_code == 404
+
+
+# --- Link lifetimes (security review L5) ---------------------------------------------------------------
+
+
+def feedback_tokens_in(html: str) -> list[str]:
+    return re.findall(r"/feedback/([^/\"]+)/", html)
+
+
+def test_a_view_in_browser_link_expires_after_its_lifetime(anon, ada_sub, adas_digest, settings):
+    settings.PAPERBOY_VIEW_LINK_MAX_AGE_DAYS = 365
+    from datetime import timedelta
+
+    with time_machine.travel(timezone.now() - timedelta(days=730), tick=False):
+        two_years_old = digest_view_url(subscription_id=ada_sub.id, delivery_id=adas_digest.id)
+    with time_machine.travel(timezone.now() - timedelta(days=300), tick=False):
+        ten_months_old = digest_view_url(subscription_id=ada_sub.id, delivery_id=adas_digest.id)
+
+    assert anon.get(two_years_old.removeprefix("http://localhost:8000")).status_code == 404
+    assert anon.get(ten_months_old.removeprefix("http://localhost:8000")).status_code == 200
+
+
+def test_the_view_in_browser_page_never_mints_fresh_feedback_links(anon, ada_sub, recent_papers):
+    from datetime import timedelta
+
+    from accounts.tokens import InvalidToken
+    from digest.feedback.links import feedback_token_read
+
+    sent = timezone.now() - timedelta(days=61)
+    with time_machine.travel(sent, tick=False):
+        delivery = delivery_sent(ada_sub, [recent_papers["video"]])
+        url = digest_view_url(subscription_id=ada_sub.id, delivery_id=delivery.id)
+
+    html = anon.get(url.removeprefix("http://localhost:8000")).content.decode()
+
+    tokens = feedback_tokens_in(html)
+    assert tokens, "the page shows the card's feedback links"
+    for token in tokens:  # signed when the email was sent, 61 days ago: expired like the email's own
+        with pytest.raises(InvalidToken, match="expired"):
+            feedback_token_read(token=token)
+
+
+def test_the_signed_in_archive_still_gets_fresh_feedback_links(ada_client, ada_sub, recent_papers):
+    from datetime import timedelta
+
+    from digest.feedback.links import feedback_token_read
+
+    with time_machine.travel(timezone.now() - timedelta(days=61), tick=False):
+        delivery = delivery_sent(ada_sub, [recent_papers["video"]])
+    html = ada_client.get(f"/archive/{delivery.id}/").content.decode()
+    assert feedback_token_read(token=feedback_tokens_in(html)[0]).action == "like"

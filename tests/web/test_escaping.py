@@ -132,3 +132,24 @@ def test_html_in_a_query_and_a_paper_is_escaped_in_the_test_digest_email(smtp_si
     assert_inert(html)
     assert "&lt;script&gt;" in html
     assert "\n" not in message["Subject"]
+
+
+def test_bidi_overrides_from_a_feed_never_reach_a_page(ada_client, tmp_path):
+    """Security review L7: a title with U+202E displayed reversed in the preview."""
+    import json
+
+    from digest.services.ingest.store import papers_import_jsonl
+
+    path = tmp_path / "papers.jsonl"
+    record = {
+        "title": "XSSDIFFUSION two \u202eevil\u202c title",
+        "abstract": "diffusion",
+        "authors": ["\u202eRTL Name"],
+    }
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    papers_import_jsonl(path=path)
+
+    html = ada_client.get("/preview/", {"q": "XSSDIFFUSION"}).content.decode()
+    assert "two evil title" in html
+    assert "RTL Name" in html
+    assert not any(mark in html for mark in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

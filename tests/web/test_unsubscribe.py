@@ -61,10 +61,12 @@ def test_the_confirm_pages_button_unsubscribes(anon, ada_sub, link):
 @pytest.mark.parametrize(
     "make_token",
     [
-        lambda sub: token_make(purpose="unsubscribe", subscription_id=sub.id)[:-3] + "abc",  # tampered signature
-        lambda sub: token_make(purpose="archive", subscription_id=sub.id, data={"d": 1}),  # another purpose
+        lambda sub: token_make(purpose="unsubscribe", subscription_id=sub.id, address=sub.user.email)[:-3] + "abc",
+        lambda sub: token_make(purpose="archive", subscription_id=sub.id, address=sub.user.email, data={"d": 1}),
         lambda sub: "not-a-token",
-        lambda sub: token_make(purpose="unsubscribe", subscription_id=999_999),  # no such subscription
+        lambda sub: token_make(purpose="unsubscribe", subscription_id=999_999, address=sub.user.email),
+        # Security review L5: made in another database (the demo's public key) where this id was someone else.
+        lambda sub: token_make(purpose="unsubscribe", subscription_id=sub.id, address="demo@paperboy.example"),
     ],
 )
 def test_a_bad_link_says_it_is_invalid_and_changes_nothing(anon, ada_sub, bo_sub, make_token):
@@ -80,3 +82,15 @@ def test_unsubscribe_link_only_affects_its_own_subscriber(anon, ada_sub, bo_sub,
     anon.post(link, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     bo_sub.refresh_from_db()
     assert bo_sub.unsubscribed_at is None
+
+
+def test_a_link_sent_to_an_address_the_subscriber_no_longer_has_does_nothing(anon, ada_sub, link):
+    """Security review L5: tokens are bound to the address too, not only to the (reusable) id."""
+    ada_sub.user.email = "ada.new@example.org"
+    ada_sub.user.save(update_fields=["email"])
+
+    response = anon.post(link, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    ada_sub.refresh_from_db()
+    assert ada_sub.unsubscribed_at is None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from digest.ingest.arxiv import ARXIV_CATEGORY_RE
-from digest.ingest.text import text_clean, url_clean
+from digest.ingest.sources import SourceRefused, source_check
+from digest.ingest.text import text_clean
 from digest.models import Feed
 
 logger = logging.getLogger(__name__)
@@ -39,19 +39,10 @@ def feed_create(
     bad = [c for c in cats if not ARXIV_CATEGORY_RE.match(c)]
     if bad and kind in {Feed.Kind.ARXIV, Feed.Kind.ARXIV_RSS}:
         raise FeedConfigError(f"not arXiv categories: {', '.join(bad)}")
-    url = url.strip()
-    if kind == Feed.Kind.RSS and not url_clean(url):
-        raise FeedConfigError("an RSS/Atom feed needs an http(s) --url")
-    if kind == Feed.Kind.JSONL:
-        if not url:
-            raise FeedConfigError("a JSON Lines feed needs --url (a file path or an http(s) URL)")
-        if not url_clean(url):
-            path = Path(url).expanduser().resolve()
-            if not path.is_file():
-                raise FeedConfigError(f"no such file: {path}")
-            url = str(path)
-    elif url and not url_clean(url):
-        raise FeedConfigError(f"--url must be an http(s) URL, got {url!r}")
+    try:
+        url = source_check(kind=kind, url=url, files_allowed=True)
+    except SourceRefused as exc:
+        raise FeedConfigError(str(exc)) from None
     cadences: dict[str, int] = {Feed.Kind.ARXIV: 180, Feed.Kind.ARXIV_RSS: 60, Feed.Kind.HF_DAILY: 60}
     default_cadence = cadences.get(kind, 60)
     return Feed.objects.create(

@@ -20,7 +20,8 @@ from django.utils import timezone
 from digest.ingest import ADAPTERS
 from digest.ingest.http import HttpClient
 from digest.ingest.records import FeedSpec, FetchError, FetchResult
-from digest.ingest.text import url_clean
+from digest.ingest.run_cap import fetch_result_cap, run_limit
+from digest.ingest.sources import SourceRefused, import_path_resolve, source_is_file
 from digest.models import Feed, FeedRun
 from digest.services.ingest.store import StoreResult, papers_store
 
@@ -97,6 +98,19 @@ def _run_claim(*, feed_id: int, now: datetime, only_if_due: bool) -> FeedRun | N
         return FeedRun.objects.create(feed=feed, started_at=now, status=FeedRun.Status.RUNNING)
 
 
+def _source_check(feed: Feed) -> None:
+    """A file feed reads only under PAPERBOY_IMPORT_DIR, checked at every read (rows can be edited),
+    and never for a subscriber's suggestion."""
+    if not source_is_file(kind=feed.kind, url=feed.url):
+        return
+    if feed.suggested_by_id:
+        raise FetchError("a suggested JSON Lines feed must use an http(s) URL, not a local path")
+    try:
+        import_path_resolve(feed.url)
+    except SourceRefused as exc:
+        raise FetchError(str(exc)) from None
+
+
 def feed_ingest(
     *,
     feed_id: int,
@@ -116,10 +130,10 @@ def feed_ingest(
     try:
         if adapter is None:
             raise FetchError(f"unknown feed kind {feed.kind!r}")
-        if feed.kind == Feed.Kind.JSONL and feed.suggested_by_id and not url_clean(feed.url):
-            # A user's suggestion must never make the server read its own files.
-            raise FetchError("a suggested JSON Lines feed must use an http(s) URL, not a local path")
+        _source_check(feed)
         fetched = adapter(spec=feed_spec(feed), client=client or HttpClient.from_settings(), since=since, now=now)
+        limit = run_limit(default=settings.PAPERBOY_FEED_MAX_PAPERS_PER_RUN, params=feed.params or {})
+        fetched = fetch_result_cap(fetched, limit=limit)
     except FetchError as exc:
         return _run_fail(
             run=run, feed=feed, now=now, error=str(exc), http_status=exc.http_status, retry=exc.retry_after

@@ -125,9 +125,10 @@ def _record_store(*, record: PaperRecord, feed: Feed | None) -> tuple[str, int |
             if attempt == 3:
                 logger.warning("could not store %s: %s", ref, exc)
                 return "skipped", None, Skip(entry=ref, reason=f"database conflict: {exc}"[:300])
-        except DatabaseError as exc:
+        except (DatabaseError, OverflowError, ValueError) as exc:
+            # A value the database cannot take (SQLite raises OverflowError, not a DatabaseError).
             logger.exception("could not store %s", ref)
-            return "skipped", None, Skip(entry=ref, reason=f"database error: {exc}"[:300])
+            return "skipped", None, Skip(entry=ref, reason=f"cannot store it: {exc}"[:300])
     raise AssertionError("unreachable")
 
 

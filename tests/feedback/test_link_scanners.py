@@ -1,0 +1,58 @@
+"""A mail gateway that opens every link in a headless browser (scripts and all) records nothing:
+only a reader's click on the confirm page's button does (security review M4).
+
+Real Chromium against the live server, like a corporate link scanner: it loads Ada's "Follow" link,
+waits, and leaves.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+
+from digest.models import Feedback, Interest
+from tests.conftest import CHROMIUM_ARGS, chromium_executable
+from tests.feedback.test_links import links_for, path_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    executable = chromium_executable()
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            connections.close_all()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
+
+
+def test_a_scanner_running_scripts_follows_and_likes_nothing(chromium, live_server, ada_digest):
+    links = links_for(ada_digest)
+    interests_before = Interest.objects.filter(subscription=ada_digest.subscription).count()
+    page = chromium.new_page()
+
+    for url in (links.follow_urls[0][1], links.more_url, links.mute_urls[0][1]):
+        page.goto(live_server.url + path_of(url))
+        assert page.get_by_role("button", name="Yes, confirm").is_visible()
+        page.wait_for_timeout(3000)  # longer than the page used to wait before submitting itself
+
+    assert Interest.objects.filter(subscription=ada_digest.subscription).count() == interests_before
+    assert not Feedback.objects.exists()
+    ada_digest.subscription.refresh_from_db()
+    assert ada_digest.subscription.muted_words == []
+
+    page.goto(live_server.url + path_of(links.follow_urls[0][1]))
+    page.get_by_role("button", name="Yes, confirm").click()
+    page.wait_for_load_state("load")
+    assert Interest.objects.filter(subscription=ada_digest.subscription).count() == interests_before + 1
