@@ -107,6 +107,16 @@ def content_paper_replace(
     return out
 
 
+# What an old digest row keeps: the paper, its score and why it matched (the archive, the feedback
+# links and the learned ranking read these); the snippet and the highlight spans go.
+PRUNED_KEYS = ("snippet", "snippet_spans", "title_spans")
+
+
+def content_pruned(content: Sequence[ContentEntry]) -> list[ContentEntry]:
+    """``content`` as ``digest.delivery.prune`` keeps it after PAPERBOY_DELIVERY_PRUNE_DAYS."""
+    return [cast(ContentEntry, {k: v for k, v in entry.items() if k not in PRUNED_KEYS}) for entry in content]
+
+
 def content_paper_ids(content: Iterable[ContentEntry]) -> list[int]:
     return [entry["paper"] for entry in content]
 

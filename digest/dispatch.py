@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 
+from celery import Task
 from django.conf import settings
 from django.db import transaction
 
@@ -27,6 +29,15 @@ def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
     for chunk in chunks:
         ids: list[int] = list(chunk)
         transaction.on_commit(functools.partial(deliveries_send_chunk_task.delay, ids))
+
+
+def plan_shards_enqueue(*, task: Task, shards: Sequence[tuple[int, int]], now: datetime, run_id: int) -> None:
+    """Queue one planning task per shard (on the ``planning`` queue), once committed.
+
+    The task is passed in (``digest.tasks.planning.plan_shard_task``, by the beat): it queues its
+    chunks through this module, so importing it here would close a cycle."""
+    for first_id, last_id in shards:
+        transaction.on_commit(functools.partial(task.delay, first_id, last_id, now.isoformat(), run_id))
 
 
 def deliveries_enqueue(*, delivery_ids: Sequence[int]) -> None:

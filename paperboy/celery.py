@@ -13,13 +13,21 @@ app = Celery("paperboy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every task module, imported when a worker starts (digest/tasks/__init__.py imports none of them).
-app.conf.imports = ("digest.tasks.beat", "digest.tasks.delivery", "digest.tasks.ingest", "digest.feedback.tasks")
+app.conf.imports = (
+    "digest.tasks.beat",
+    "digest.tasks.delivery",
+    "digest.tasks.planning",
+    "digest.tasks.ingest",
+    "digest.feedback.tasks",
+)
 
 # Feeds are fetched on their own cadence; slots are planned every few minutes because each
 # subscriber's send hour is in their own time zone (a slot opens somewhere every 15-60 minutes).
 app.conf.beat_schedule = {
     "ingest-due-feeds": {"task": "digest.ingest_due_feeds", "schedule": crontab(minute="*/10")},
     "plan-due-slots": {"task": "digest.plan_due_slots", "schedule": crontab(minute="*/5")},
+    # Old digest rows keep only what is still needed (PAPERBOY_DELIVERY_PRUNE_DAYS).
+    "prune-deliveries": {"task": "digest.prune_deliveries", "schedule": crontab(hour=3, minute=17)},
     # Learned rankers are retrained in batches, never in a request.
     "retrain-rankers": {"task": "digest.feedback_retrain_rankers", "schedule": crontab(minute="*/30")},
 }
