@@ -9,6 +9,7 @@ paper's replacement) and read here (matched terms, the near-miss line, the email
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NotRequired, TypedDict, cast
 
@@ -60,6 +61,31 @@ def content_from_matches(
             entry = memo[key] = _content_entry(match, suggested)
         out.append(entry)
     return out
+
+
+class ContentJson:
+    """``json.dumps(content)`` for the planner, with each shared entry's JSON written once.
+
+    Entries made through a memo are shared by many subscribers (``content_from_matches``) and never
+    changed, so their JSON text is kept (with the entry itself, so its ``id`` cannot be reused) and
+    a row's content is those texts joined: exactly what ``json.dumps`` writes for the list (the
+    reference; a property test checks they agree), at a fraction of the cost."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[ContentEntry, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def dumps(self, content: Sequence[ContentEntry]) -> str:
+        texts = self._texts
+        parts = []
+        for entry in content:
+            found = texts.get(id(entry))
+            if found is None:
+                found = texts[id(entry)] = (entry, json.dumps(entry))
+            parts.append(found[1])
+        return "[" + ", ".join(parts) + "]"
 
 
 def _content_entry(match: Match, suggested: bool) -> ContentEntry:

@@ -14,10 +14,12 @@ one after the other in-process (operators, ``make demo``, tests). Queueing the r
 from __future__ import annotations
 
 import functools
+import gc
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,10 +27,10 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from digest.content import ContentEntry, ContentMemo, content_from_matches
+from digest.content import ContentEntry, ContentJson, ContentMemo, content_from_matches
 from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
-from digest.delivery.pg import deliveries_insert
+from digest.delivery.pg import PlannedRow, deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
@@ -82,11 +84,12 @@ class PlanWindow:
     docs: list[PaperDoc]
     index: PaperIndex | None
     memo: ContentMemo = field(default_factory=dict)  # subscribers with the same interests share entries
+    encoder: ContentJson = field(default_factory=ContentJson)  # and the entries' JSON text
 
     def memo_bounded(self) -> ContentMemo:
         # Shared entries bound the work, not the memory: past MEMO_MAX the memo starts again.
-        if len(self.memo) > MEMO_MAX:
-            self.memo = {}
+        if len(self.memo) > MEMO_MAX or len(self.encoder) > MEMO_MAX:
+            self.memo, self.encoder = {}, ContentJson()
         return self.memo
 
 
@@ -113,7 +116,13 @@ def plan_window(*, start: datetime, end: datetime) -> PlanWindow:
     return window
 
 
-ContentMaker = Callable[[], list[ContentEntry]]
+# Makes one subscriber's ``Delivery.content`` and its JSON text (what the row stores).
+ContentMaker = Callable[[], tuple[list[ContentEntry], str]]
+
+
+def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[list[ContentEntry], str]:
+    content = make()
+    return content, encoder.dumps(content)
 
 
 def match_candidates(
@@ -171,11 +180,18 @@ def match_candidates(
         for sub_id, matches in fresh.items():
             found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
             if found:
-                results[sub_id] = functools.partial(content_split, found, memo)
+                results[sub_id] = functools.partial(
+                    _content_made, window.encoder, functools.partial(content_split, found, memo)
+                )
         quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
         if quiet:
             notes = quiet_notes_for(profiles=quiet, index=index, exclude=already)
-            results.update({sub_id: functools.partial(list, note) for sub_id, note in notes.items()})
+            results.update(
+                {
+                    sub_id: functools.partial(_content_made, window.encoder, functools.partial(list, note))
+                    for sub_id, note in notes.items()
+                }
+            )
     return results, len(paper_total)
 
 
@@ -220,7 +236,21 @@ def deliveries_plan(
     return result
 
 
-def deliveries_plan_shard(
+def deliveries_plan_shard(**kwargs: Any) -> PlanResult:
+    """See ``_plan_shard``. The cyclic garbage collector is paused meanwhile: a shard allocates
+    hundreds of thousands of objects and frees few, and each collection would rescan the process's
+    whole heap (the window's index and shared explanations) for nothing; the next one after the
+    shard finds whatever cycles it left."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_shard(**kwargs)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan_shard(
     *,
     first_id: int,
     last_id: int,
@@ -312,32 +342,37 @@ def _planned_row(
     until: datetime,
     start: datetime,
     result: PlanResult,
-) -> Delivery:
+) -> PlannedRow:
+    found: list[ContentEntry] = []
+    text = "[]"
     if now >= c.expires_at:  # its content is not worked out: it will never be sent
-        state, found, error = Delivery.State.EXPIRED, [], "send window passed"
+        state, error = Delivery.State.EXPIRED, "send window passed"
         result.expired += 1
     elif content is not None:
-        state, found, error = Delivery.State.PENDING, content(), ""
+        state, error = Delivery.State.PENDING, ""
+        found, text = content()
     else:
-        state, found, error = Delivery.State.SKIPPED, [], "no paper matched this subscriber's interests"
+        state, error = Delivery.State.SKIPPED, "no paper matched this subscriber's interests"
         result.skipped += 1
-    return Delivery(
-        subscription_id=c.subscription_id,
-        run=run,
-        slot=c.slot,
-        kind=Delivery.Kind.DIGEST,
-        state=state,
-        send_at=c.send_at,
-        expires_at=c.expires_at,
-        to_email=c.email,
-        message_id=message_id_make(),
-        content=found,
-        paper_count=len(found),
-        last_error=error,
-        planned_at=now,
-        window_start=start,
-        window_end=until,
-    )
+    # Plain values, not a Delivery: a model instance costs more to make than the rest of the row.
+    values = {
+        "subscription_id": c.subscription_id,
+        "run_id": run.id,
+        "slot": c.slot,
+        "kind": Delivery.Kind.DIGEST.value,
+        "state": state.value,
+        "send_at": c.send_at,
+        "expires_at": c.expires_at,
+        "to_email": c.email,
+        "message_id": message_id_make(),
+        "content": found,
+        "paper_count": len(found),
+        "last_error": error,
+        "planned_at": now,
+        "window_start": start,
+        "window_end": until,
+    }
+    return PlannedRow(values=values, content_json=text)
 
 
 def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: datetime | None = None) -> Delivery:

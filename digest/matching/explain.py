@@ -132,9 +132,7 @@ class Explainer:
         self.highlighter = Highlighter(index)
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
-        # Subscribers with the same interests get the same explanation of a paper: worked out once.
         self._row_keys: dict[int, tuple[int, ...]] = {}
-        self._explained: dict[tuple[tuple[int, ...], int], tuple] = {}
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -142,6 +140,13 @@ class Explainer:
         found = self._reasons.get(key)
         if found is None:
             query = self.queries[qid]
+            shared = self.index.reasons.get((query.text, doc))
+            if shared is not None:
+                # Worked out by an earlier call on this index: the same terms, in this call's objects.
+                reason, positions = shared
+                terms = (*query.terms, *query.joins)
+                found = self._reasons[key] = (reason, tuple(terms[i] for i in positions))
+                return found
 
             def hit(term: Term) -> TermHits:
                 return self.highlighter.term(term)[0]
@@ -151,6 +156,12 @@ class Explainer:
             )
             found = (Reason(query.text, tuple(dict.fromkeys(t.text for t in present))), present)
             self._reasons[key] = found
+            if len(self.index.reasons) >= EXPLAINED_KEPT:
+                self.index.reasons.clear()
+            # By position in the query's terms: the same text parses to the same terms in every call.
+            all_terms = (*query.terms, *query.joins)
+            positions = tuple(next(i for i, t in enumerate(all_terms) if t is p) for p in present)
+            self.index.reasons[(query.text, doc)] = (found[0], positions)
         return found
 
     def _matches(self, qid: int, doc: int) -> bool:
@@ -160,25 +171,41 @@ class Explainer:
         return doc in found
 
     def explained(self, row: int, doc: int) -> tuple:
-        """(reasons, title spans, snippet, snippet spans) of one match, shared by every profile
-        whose interests are the same (muted words remove papers, they change no explanation)."""
-        profile = self._row_keys.get(row)
-        if profile is None:
+        """(reasons, title spans, snippet, snippet spans) of one match.
+
+        They depend only on the paper and on which of the profile's interests matched it (in the
+        profile's order; muted words remove papers, they change no explanation), so they are kept
+        on the index under (those interests' texts, paper): every profile whose matching interests
+        are the same -- most profiles, for most papers -- and every later call on the same index
+        (the planner's next shard of the window) share them. The reference, without the sharing, is
+        ``explain`` + ``Highlighter.spans`` (a property test checks they agree)."""
+        qids = self._row_keys.get(row)
+        if qids is None:
             first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-            profile = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
-        key = (profile, doc)
-        found = self._explained.get(key)
+            qids = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
+        matched = [q for q in qids if self._matches(q, doc)]
+        key = (tuple([self.queries[q].text for q in matched]), doc)
+        shared = self.index.explained
+        found = shared.get(key)
         if found is None:
-            reasons, terms = self.explain(row, doc)
-            found = self._explained[key] = (reasons, *self.highlighter.spans(doc, terms))
+            reasons, terms = self._explain_matched(matched, doc)
+            if len(shared) >= EXPLAINED_KEPT:
+                shared.clear()  # bounded: a long-lived index (the preview's) starts again
+            found = shared[key] = (reasons, *self.highlighter.spans(doc, terms))
         return found
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms."""
         first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-        found = [self.reason(q, doc) for q in self.profile_q[first:last].tolist() if self._matches(q, doc)]
+        return self._explain_matched([q for q in self.profile_q[first:last].tolist() if self._matches(q, doc)], doc)
+
+    def _explain_matched(self, matched: list[int], doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
+        found = [self.reason(q, doc) for q in matched]
         terms = found[0][1] if len(found) == 1 else tuple(dict.fromkeys(t for _, ts in found for t in ts))
         return tuple(r for r, _ in found), terms
+
+
+EXPLAINED_KEPT = 500_000  # explanations an index keeps (a few hundred bytes each)
 
 
 class _LazyMatch(Match):

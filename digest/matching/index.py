@@ -123,6 +123,10 @@ class PaperIndex:
     _postings: dict[int, np.ndarray]
     _all_postings: tuple[np.ndarray, np.ndarray] | None
     _terms: dict[tuple[str, tuple[str, ...]], TermHits]
+    # Explanations by (texts of the interests that matched, paper): shared by every match_profiles
+    # call on this index (the planner's shards of one window, the preview's keystrokes); see explain.py.
+    explained: dict[tuple[tuple[str, ...], int], tuple]
+    reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
     _empty: TermHits
 
     def __init__(self) -> None:  # use PaperIndex.build
@@ -134,7 +138,7 @@ class PaperIndex:
     def __getstate__(self) -> dict:
         # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_terms", "_postings", "_all_postings"):
+        for name in ("_terms", "_postings", "_all_postings", "explained", "reasons"):
             state.pop(name, None)
         return state
 
@@ -143,6 +147,8 @@ class PaperIndex:
         self._terms = {}
         self._postings = {}
         self._all_postings = None
+        self.explained = {}
+        self.reasons = {}
 
     @classmethod
     def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
@@ -208,6 +214,8 @@ class PaperIndex:
         self._postings = {}
         self._all_postings = None
         self._terms = {}
+        self.explained = {}
+        self.reasons = {}
         self._empty = TermHits(
             np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
         )

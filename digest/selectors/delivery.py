@@ -83,11 +83,16 @@ def candidates_due(
     )
     check = DueCheck()
     due: list[Candidate] = []
+    # A slot's subscribers share a handful of (zone, hour, frequency, weekday): worked out once each.
+    schedules: dict[tuple[str, int, str, int], tuple[tuple[date, datetime] | None, datetime]] = {}
     for sub_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted, quiet in rows.iterator(2000):
-        when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
-        rule = {"tz_name": tz_name, "send_hour": send_hour, "frequency": frequency, "weekday": weekday}
+        rule = (tz_name, send_hour, frequency, weekday)
+        schedule = schedules.get(rule)
+        if schedule is None:
+            schedule = schedules[rule] = _schedule(now=now, slot=slot, rule=rule)
+        when, next_due = schedule
         if when is None:
-            check.rescheduled[sub_id] = next_due_now(now=now, **rule)
+            check.rescheduled[sub_id] = next_due
             continue
         day, send_at = when
         due.append(
@@ -101,7 +106,7 @@ def candidates_due(
                 max_papers,
                 tuple(muted or ()),
                 quiet,
-                next_due_at=next_due_after_slot(slot=day, **rule),
+                next_due_at=next_due,
             )
         )
     if not due:
@@ -123,6 +128,18 @@ def candidates_due(
             # Not this slot (planned already, or the address cannot receive it): looked at again at the next one.
             check.rescheduled[c.subscription_id] = c.next_due_at
     return check
+
+
+def _schedule(
+    *, now: datetime, slot: date | None, rule: tuple[str, int, str, int]
+) -> tuple[tuple[date, datetime] | None, datetime]:
+    """(the slot due now and its send time, or None; the next due time after it, or from now)."""
+    tz_name, send_hour, frequency, weekday = rule
+    when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
+    kwargs = {"tz_name": tz_name, "send_hour": send_hour, "frequency": frequency, "weekday": weekday}
+    if when is None:
+        return None, next_due_now(now=now, **kwargs)
+    return when, next_due_after_slot(slot=when[0], **kwargs)
 
 
 def suppressed_emails(*, emails: Iterable[str]) -> set[str]:
