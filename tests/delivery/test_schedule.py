@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import time_machine
@@ -132,7 +133,7 @@ def test_zone_edits_never_plan_a_day_twice_nor_skip_one(edits):
     assert [first + timedelta(days=i) for i in range((last - first).days + 1)] == sorted(planned)
     # And never two digests within a few hours because of an edit.
     sends = sorted(Delivery.objects.filter(subscription=sub).values_list("send_at", flat=True))
-    assert all(b - a >= timedelta(hours=7) for a, b in zip(sends, sends[1:])), sends
+    assert all(b - a >= timedelta(hours=7) for a, b in pairwise(sends)), sends
 
 
 @time_machine.travel(datetime(2026, 6, 1, 9, 30, tzinfo=UTC), tick=False)
