@@ -36,8 +36,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.delivery import cpu_seconds, database_recreate, postgres_pids
+from benchmarks.delivery import database_recreate
 from benchmarks.matching import CORPUS, load_corpus, make_papers, make_profiles
+from benchmarks.processes import cpu_seconds, postgres_pids
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,9 +138,7 @@ def world_seed(*, subscribers: int, papers: int, now: datetime, seed: int) -> di
         )
         timings["subscriptions"] = time.perf_counter() - started
         for table in ("accounts_user", "account_emailaddress", "digest_subscription", "digest_interest"):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     connection.commit() if not connection.get_autocommit() else None
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -195,40 +194,10 @@ def bytes_per_row(cursor) -> tuple[float, float]:
     return float(row or 0), float(content or 0)
 
 
-def run(args) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "DJANGO_SETTINGS_MODULE": "paperboy.settings",
-    }
-    if args.shard_size:
-        env["PAPERBOY_PLAN_SHARD_SIZE"] = str(args.shard_size)
-    os.environ.update(env)
-    phases: dict[str, float] = {}
-    started = time.perf_counter()
-    database_recreate(args.database_url)
-    import django
-
-    django.setup()
-    import redis
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
+def plan_measure(*, args, env: dict[str, str], client, phases: dict[str, float]) -> dict:
+    """Start the planners, run the beat's task, and wait until every due subscriber has a row."""
     from digest.models import DeliveryRun
-    from paperboy.celery import app
 
-    call_command("migrate", verbosity=0)
-    phases["create + migrate"] = time.perf_counter() - started
-    client = redis.Redis.from_url(args.redis_url)
-    client.delete("planning", "sending", "celery")
-    now = datetime.now(UTC)
-    seeding = world_seed(subscribers=args.subscribers, papers=args.papers, now=now, seed=args.seed)
-    phases.update({f"seed {name} (COPY)": s for name, s in seeding.items()})
-
-    app.conf.task_always_eager = False
     with tempfile.TemporaryDirectory(prefix="paperboy-plan-bench-") as tmp:
         planners = [planner_start(env=env, log=Path(tmp) / f"planner{n}.log", n=n) for n in range(args.processes)]
         pids = [p.pid for p in planners]
@@ -270,6 +239,50 @@ def run(args) -> dict:
                 p.terminate()
             for p in planners:
                 p.wait(timeout=60)
+    return {
+        "planned": planned,
+        "shards": shards,
+        "seconds": seconds,
+        "cpu": cpu,
+        "peaks": peaks,
+        "first_chunk": first_chunk if first_chunk is not None else float("nan"),
+    }
+
+
+def run(args) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DJANGO_SETTINGS_MODULE": "paperboy.settings",
+    }
+    if args.shard_size:
+        env["PAPERBOY_PLAN_SHARD_SIZE"] = str(args.shard_size)
+    os.environ.update(env)
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    database_recreate(args.database_url)
+    import django
+
+    django.setup()
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from paperboy.celery import app
+
+    call_command("migrate", verbosity=0)
+    phases["create + migrate"] = time.perf_counter() - started
+    client = redis.Redis.from_url(args.redis_url)
+    client.delete("planning", "sending", "celery")
+    now = datetime.now(UTC)
+    seeding = world_seed(subscribers=args.subscribers, papers=args.papers, now=now, seed=args.seed)
+    phases.update({f"seed {name} (COPY)": s for name, s in seeding.items()})
+
+    app.conf.task_always_eager = False
+    measured = plan_measure(args=args, env=env, client=client, phases=phases)
     chunks = client.llen("sending")
     client.delete("sending")
     storage = {}
@@ -278,14 +291,9 @@ def run(args) -> dict:
     connection.close()
     return {
         "subscribers": args.subscribers,
-        "planned": planned,
-        "shards": shards,
+        **measured,
         "shard_size": settings.PAPERBOY_PLAN_SHARD_SIZE,
-        "seconds": seconds,
         "phases": phases,
-        "cpu": cpu,
-        "peaks": peaks,
-        "first_chunk": first_chunk if first_chunk is not None else float("nan"),
         "chunks": chunks,
         "storage": storage,
     }

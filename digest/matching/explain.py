@@ -22,9 +22,10 @@ from .records import Match, Profile, Reason
 class Highlighter:
     """Spans and snippets of one index's papers, computed on demand and cached.
 
-    Shared by all the matches of one ``match_profiles`` call; a race between threads only computes
-    the same value twice.  Caches are keyed by ``id(term)``: the terms belong to the batch's parsed
-    queries, which the Explainer keeps alive.
+    One per index (``highlighter_of``), shared by every ``match_profiles`` call on it -- the
+    planner's shards of one window -- so a term's occurrences in a paper are found once per window;
+    a race between threads only computes the same value twice. Caches are keyed by the terms'
+    values (a term parsed again in a later call is the same key).
     """
 
     def __init__(self, index: PaperIndex) -> None:
@@ -32,19 +33,24 @@ class Highlighter:
         self.title_start = index.title_start.tolist()
         self.abstract_start = index.abstract_start.tolist()
         self.doc_end = index.doc_end.tolist()
-        self.terms: dict[int, tuple[TermHits, list[int], list[int]]] = {}
+        self.terms: dict[Term, tuple[TermHits, list[int], list[int]]] = {}
         self.offsets: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        self.occurrences: dict[tuple[int, int], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        self.windows: dict[tuple[int, int], tuple[int, int, str]] = {}
-        self.results: dict[tuple[int, tuple[int, ...]], tuple[Spans, str, Spans]] = {}
+        self.occurrences: dict[tuple[int, Term], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        self.windows: dict[tuple[int, Term | None], tuple[int, int, str]] = {}
+        self.results: dict[tuple[int, tuple[Term, ...]], tuple[Spans, str, Spans]] = {}
+
+    def bound(self) -> None:
+        """A long-lived index (the planner's window, the preview's) keeps at most EXPLAINED_KEPT of each."""
+        if len(self.occurrences) >= EXPLAINED_KEPT or len(self.results) >= EXPLAINED_KEPT:
+            self.occurrences, self.windows, self.results = {}, {}, {}
 
     def term(self, term: Term) -> tuple[TermHits, list[int], list[int]]:
         """A term's hits, with its occurrence starts and lengths as Python lists (for bisect)."""
-        found = self.terms.get(id(term))
+        found = self.terms.get(term)
         if found is None:
             hits = self.index.term_hits(term)
             found = (hits, hits.starts.tolist(), hits.lengths.tolist())
-            self.terms[id(term)] = found
+            self.terms[term] = found
         return found
 
     def _doc_offsets(self, doc: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -57,7 +63,7 @@ class Highlighter:
 
     def _occurrences(self, doc: int, term: Term) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(title spans, abstract spans) of one term in one paper, in original characters."""
-        key = (doc, id(term))
+        key = (doc, term)
         found = self.occurrences.get(key)
         if found is not None:
             return found
@@ -81,7 +87,7 @@ class Highlighter:
         return found
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
-        key = (doc, tuple(map(id, terms)))
+        key = (doc, terms)
         found = self.results.get(key)
         if found is not None:
             return found
@@ -94,7 +100,7 @@ class Highlighter:
             df = len(self.term(term)[0].docs)
             if in_abstract and (anchor is None or df < anchor_df):  # the rarest word anchors the snippet
                 anchor, anchor_df = term, df
-        window_key = (doc, id(anchor))
+        window_key = (doc, anchor)
         window = self.windows.get(window_key)
         if window is None:
             first_hit = self._occurrences(doc, anchor)[1][0][0] if anchor is not None else 0
@@ -113,6 +119,14 @@ class Highlighter:
         return found
 
 
+def highlighter_of(index: PaperIndex) -> Highlighter:
+    """The index's one Highlighter (made on first use)."""
+    found = index.highlighter
+    if found is None:
+        found = index.highlighter = Highlighter(index)
+    return found
+
+
 class Explainer:
     """Everything needed to explain the matches of one ``match_profiles`` call, on demand."""
 
@@ -129,7 +143,8 @@ class Explainer:
         self.profile_q = profile_q
         self.profile_q_indptr = profile_q_indptr
         self.query_docs = query_docs  # sorted paper indexes each query matched
-        self.highlighter = Highlighter(index)
+        self.highlighter = highlighter_of(index)
+        self.highlighter.bound()
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
         self._row_keys: dict[int, tuple[int, ...]] = {}

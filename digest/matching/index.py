@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,7 @@ class PaperIndex:
     # call on this index (the planner's shards of one window, the preview's keystrokes); see explain.py.
     explained: dict[tuple[tuple[str, ...], int], tuple]
     reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
+    highlighter: Any  # explain.Highlighter, made on first use (explain.highlighter_of)
     _empty: TermHits
 
     def __init__(self) -> None:  # use PaperIndex.build
@@ -138,7 +140,7 @@ class PaperIndex:
     def __getstate__(self) -> dict:
         # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_terms", "_postings", "_all_postings", "explained", "reasons"):
+        for name in ("_terms", "_postings", "_all_postings", "explained", "reasons", "highlighter"):
             state.pop(name, None)
         return state
 
@@ -149,6 +151,7 @@ class PaperIndex:
         self._all_postings = None
         self.explained = {}
         self.reasons = {}
+        self.highlighter = None
 
     @classmethod
     def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
@@ -216,6 +219,7 @@ class PaperIndex:
         self._terms = {}
         self.explained = {}
         self.reasons = {}
+        self.highlighter = None
         self._empty = TermHits(
             np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
         )
