@@ -11,6 +11,7 @@ windows never look back further than ``MAX_WINDOW``, so nothing planning reads i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,7 +62,7 @@ def deliveries_prune(*, now: datetime | None = None, days: int | None = None) ->
     return result
 
 
-def _trim(ids: list[int] | tuple[int, ...]) -> int:
+def _trim(ids: Sequence[int]) -> int:
     """Replace each row's content by its pruned form (rows pruned already are left alone)."""
     if connection.vendor == "postgresql":
         # In the database: no JSON travels to Python and back. Same result as content_pruned (tested).

@@ -63,14 +63,14 @@ def candidates_due(
     """Active subscribers with a verified, unsuppressed address whose slot has come and is not planned,
     among ids ``first_id``..``last_id`` (a shard; both None: everyone due)."""
     window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
-    rows = _subscriptions_plannable()
+    subscriptions = _subscriptions_plannable()
     if slot is None:
-        rows = rows.filter(_due_now(now))
+        subscriptions = subscriptions.filter(_due_now(now))
     if first_id is not None:
-        rows = rows.filter(id__gte=first_id)
+        subscriptions = subscriptions.filter(id__gte=first_id)
     if last_id is not None:
-        rows = rows.filter(id__lte=last_id)
-    rows = rows.values_list(
+        subscriptions = subscriptions.filter(id__lte=last_id)
+    rows = subscriptions.values_list(
         "id",
         "user__email",
         "timezone",
@@ -136,10 +136,11 @@ def _schedule(
     """(the slot due now and its send time, or None; the next due time after it, or from now)."""
     tz_name, send_hour, frequency, weekday = rule
     when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
-    kwargs = {"tz_name": tz_name, "send_hour": send_hour, "frequency": frequency, "weekday": weekday}
     if when is None:
-        return None, next_due_now(now=now, **kwargs)
-    return when, next_due_after_slot(slot=when[0], **kwargs)
+        return None, next_due_now(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday)
+    return when, next_due_after_slot(
+        slot=when[0], tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday
+    )
 
 
 def suppressed_emails(*, emails: Iterable[str]) -> set[str]:
