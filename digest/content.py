@@ -38,6 +38,10 @@ class ContentEntry(TypedDict):
     # Quiet-day notes only: the paper nearly matched ``reasons[0]["interest"]`` but lacks ``missing``.
     near_miss: NotRequired[bool]
     missing: NotRequired[str]
+    # Trending entries only (issue 19): the paper's upvotes when planned and its place in the window's list.
+    trending: NotRequired[bool]
+    upvotes: NotRequired[int]
+    rank: NotRequired[int]
 
 
 ContentMemo = dict[tuple, ContentEntry]
@@ -89,6 +93,31 @@ def content_near_miss_entry(
         "near_miss": True,
         "missing": missing,
     }
+
+
+def content_trending_entry(*, paper_key: int, upvotes: int, rank: int) -> ContentEntry:
+    """A trending paper's entry: it is there for its upvotes, not for a matched word."""
+    return {
+        "paper": paper_key,
+        "score": float(upvotes),
+        "reasons": [],
+        "title_spans": [],
+        "snippet": "",
+        "snippet_spans": [],
+        "suggested": False,
+        "trending": True,
+        "upvotes": upvotes,
+        "rank": rank,
+    }
+
+
+def content_split_trending(content: Iterable[ContentEntry]) -> tuple[list[ContentEntry], list[ContentEntry]]:
+    """A stored digest's personal entries and its trending ones, each in stored order."""
+    personal: list[ContentEntry] = []
+    trending: list[ContentEntry] = []
+    for entry in content:
+        (trending if entry.get("trending") else personal).append(entry)
+    return personal, trending
 
 
 def content_paper_replace(

@@ -23,6 +23,7 @@ from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
+from digest.delivery.trending import trending_merge
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
 from digest.matching import PaperIndex, Profile, match_profiles
@@ -47,6 +48,7 @@ class PlanResult:
     planned: int = 0
     skipped: int = 0
     expired: int = 0
+    trending: int = 0  # of planned: trending subscribers' digests
     chunks: list[list[int]] = field(default_factory=list)
 
 
@@ -142,6 +144,7 @@ def deliveries_plan(
         return PlanResult(run=None)
     starts = window_starts(candidates=candidates, now=until)
     matches, paper_count = match_candidates(candidates=candidates, starts=starts, now=until)
+    trending_ids = trending_merge(candidates=candidates, starts=starts, until=until, contents=matches)
 
     run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
     result = PlanResult(run=run, papers=paper_count)
@@ -164,12 +167,13 @@ def deliveries_plan(
             # Kept current batch by batch: the runs dashboard shows a slot being planned, and a planner
             # that dies half way leaves a run whose count matches its rows.
             result.planned = Delivery.objects.filter(run=run).count()
-            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned)
+            result.trending += sum(1 for c in batch if c.subscription_id in trending_ids)
+            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned, trending=result.trending)
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]
         result.chunks.extend(chunks)
         if on_chunks is not None and chunks:
             on_chunks(chunks)
-    run.planned = result.planned
+    run.planned, run.trending = result.planned, result.trending
     return result
 
 
