@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q
+from django.utils import timezone
 
 from digest.db import in_batches
-from digest.models import Feed, Paper, Subscription
+from digest.models import Feed, Paper, SentPaper, Subscription
 
 # Where upvotes come from, as cards name it ("#2 on Hugging Face today").
 TRENDING_SOURCE = "Hugging Face"
@@ -116,3 +117,53 @@ def trending_choices(*, subscription_ids: Sequence[int]) -> dict[int, TrendingCh
                 limit=max_papers if is_digest else section,
             )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingCard:
+    """One trending paper as the preview and the command line show it."""
+
+    key: int
+    title: str
+    url: str
+    hf_url: str
+    upvotes: int
+    comments: int
+    rank: int
+    categories: tuple[str, ...]
+
+
+def trending_cards(
+    *, end: datetime, days: int = 1, categories: Iterable[str] = (), limit: int = 10, exclude: Iterable[int] = ()
+) -> list[TrendingCard]:
+    """The current trending list of the last ``days`` days, best first, without the papers in ``exclude``."""
+    skip = set(exclude)
+    start = end - timedelta(days=days)
+    ranked = [p for p in trending_papers(start=start, end=end, categories=categories) if p.key not in skip][:limit]
+    papers = Paper.objects.filter(id__in=[p.key for p in ranked]).only("id", "title", "url", "hf_url").in_bulk()
+    return [
+        TrendingCard(
+            key=p.key,
+            title=papers[p.key].title,
+            url=papers[p.key].url,
+            hf_url=papers[p.key].hf_url,
+            upvotes=p.upvotes,
+            comments=p.comments,
+            rank=p.rank,
+            categories=p.categories,
+        )
+        for p in ranked
+        if p.key in papers
+    ]
+
+
+def trending_preview_for(*, subscription: Subscription, categories: Iterable[str] | None = None) -> list[TrendingCard]:
+    """Today's trending list as this subscriber would get it: their categories (unless given), their
+    number of papers (a trending digest) or up to 10 (a section), without papers they already had."""
+    is_digest = subscription.digest == Subscription.Digest.TRENDING
+    return trending_cards(
+        end=timezone.now(),
+        categories=subscription.trending_categories or () if categories is None else categories,
+        limit=subscription.max_papers if is_digest else 10,
+        exclude=SentPaper.objects.filter(subscription_id=subscription.id).values_list("paper_id", flat=True),
+    )
