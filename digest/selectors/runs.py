@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from digest.models import Delivery, DeliveryRun
 
@@ -24,6 +24,8 @@ class SlotStats:
     finished_at: datetime | None
     duration: timedelta | None
     emails_per_second: float | None
+    # Of ``planned``: the trending subscribers' digests (issue 19), as their runs counted them.
+    trending: int = 0
 
     @property
     def duration_text(self) -> str:
@@ -54,7 +56,13 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
         for row in DeliveryRun.objects.filter(slot__gte=since)
         .order_by()
         .values("slot")
-        .annotate(runs=Count("pk"), started=Min("started_at"), finished=Max("finished_at"), papers=Max("papers"))
+        .annotate(
+            runs=Count("pk"),
+            started=Min("started_at"),
+            finished=Max("finished_at"),
+            papers=Max("papers"),
+            trending=Sum("trending"),
+        )
     }
     by_slot = {row["slot"]: row for row in deliveries}
     stats = []
@@ -78,6 +86,7 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
                 finished_at=row.get("last_sent") or run.get("finished"),
                 duration=duration,
                 emails_per_second=rate,
+                trending=run.get("trending") or 0,
             )
         )
     return stats
