@@ -25,7 +25,6 @@ import ast
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -34,6 +33,9 @@ import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from benchmarks.counting_sink import Sink
+from benchmarks.processes import cpu_seconds, postgres_pids, process_tree
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
@@ -51,76 +53,6 @@ INTERESTS = (
     "transformer",
     "segmentation",
 )
-_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-
-
-# --------------------------------------------------------------------------------------------------
-# The counting sink (runs in its own process: python -m benchmarks.delivery --sink PORT --report FILE)
-# --------------------------------------------------------------------------------------------------
-
-
-def sink_main(port: int, report: Path) -> None:
-    import asyncio
-
-    from aiosmtpd.controller import Controller
-
-    counts: Counter = Counter()
-    ids: Counter = Counter()
-
-    class Counting:
-        async def handle_DATA(self, server, session, envelope):
-            for rcpt in envelope.rcpt_tos:
-                counts[rcpt] += 1
-            found = _MESSAGE_ID.search(envelope.content[:4000])
-            if found:
-                ids[found.group(1).decode()] += 1
-            return "250 OK"
-
-    controller = Controller(Counting(), hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-
-    def write() -> None:
-        tmp = report.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"total": sum(counts.values()), "counts": dict(counts), "ids": len(ids)}))
-        tmp.replace(report)
-
-    print("sink ready", flush=True)
-    while not stop["now"]:
-        report.with_suffix(".count").write_text(str(sum(counts.values())))
-        time.sleep(0.2)
-    controller.stop()
-    write()
-    del asyncio
-
-
-class Sink:
-    def __init__(self, folder: Path, name: str) -> None:
-        from digest.mailsink import free_port
-
-        self.port = free_port()
-        self.report = folder / f"{name}.json"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.delivery", "--sink", str(self.port), "--report", str(self.report)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        if "sink ready" not in self.process.stdout.readline():
-            raise RuntimeError("the SMTP sink did not start")
-
-    def count(self) -> int:
-        try:
-            return int(self.report.with_suffix(".count").read_text() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
-
-    def close(self) -> dict:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        return json.loads(self.report.read_text())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,38 +150,6 @@ def worker_start(*, env: dict[str, str], workers: int, log: Path) -> subprocess.
             raise RuntimeError(f"the celery worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.2)
     return process
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (Linux /proc; 0 for a pid that is gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its children (the celery pool's processes)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
-    return [pid, *kids]
-
-
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL server process on this machine (backends, WAL writer, ...)."""
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
-
-
-def _comm(proc: Path) -> str:
-    try:
-        return (proc / "comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 def worker_timings(log: Path) -> dict[str, float]:
@@ -389,7 +289,7 @@ def postoffice_send(*, processes: int) -> dict:
     from post_office.models import Email
 
     from digest.content import digest_email_build
-    from digest.emails import digest_message_build
+    from digest.email import digest_message_build
     from digest.models import Delivery
     from digest.selectors.delivery import interests_by_subscription
     from digest.selectors.papers import papers_visible_by_id
@@ -440,12 +340,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-postoffice", action="store_true", help="skip the django-post-office comparison")
-    parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.sink:
-        sink_main(args.sink, args.report)
-        return
 
     env = {
         **os.environ,

@@ -91,7 +91,7 @@ def _actions(rng: random.Random, sub: int, key: int, term: str, author: str) -> 
 
 
 def emails_make(*, subscribers: int, papers: int, pool: int, seed: int = 7) -> list:
-    from digest.emails import DigestEmail, DigestItem, DigestLinks
+    from digest.email import DigestEmail, DigestItem, DigestLinks
 
     rng = random.Random(seed)
     day = date(2026, 11, 27)
@@ -223,64 +223,23 @@ def _rate(fn, emails: list, seconds: float, between_passes=None) -> tuple[float,
     return best, done
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=2000)
-    parser.add_argument("--papers", type=int, default=10, help="papers per digest")
-    parser.add_argument("--pool", type=int, default=60, help="papers in the day's pool")
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    parser.add_argument("--premailer-emails", type=int, default=20, help="emails for the premailer-each run")
-    parser.add_argument("--mime-emails", type=int, default=500, help="emails for the worker path's MIME bytes run")
-    args = parser.parse_args(argv)
+def caches_clear_per_subscriber() -> None:
+    """Forget what depends on the readers (a new day for the subscribers, same papers).
 
-    _setup_django()
-    from digest import emails as digest_emails
+    The shared cards go too: which (paper, snippet, highlights, interests) combinations exist depends on
+    who reads, so a benchmark pass must build them again, once per combination, as a real day does. The
+    per-paper caches, the inlined cards and the templates stay, as they do in a worker from day to day.
+    """
+    from digest.email import actions, html, view, wrap
 
-    mails = emails_make(subscribers=args.subscribers, papers=args.papers, pool=args.pool)
-    digest_emails.email_caches_clear()
+    for cached in (view.card_make, html._highlight_fast, view.topics_rank, wrap.wrap, actions._action_label):
+        cached.cache_clear()
 
-    start = time.process_time()
-    digest_emails.digest_html_render(mails[0])
-    skeleton = time.process_time() - start
-    start = time.process_time()
-    cards = digest_emails.email_cards_warm(mails)
-    warm = time.process_time() - start
-    print(
-        f"first touch: skeleton inlined in {skeleton:.2f} s; the day's other {cards} cards in {warm:.2f} s "
-        f"({digest_emails._CARDS.premailer_runs} premailer runs, batches of {digest_emails.CARD_BATCH})"
-    )
 
-    def render_only(mail) -> None:
-        digest_emails.digest_subject_render(mail)
-        digest_emails.digest_text_render(mail)
-        digest_emails.digest_html_render(mail)
-
-    # Every subscriber's email is rendered once a day: forget per-subscriber work between passes so each
-    # pass is a fresh day for the subscribers, with the day's cards already inlined (the first pass did it).
-    fresh = digest_emails.email_caches_clear_per_subscriber
-    build_rate, n = _rate(digest_emails.digest_message_build, mails, args.seconds, fresh)
-    print(f"builder (subject+text+HTML+message object), cached inlining: {build_rate:,.0f} emails/s ({n} emails)")
-    render_rate, n = _rate(render_only, mails, args.seconds, fresh)
-    print(f"render only (three public render functions), cached inlining: {render_rate:,.0f} emails/s ({n} emails)")
-
-    def jinja_only(mail) -> None:  # the whole email through Jinja2 with no CSS inlining at all
-        view = digest_emails._view_make(mail)
-        digest_emails._html_raw(view)
-        digest_emails._text_fast(view)
-
-    jinja_rate, n = _rate(jinja_only, mails, args.seconds, fresh)
-    print(f"Jinja2 alone, no inlining (reference point): {jinja_rate:,.0f} emails/s ({n} emails)")
-
-    def premailer_each(mail) -> None:
-        digest_emails.digest_subject_render(mail)
-        digest_emails.digest_text_render(mail)
-        digest_emails.digest_html_render_uncached(mail)
-
-    sample = mails[: max(1, args.premailer_emails)]
-    premailer_rate, n = _rate(premailer_each, sample, min(args.seconds, 2.0))
-    print(f"premailer on every whole email: {premailer_rate:,.1f} emails/s ({n} emails)")
-
+def _worker_path(mails: list, *, seconds: float, mime_emails: int) -> None:
+    """What a worker does per row: stored content -> DigestEmail -> message object -> MIME bytes."""
     from digest.content import digest_email_build
+    from digest.email import digest_message_build
     from digest.links import digest_links_make
 
     deliveries, papers, interests = deliveries_make(mails)
@@ -295,20 +254,81 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     def content_to_message(delivery):
-        return digest_emails.digest_message_build(content_to_email(delivery))
+        return digest_message_build(content_to_email(delivery))
 
     def content_to_bytes(delivery) -> None:
-        # What the worker writes to the SMTP connection (digest/mime.py, CRLF line endings).
+        # What the worker writes to the SMTP connection (digest/email/mime.py, CRLF line endings).
         content_to_message(delivery).mime_bytes(allow_8bit=True)
 
     steps = (
         ("content → DigestEmail (items, signed links)", content_to_email, deliveries),
         ("content → DigestEmail → message object", content_to_message, deliveries),
-        ("content → DigestEmail → MIME bytes", content_to_bytes, deliveries[: max(1, args.mime_emails)]),
+        ("content → DigestEmail → MIME bytes", content_to_bytes, deliveries[: max(1, mime_emails)]),
     )
     for label, step, rows in steps:
-        rate, n = _rate(step, rows, args.seconds, fresh)
+        rate, n = _rate(step, rows, seconds, caches_clear_per_subscriber)
         print(f"worker path ({label}): {rate:,.0f} emails/s, {1000 / rate:.3f} ms/email ({n} emails)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--papers", type=int, default=10, help="papers per digest")
+    parser.add_argument("--pool", type=int, default=60, help="papers in the day's pool")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--premailer-emails", type=int, default=20, help="emails for the premailer-each run")
+    parser.add_argument("--mime-emails", type=int, default=500, help="emails for the worker path's MIME bytes run")
+    args = parser.parse_args(argv)
+
+    _setup_django()
+    import digest.email as digest_emails
+    from digest.email import inline, reference, text, view
+
+    mails = emails_make(subscribers=args.subscribers, papers=args.papers, pool=args.pool)
+    digest_emails.email_caches_clear()
+
+    start = time.process_time()
+    digest_emails.digest_html_render(mails[0])
+    skeleton = time.process_time() - start
+    start = time.process_time()
+    cards = digest_emails.email_cards_warm(mails)
+    warm = time.process_time() - start
+    print(
+        f"first touch: skeleton inlined in {skeleton:.2f} s; the day's other {cards} cards in {warm:.2f} s "
+        f"({inline.CARDS.premailer_runs} premailer runs, batches of {inline.CARD_BATCH})"
+    )
+
+    def render_only(mail) -> None:
+        digest_emails.digest_subject_render(mail)
+        digest_emails.digest_text_render(mail)
+        digest_emails.digest_html_render(mail)
+
+    # Every subscriber's email is rendered once a day: forget per-subscriber work between passes so each
+    # pass is a fresh day for the subscribers, with the day's cards already inlined (the first pass did it).
+    fresh = caches_clear_per_subscriber
+    build_rate, n = _rate(digest_emails.digest_message_build, mails, args.seconds, fresh)
+    print(f"builder (subject+text+HTML+message object), cached inlining: {build_rate:,.0f} emails/s ({n} emails)")
+    render_rate, n = _rate(render_only, mails, args.seconds, fresh)
+    print(f"render only (three public render functions), cached inlining: {render_rate:,.0f} emails/s ({n} emails)")
+
+    def jinja_only(mail) -> None:  # the whole email through Jinja2 with no CSS inlining at all
+        shown = view.view_make(mail)
+        reference.html_raw(shown)
+        text.text_fast(shown)
+
+    jinja_rate, n = _rate(jinja_only, mails, args.seconds, fresh)
+    print(f"Jinja2 alone, no inlining (reference point): {jinja_rate:,.0f} emails/s ({n} emails)")
+
+    def premailer_each(mail) -> None:
+        digest_emails.digest_subject_render(mail)
+        digest_emails.digest_text_render(mail)
+        reference.digest_html_render_uncached(mail)
+
+    sample = mails[: max(1, args.premailer_emails)]
+    premailer_rate, n = _rate(premailer_each, sample, min(args.seconds, 2.0))
+    print(f"premailer on every whole email: {premailer_rate:,.1f} emails/s ({n} emails)")
+
+    _worker_path(mails, seconds=args.seconds, mime_emails=args.mime_emails)
     size = sum(len(digest_emails.digest_html_render(m).encode()) for m in sample) / len(sample)
     print(
         f"speed-up {build_rate / premailer_rate:,.0f}x; mean HTML size {size / 1024:.1f} KiB for {args.papers} papers"

@@ -2,7 +2,7 @@
 
 Matching produces :class:`digest.matching.Match` objects; a Delivery stores them as plain JSON
 (``content``, a list of :class:`ContentEntry`) so the archive shows a digest exactly as it was
-emailed; rendering turns that JSON plus the papers into a :class:`digest.emails.DigestEmail`.
+emailed; rendering turns that JSON plus the papers into a :class:`digest.email.DigestEmail`.
 Every entry is made here (planned matches, learned suggestions, quiet-day near misses, a merged
 paper's replacement) and read here (matched terms, the near-miss line, the email's items).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NotRequired, TypedDict, cast
 
-from digest.emails import DigestEmail, DigestItem, DigestLinks
+from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
 from digest.matching import Match

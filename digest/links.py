@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.tokens import token_make
-from digest.emails import DigestLinks
+from digest.email import DigestLinks
 
 
 def absolute_url(path: str) -> str:

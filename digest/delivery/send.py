@@ -6,7 +6,7 @@ error is caught per message so one bad address never stops the rest. A pause (ad
 breaker) stops the chunk between two messages; the rows not reached stay ``pending``.
 
 What a server's reply means is decided in ``digest.delivery.smtp``; every state change is made
-by ``digest.delivery.state``; rendering lives in ``digest.emails`` and knows no SMTP.
+by ``digest.delivery.state``; rendering lives in ``digest.email`` and knows no SMTP.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from digest.delivery.state import (
     delivery_sent_and_claim,
     delivery_skip,
 )
-from digest.emails import DigestEmail, digest_message_build, email_cards_warm
+from digest.email import DigestEmail, digest_message_build, email_cards_warm
 from digest.models import Delivery
 from digest.selectors.delivery import (
     deliveries_backing_off_ids,

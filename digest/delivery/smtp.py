@@ -97,7 +97,7 @@ class SmtpSession:
     after ``max_messages``.
 
     The connection is Django's configured backend (TLS, authentication and timeouts come from the
-    EMAIL_* settings). With the SMTP backend, a digest's MIME bytes (written by ``digest.mime``) go
+    EMAIL_* settings). With the SMTP backend, a digest's MIME bytes (written by ``digest.email.mime``) go
     straight to ``smtplib`` with BODY=8BITMIME when the server offers it (RFC 6152), else as 7-bit
     quoted-printable; any other backend (console, file, a provider's API) gets the message object.
     """

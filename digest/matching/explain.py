@@ -13,7 +13,7 @@ from itertools import pairwise, repeat
 
 import numpy as np
 
-from .highlight import ELLIPSIS, Spans, merge_spans, snippet_window
+from .highlight import ELLIPSIS, Spans, snippet_window, spans_merge
 from .index import PaperIndex, TermHits, token_spans
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
@@ -108,7 +108,7 @@ class Highlighter:
             for s, e in self._occurrences(doc, term)[1]
             if s >= start and e <= end
         ]
-        found = (merge_spans(title), snippet, merge_spans(inside))
+        found = (spans_merge(title), snippet, spans_merge(inside))
         self.results[key] = found
         return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 SNIPPET_CHARS = 300
 LEAD_CHARS = 60  # context kept before the anchoring hit
@@ -12,14 +13,24 @@ _SPACE_RE = re.compile(r"\s")
 Spans = tuple[tuple[int, int], ...]
 
 
-def merge_spans(spans: list[tuple[int, int]]) -> Spans:
-    """Sorted, with overlapping spans merged."""
-    if len(spans) < 2:
-        return tuple(spans)
+def spans_merge(spans: Iterable[Sequence[int]], length: int | None = None) -> Spans:
+    """The one span merger (matching, the email, the live preview): [start, end) spans clipped to
+    ``0..length`` (when given), empty ones dropped, sorted, and merged when they overlap **or touch**.
+
+    Touching spans merge (``start <= end`` of the previous) so one highlighted run is one ``<mark>``, not
+    two marks side by side; the email and the preview always did this, and the matching engine never
+    makes touching spans (a token ends where a non-token character starts), so no output changed.
+    """
+    if length is None:
+        pairs = sorted((int(s[0]), int(s[1])) for s in spans)
+    else:
+        pairs = sorted((max(0, int(s[0])), min(length, int(s[1]))) for s in spans)
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+    for start, end in pairs:
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
     return tuple(merged)

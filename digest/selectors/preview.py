@@ -20,6 +20,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
+from digest.matching.highlight import spans_merge
 from digest.models import Paper
 from digest.selectors.papers import paper_docs_ingested_between
 
@@ -181,15 +182,7 @@ def preview_cache_clear() -> None:
 
 def segments(text: str, spans: Iterable[Sequence[int]]) -> tuple[Segment, ...]:
     """Split ``text`` at the highlight spans (sorted, clamped, overlaps merged)."""
-    merged: list[list[int]] = []
-    for span in sorted((max(0, int(s[0])), min(len(text), int(s[1]))) for s in spans):
-        start, end = span
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
+    merged = spans_merge(spans, len(text))
     parts: list[Segment] = []
     cursor = 0
     for start, end in merged:

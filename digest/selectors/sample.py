@@ -54,7 +54,7 @@ def _spans(text: str, terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
 
 
 def sample_digest_email():
-    from digest.emails import DigestEmail, DigestItem, DigestLinks
+    from digest.email import DigestEmail, DigestItem, DigestLinks
 
     items = tuple(
         DigestItem(
@@ -89,7 +89,7 @@ def sample_digest_email():
 
 @lru_cache(maxsize=1)
 def _rendered(day: date) -> str:
-    from digest.emails import digest_html_render
+    from digest.email import digest_html_render
 
     return digest_html_render(sample_digest_email(), for_browser=True)
 

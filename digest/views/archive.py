@@ -22,7 +22,7 @@ _DIGEST_CSP = (
 
 def _digest_response(delivery: Delivery) -> HttpResponse:
     from digest.content import digest_email_from_delivery
-    from digest.emails import digest_html_render
+    from digest.email import digest_html_render
 
     html = digest_html_render(digest_email_from_delivery(delivery), for_browser=True)
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

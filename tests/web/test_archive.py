@@ -66,7 +66,7 @@ def test_an_empty_archive_explains_when_the_first_digest_comes(ada_client):
 
 def test_a_digest_opens_as_emailed(ada_client, adas_digest):
     from digest.content import digest_email_from_delivery
-    from digest.emails import digest_html_render
+    from digest.email import digest_html_render
 
     with time_machine.travel(timezone.now(), tick=False):  # the signed links carry a timestamp
         response = ada_client.get(f"/archive/{adas_digest.id}/")

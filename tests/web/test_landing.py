@@ -20,7 +20,7 @@ def test_the_landing_page_says_what_it_does_and_how_to_sign_up(anon):
 
 
 def test_the_sample_digest_is_the_real_email_template_in_a_sandboxed_frame(anon):
-    from digest.emails import digest_html_render
+    from digest.email import digest_html_render
     from digest.selectors.sample import sample_digest_email
 
     page = anon.get("/").content.decode()

@@ -13,7 +13,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from digest.emails import DigestEmail, DigestItem, DigestLinks
+from digest.email import DigestEmail, DigestItem, DigestLinks
 
 DIGEST_DATE = date(2026, 11, 27)
 

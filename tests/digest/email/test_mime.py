@@ -7,8 +7,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from digest.email.mime import HeaderError, address_encode, alternative_bytes, body_encode, header_encode, header_line
 from digest.mailsink import MemoryHandler, sink_start
-from digest.mime import HeaderError, address_encode, alternative_bytes, body_encode, header_encode, header_line
 
 TEXT = "Guten Morgen, Zoë —\n\n1. Diffusion für Videos\n.a line that starts with a dot\n"
 HTML = "<html><body><p>Zoë’s <mark>diffusion</mark> digest</p>\n<p>.dot</p></body></html>\n"
@@ -103,8 +103,8 @@ def test_the_bytes_cross_a_real_smtp_server_with_body_8bitmime_and_dots_intact()
 
 def test_a_full_digest_with_feedback_links_goes_8bit_not_quoted_printable(corpus_path, settings):
     """Eight signed links on one line once pushed the HTML over 998 bytes a line: a third larger."""
-    from digest.emails import digest_message_build
-    from tests.digest.email_samples import corpus_email
+    from digest.email import digest_message_build
+    from tests.digest.email.email_samples import corpus_email
 
     settings.DEFAULT_FROM_EMAIL = "Paperboy <digest@paperboy.example>"
     digest = corpus_email(corpus_path, count=25, with_actions=True)

@@ -29,6 +29,8 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.utils import formataddr, parseaddr
 
+from digest.email.caches import registered
+
 LINE_MAX_BYTES = 998  # RFC 5321 §4.5.3.1.6, without the CRLF
 FOLD_AT = 78  # RFC 5322 §2.1.1: SHOULD
 CRLF = b"\r\n"
@@ -60,6 +62,7 @@ def header_encode(value: str) -> str:
 _BARE_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
+@registered
 @functools.lru_cache(maxsize=64)  # the From line is the same on every message
 def _display_address_encode(value: str) -> str:
     name, address = parseaddr(value)

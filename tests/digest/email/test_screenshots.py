@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from digest.emails import digest_html_render
+from digest.email import digest_html_render
 from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
-from tests.digest.email_samples import ada_email, quiet_email
+from tests.digest.email.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.browser
 

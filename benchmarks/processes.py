@@ -1,0 +1,38 @@
+"""CPU time of the processes a benchmark starts (read from /proc, so it counts children and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; 0 for a pid that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the celery pool's processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    return [pid, *kids]
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (backends, WAL writer, ...)."""
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""

@@ -1,0 +1,56 @@
+"""The subject line: count and top interests, one line, no control characters, under 78 characters.
+
+Its words are in ``templates/email/digest_subject.txt`` and ``quiet_subject.txt``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from digest.email import wording
+from digest.email.caches import registered
+from digest.email.clean import display_text
+from digest.email.contract import DigestEmail
+from digest.email.inline import env
+from digest.email.view import View, view_make
+
+SUBJECT_MAX_CHARS = 77  # RFC 5322 recommends < 78 characters per header line
+
+
+@registered
+@functools.lru_cache(maxsize=64)
+def _quiet_subject_make(count: int, frequency: str) -> str:
+    """ "No new matches today — 3 near misses": short and fixed, no feed text at all."""
+    subject = env().get_template("quiet_subject.txt").render(count=count, frequency=frequency)
+    return display_text(subject)[:SUBJECT_MAX_CHARS]
+
+
+@registered
+@functools.lru_cache(maxsize=4096)
+def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
+    template = env().get_template("digest_subject.txt")
+
+    def render(shown: str) -> str:
+        return display_text(template.render(count=count, topics=shown, frequency=frequency))
+
+    for k in range(len(topics), 0, -1):
+        shown = ", ".join(topics[:k])
+        if k < len(topics):
+            shown = wording.topics_more(shown, len(topics) - k)
+        subject = render(shown)
+        if len(subject) <= SUBJECT_MAX_CHARS:
+            return subject
+    subject = render(topics[0] if topics else "")
+    return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
+
+
+def subject_fast(view: View, count: int) -> str:
+    if view.kind == "quiet":
+        return _quiet_subject_make(count, view.frequency)
+    return _subject_make(count, view.topics or view.interests, view.frequency)
+
+
+def digest_subject_render(email: DigestEmail) -> str:
+    """The subject on its own (the message builder makes it from the view it shares with both parts)."""
+    # No feedback links: the subject never shows them, and rendering them is most of a view's cost.
+    return subject_fast(view_make(email, with_actions=False), len(email.items))
