@@ -45,7 +45,9 @@ class _Entries:
         for p in papers:
             entry = self._memo.get(p.key)
             if entry is None:
-                entry = self._memo[p.key] = content_trending_entry(paper_key=p.key, upvotes=p.upvotes, rank=p.rank)
+                entry = self._memo[p.key] = content_trending_entry(
+                    paper_key=p.key, upvotes=p.upvotes, rank=p.rank, snippet=p.snippet
+                )
             out.append(entry)
         return out
 

@@ -44,7 +44,22 @@ def _subject_make(count: int, topics: tuple[str, ...], frequency: str) -> str:
     return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
 
 
+@registered
+@functools.lru_cache(maxsize=256)
+def _trending_subject_make(count: int, categories: tuple[str, ...], frequency: str) -> str:
+    """ "Trending today: the 5 most upvoted papers in cs.CV": says it is the trending digest."""
+    template = env().get_template("trending_subject.txt")
+    subject = display_text(template.render(count=count, topics=", ".join(categories), frequency=frequency))
+    if len(subject) > SUBJECT_MAX_CHARS:  # too many categories to list: the sentence without them
+        subject = display_text(template.render(count=count, topics="", frequency=frequency))
+    return subject[:SUBJECT_MAX_CHARS]
+
+
 def subject_fast(view: View, count: int) -> str:
+    if view.own_count >= 0:  # a "Trending today" section is extra: the subject counts the reader's matches
+        count = view.own_count
+    if view.kind == "trending":
+        return _trending_subject_make(count, view.interests, view.frequency)
     if view.kind == "quiet":
         return _quiet_subject_make(count, view.frequency)
     return _subject_make(count, view.topics or view.interests, view.frequency)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
+from django.db.models.functions import Left
 from django.utils import timezone
 
 from digest.db import in_batches
@@ -41,6 +42,10 @@ class TrendingPaper:
     comments: int
     rank: int
     categories: tuple[str, ...]
+    snippet: str = ""  # the abstract's opening, for the card (no matched word picks a passage)
+
+
+SNIPPET_CHARS = 400
 
 
 def trending_sort_key(paper: TrendingPaper) -> tuple[int, int, int]:
@@ -52,7 +57,8 @@ def trending_rank(papers: Iterable[TrendingPaper]) -> list[TrendingPaper]:
     """``papers`` best first, each with its ``rank`` (1 = most upvoted) in this list."""
     ordered = sorted(papers, key=trending_sort_key)
     return [
-        TrendingPaper(p.key, p.upvotes, p.comments, place, p.categories) for place, p in enumerate(ordered, start=1)
+        TrendingPaper(p.key, p.upvotes, p.comments, place, p.categories, p.snippet)
+        for place, p in enumerate(ordered, start=1)
     ]
 
 
@@ -75,12 +81,22 @@ def trending_papers(*, start: datetime, end: datetime, categories: Iterable[str]
             ingested_at__lte=end,
         )
         .order_by()
-        .values_list("id", "popularity", "num_comments", "categories")
+        .values_list("id", "popularity", "num_comments", "categories", Left("abstract", SNIPPET_CHARS))
     )
     ranked = trending_rank(
-        TrendingPaper(key, upvotes, comments or 0, 0, tuple(cats or ())) for key, upvotes, comments, cats in rows
+        TrendingPaper(key, upvotes, comments or 0, 0, tuple(cats or ()), _snippet(opening or ""))
+        for key, upvotes, comments, cats, opening in rows
     )
     return trending_in_categories(ranked, categories)
+
+
+def _snippet(opening: str) -> str:
+    """The abstract's opening cut at a word (the email trims it further to fit its card)."""
+    text = " ".join(opening.split())
+    if len(text) < SNIPPET_CHARS - 1:
+        return text
+    cut = text.rfind(" ", 0, SNIPPET_CHARS - 40)
+    return (text[:cut] if cut > 0 else text[: SNIPPET_CHARS - 40]).rstrip(" ,;:.") + "…"
 
 
 def upvotes_fetched_at() -> datetime | None:
