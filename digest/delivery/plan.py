@@ -23,7 +23,7 @@ from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
-from digest.delivery.trending import trending_merge
+from digest.delivery.trending import trending_merge, trending_test_content
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
 from digest.matching import PaperIndex, Profile, match_profiles
@@ -237,22 +237,30 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         limit=subscription.max_papers,
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    content = content_from_matches(found)
+    if subscription.digest == Subscription.Digest.TRENDING:  # a sample of their trending digest instead
+        content = trending_test_content(
+            categories=subscription.trending_categories or (),
+            limit=subscription.max_papers,
+            start=now - timedelta(days=7),
+            end=now,
+        )
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(
         subscription=subscription,
         slot=local_day,
         kind=Delivery.Kind.TEST,
-        state=Delivery.State.PENDING if found else Delivery.State.SKIPPED,
+        state=Delivery.State.PENDING if content else Delivery.State.SKIPPED,
         send_at=now,
         expires_at=now + timedelta(hours=1),
         to_email=subscription.user.email,
         message_id=message_id_make(),
-        content=content_from_matches(found),
-        paper_count=len(found),
-        last_error="" if found else "no paper of the last 7 days matched your interests",
+        content=content,
+        paper_count=len(content),
+        last_error="" if content else "no paper of the last 7 days matched your interests",
         window_start=now - timedelta(days=7),
         window_end=now,
     )
-    if found:
+    if content:
         on_chunks([[delivery.id]])
     return delivery

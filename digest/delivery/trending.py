@@ -109,3 +109,9 @@ def _merge_one(
         return mine + entries.of(trending_pick(ranked, limit=choice.limit, exclude=taken))
 
     contents[sub_id] = with_section
+
+
+def trending_test_content(*, categories: Sequence[str], limit: int, start: datetime, end: datetime) -> list[ContentEntry]:
+    """A test digest's trending content: the top ``limit`` of the window (a sample: nothing is skipped)."""
+    ranked = trending_papers(start=start, end=end, categories=categories)
+    return _Entries().of(trending_pick(ranked, limit=limit, exclude=frozenset()))

@@ -99,15 +99,6 @@ def _snippet(opening: str) -> str:
     return (text[:cut] if cut > 0 else text[: SNIPPET_CHARS - 40]).rstrip(" ,;:.") + "…"
 
 
-def upvotes_fetched_at() -> datetime | None:
-    """When the stalest enabled, approved upvote source was last fetched (None: never, or no such source)."""
-    feeds = Feed.objects.filter(kind__in=UPVOTE_FEED_KINDS, enabled=True, state=Feed.State.APPROVED)
-    times = list(feeds.values_list("last_fetched_at", flat=True))
-    if not times or any(t is None for t in times):
-        return None
-    return min(t for t in times if t is not None)
-
-
 @dataclass(frozen=True, slots=True)
 class TrendingChoice:
     """What a subscriber asked of trending: a trending digest of ``limit`` papers, or a section of ``limit``."""

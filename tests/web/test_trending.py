@@ -86,3 +86,20 @@ def test_the_trending_preview_shows_the_list_for_the_ticked_categories(tess_clie
     assert "▲ 128 upvotes · #2 on Hugging Face today" in vision
     page = client.get("/preferences/").content.decode()
     assert "Seeing Further with Video Transformers" in page, "the preferences page shows the list too"
+
+
+def test_a_trending_subscriber_can_send_themselves_a_test_digest(
+    tess_client, smtp_sink, django_capture_on_commit_callbacks
+):
+    client, _ = tess_client
+    _hf("Seeing Further with Video Transformers", 128, ["cs.CV"])
+    client.post_form("/preferences/trending/", {"digest": "trending"})
+
+    with django_capture_on_commit_callbacks(execute=True):  # the chunk is queued once committed
+        response = client.post_form("/preferences/test-digest/")
+
+    assert response.status_code == 302
+    [received] = smtp_sink.received
+    message = received.message
+    assert message["Subject"] == "Trending today: the most upvoted paper"
+    assert "▲ 128 upvotes · #1 on Hugging Face today" in " ".join(message.get_body(("plain",)).get_content().split())
