@@ -64,7 +64,10 @@ def papers_load() -> list[dict]:
     rng = random.Random(3)
     words = ["diffusion", "language", "model", "reasoning", "robot", "agent", "video", "graph", "retrieval"]
     return [
-        {"title": f"A study of {' and '.join(rng.sample(words, 2))} {n}", "abstract": " ".join(rng.sample(words, 6)) * 8}
+        {
+            "title": f"A study of {' and '.join(rng.sample(words, 2))} {n}",
+            "abstract": " ".join(rng.sample(words, 6)) * 8,
+        }
         for n in range(280)
     ]
 

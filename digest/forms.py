@@ -13,8 +13,8 @@ from django.utils.html import format_html, format_html_join
 from digest.matching import QueryError
 from digest.models import Feed, Subscription
 from digest.services import subscriptions as subscription_services
-from digest.services.trending import TRENDING_CATEGORIES, TRENDING_SECTION_MAX
 from digest.services.subscriptions import MAX_PAPERS_RANGE, QUERY_MAX_CHARS, SubscriptionError
+from digest.services.trending import TRENDING_CATEGORIES, TRENDING_SECTION_MAX
 
 WEEKDAYS = [
     (0, "Monday"),

@@ -10,6 +10,7 @@ down a short list, skipping the papers they already received.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,7 +24,9 @@ ContentMaker = Callable[[], list[ContentEntry]]
 ListKey = tuple[datetime, tuple[str, ...]]
 
 
-def trending_pick(ranked: Sequence[TrendingPaper], *, limit: int, exclude: set[int] | frozenset[int]) -> list[TrendingPaper]:
+def trending_pick(
+    ranked: Sequence[TrendingPaper], *, limit: int, exclude: set[int] | frozenset[int]
+) -> list[TrendingPaper]:
     """The first ``limit`` papers of ``ranked`` not in ``exclude`` (already sent, or already in the digest)."""
     picked: list[TrendingPaper] = []
     for paper in ranked:
@@ -76,7 +79,12 @@ def trending_merge(
         already = sent_paper_ids(subscription_ids=ids, paper_ids=[p.key for p in ranked]) if ranked else {}
         for sub_id in ids:
             _merge_one(
-                sub_id, choices[sub_id], ranked=ranked, sent=already.get(sub_id, set()), contents=contents, entries=entries
+                sub_id,
+                choices[sub_id],
+                ranked=ranked,
+                sent=already.get(sub_id, set()),
+                contents=contents,
+                entries=entries,
             )
     return {sub_id for sub_id, choice in choices.items() if choice.digest}
 
@@ -93,7 +101,7 @@ def _merge_one(
     if choice.digest:
         picked = entries.of(trending_pick(ranked, limit=choice.limit, exclude=sent))
         if picked:
-            contents[sub_id] = lambda picked=picked: list(picked)  # type: ignore[misc]
+            contents[sub_id] = functools.partial(list, picked)
         else:
             contents.pop(sub_id, None)
         return
@@ -111,7 +119,9 @@ def _merge_one(
     contents[sub_id] = with_section
 
 
-def trending_test_content(*, categories: Sequence[str], limit: int, start: datetime, end: datetime) -> list[ContentEntry]:
+def trending_test_content(
+    *, categories: Sequence[str], limit: int, start: datetime, end: datetime
+) -> list[ContentEntry]:
     """A test digest's trending content: the top ``limit`` of the window (a sample: nothing is skipped)."""
     ranked = trending_papers(start=start, end=end, categories=categories)
     return _Entries().of(trending_pick(ranked, limit=limit, exclude=frozenset()))

@@ -57,7 +57,10 @@ def trending_preview(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "digest/_trending_preview.html",
-        {"subscription": subscription, "trending_cards": trending_preview_for(subscription=subscription, categories=categories)},
+        {
+            "subscription": subscription,
+            "trending_cards": trending_preview_for(subscription=subscription, categories=categories),
+        },
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -100,7 +100,9 @@ def test_the_dashboard_counts_trending_digests_apart(rosa_client):
     from tests.factories import paper_make
 
     now = datetime.now(UTC)
-    paper_make(title="Upvoted diffusion paper", abstract="diffusion", popularity=40, ingested_at=now - timedelta(hours=1))
+    paper_make(
+        title="Upvoted diffusion paper", abstract="diffusion", popularity=40, ingested_at=now - timedelta(hours=1)
+    )
     for n in range(3):
         subscriber_make(
             email=f"trend{n}@example.org", interests=[], send_hour=now.hour, digest=Subscription.Digest.TRENDING

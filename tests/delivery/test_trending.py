@@ -129,9 +129,7 @@ def test_the_trending_section_never_repeats_a_personal_match():
     other = _hf("A theorem prover", 300)
     third = _hf("Protein folding", 200)
     _hf("Fourth", 100)
-    ada = subscriber_make(
-        email="ada@example.org", interests=["diffusion"], send_hour=_now().hour, trending_section=2
-    )
+    ada = subscriber_make(email="ada@example.org", interests=["diffusion"], send_hour=_now().hour, trending_section=2)
     keyword_only = subscriber_make(email="bo@example.org", interests=["diffusion"], send_hour=_now().hour)
 
     plan = deliveries_plan()

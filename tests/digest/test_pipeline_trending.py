@@ -53,10 +53,14 @@ def _html(message: EmailMessage) -> str:
 def test_trending_and_keyword_readers_get_their_digests_over_smtp(smtp_sink):
     at = MORNING - timedelta(hours=1)
     with time_machine.travel(MORNING, tick=False):
-        top = _hf("Video Diffusion Goes Long", 128, categories=["cs.CV"], at=at, abstract="A diffusion model for video.")
+        top = _hf(
+            "Video Diffusion Goes Long", 128, categories=["cs.CV"], at=at, abstract="A diffusion model for video."
+        )
         second = _hf("A Language Model That Reads Tables", 96, categories=["cs.CL"], at=at)
         third = _hf("Robots Learn to Fold", 40, categories=["cs.RO"], at=at)
-        tess = subscriber_make(email="tess@example.org", interests=[], max_papers=2, digest=Subscription.Digest.TRENDING)
+        tess = subscriber_make(
+            email="tess@example.org", interests=[], max_papers=2, digest=Subscription.Digest.TRENDING
+        )
         vic = subscriber_make(
             email="vic@example.org", interests=[], digest=Subscription.Digest.TRENDING, trending_categories=["cs.CV"]
         )
@@ -99,7 +103,9 @@ def test_the_next_day_never_repeats_a_paper_and_ranks_the_new_upvotes(smtp_sink)
     at = MORNING - timedelta(hours=1)
     with time_machine.travel(MORNING, tick=False):
         yesterday = _hf("Yesterday's Top Paper", 500, categories=["cs.LG"], at=at)
-        tess = subscriber_make(email="tess@example.org", interests=[], max_papers=2, digest=Subscription.Digest.TRENDING)
+        tess = subscriber_make(
+            email="tess@example.org", interests=[], max_papers=2, digest=Subscription.Digest.TRENDING
+        )
         _send(MORNING.date())
     assert [m["Subject"] for m in _messages(smtp_sink).values()] == ["Trending today: the most upvoted paper"]
 

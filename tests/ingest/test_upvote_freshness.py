@@ -26,9 +26,7 @@ def _serve(feed_server, upvotes: int) -> None:
 
 def test_an_upvote_feed_past_its_cadence_is_fetched_before_planning(feed_server):
     _serve(feed_server, 5)
-    hf = feed_make(
-        kind="hf_daily", url=feed_server.url("/api/daily_papers"), params={"days": 1}, cadence_minutes=60
-    )
+    hf = feed_make(kind="hf_daily", url=feed_server.url("/api/daily_papers"), params={"days": 1}, cadence_minutes=60)
     with time_machine.travel(NOW, tick=False):
         feed_ingest(feed_id=hf.id, now=NOW)
     _serve(feed_server, 128)

@@ -91,7 +91,10 @@ class Command(BaseCommand):
             help="instead of a query: the trending papers of the last --days days in the DB, by upvotes",
         )
         parser.add_argument(
-            "--categories", default="", metavar="LIST", help="with --trending: only these arXiv categories (cs.CV,cs.LG)"
+            "--categories",
+            default="",
+            metavar="LIST",
+            help="with --trending: only these arXiv categories (cs.CV,cs.LG)",
         )
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--jsonl", type=Path, metavar="FILE", help="papers from a JSON Lines file (ingest format)")
@@ -104,7 +107,7 @@ class Command(BaseCommand):
         if options["trending"]:
             return self._trending(options)
         if not options["query"]:
-            raise CommandError("Give a query (e.g. \"diffusion -medical\"), or --trending for the trending papers.")
+            raise CommandError('Give a query (e.g. "diffusion -medical"), or --trending for the trending papers.')
         if options["categories"]:
             raise CommandError("--categories only applies with --trending; in a query write category:cs.CV")
         try:

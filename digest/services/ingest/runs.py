@@ -66,9 +66,7 @@ def feeds_ingest_due(*, now: datetime, client: HttpClient | None = None) -> list
     return ran
 
 
-def feeds_refresh_stale(
-    *, now: datetime, kinds: tuple[str, ...], client: HttpClient | None = None
-) -> list[int]:
+def feeds_refresh_stale(*, now: datetime, kinds: tuple[str, ...], client: HttpClient | None = None) -> list[int]:
     """Fetch now the due feeds of ``kinds`` (the upvote sources, before a slot is planned).
 
     A feed is due when its cadence has passed since its last fetch, so after this call the figures

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.usefixtures("email_settings")
 
 
 def _cards(html: str) -> list[str]:
-    return [" ".join(td.text_content().split()) for td in lxml_html.fromstring(html).xpath("//td[contains(@class, 'card-cell')]")]
+    return [
+        " ".join(td.text_content().split())
+        for td in lxml_html.fromstring(html).xpath("//td[contains(@class, 'card-cell')]")
+    ]
 
 
 def test_the_trending_digest_says_so_in_its_subject_and_headline():
@@ -43,7 +46,9 @@ def test_each_trending_card_says_why_it_is_there_in_both_parts():
     assert "▲ 128 upvotes · #2 on Hugging Face today" in cards[1]
     assert all(card.count("upvotes") == 1 for card in cards), "the count is said once, in the why line"
     flat = " ".join(text.split())
-    assert flat.index("▲ 212 upvotes · #1 on Hugging Face today") < flat.index("▲ 128 upvotes · #2 on Hugging Face today")
+    assert flat.index("▲ 212 upvotes · #1 on Hugging Face today") < flat.index(
+        "▲ 128 upvotes · #2 on Hugging Face today"
+    )
     assert "Matches:" not in html and "Matches:" not in text, "no interest to name"
     weekly = digest_text_render(trending_email(frequency="weekly"))
     assert "#2 on Hugging Face this week" in " ".join(weekly.split())
@@ -56,7 +61,10 @@ def test_the_trending_section_follows_the_personal_matches_in_both_parts():
     doc = lxml_html.fromstring(html)
     [heading] = doc.xpath("//h2[contains(@class, 'section-title')]")
     assert heading.text_content() == "Trending today"
-    titles = [" ".join(h.text_content().split()) for h in doc.xpath("//h2[contains(@class, 'card-title') or contains(@class, 'section-title')]")]
+    titles = [
+        " ".join(h.text_content().split())
+        for h in doc.xpath("//h2[contains(@class, 'card-title') or contains(@class, 'section-title')]")
+    ]
     own = len(ada_email().items)
     assert titles.index("Trending today") == own, "after every personal match"
     assert "Trending today\n--------------\n\n5. " in text
