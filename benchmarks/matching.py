@@ -290,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--papers", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sample", type=int, default=30, help="subscribers timed with the naive loop")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="the papers JSONL to synthesise from")
     args = parser.parse_args(argv)
-    r = run(args.subscribers, args.papers, seed=args.seed, sample=args.sample)
+    r = run(args.subscribers, args.papers, seed=args.seed, sample=args.sample, corpus_path=args.corpus)
     s = r["stats"]
     rows = [
         ("subscribers x papers", f"{r['subscribers']:,} x {r['papers']:,}"),

@@ -19,7 +19,9 @@ hypothesis_settings.register_profile("paperboy", deadline=None)
 hypothesis_settings.load_profile("paperboy")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS_PATH = REPO_ROOT.parent / "shared" / "corpus" / "papers.jsonl"
+# ../shared/ sits beside the checkout; PAPERBOY_SHARED points elsewhere (e.g. from a git worktree).
+SHARED_DIR = Path(os.environ.get("PAPERBOY_SHARED") or REPO_ROOT.parent / "shared")
+CORPUS_PATH = SHARED_DIR / "corpus" / "papers.jsonl"
 REQUIRE_SERVICES = os.environ.get("PAPERBOY_REQUIRE_SERVICES") == "1"
 
 

@@ -49,7 +49,11 @@ class _Batch:
         self.muted: list[Term] = []
 
     def query_id(self, text: str, *, strict: bool) -> int:
-        return self._intern(text, self.query_ids, self.queries, parse_query, "an interest that does not parse", strict)
+        return self._intern(text, self.query_ids, self.queries, self.parse, "an interest that does not parse", strict)
+
+    def parse(self, text: str) -> Query:
+        """Parse with the index's acronym table (bare words spelling out a long form match the acronym)."""
+        return parse_query(text, acronyms=self.index.acronyms)
 
     def muted_id(self, text: str, *, strict: bool) -> int:
         return self._intern(text, self.muted_ids, self.muted, muted_term, "a muted word that is not valid", strict)
@@ -96,8 +100,9 @@ class _Batch:
             acc[hits.docs] += hits.scores
         for join in query.joins:
             hits = self.index.term_hits(join)
-            # Only where the words are not both there on their own (no double counting).
-            alone = ~(self.index.term_hits(join.parts[0]).mask & self.index.term_hits(join.parts[1]).mask)[hits.docs]
+            # Only where the words are not all there on their own (no double counting).
+            together = np.logical_and.reduce([self.index.term_hits(part).mask for part in join.parts])
+            alone = ~together[hits.docs]
             acc[hits.docs[alone]] += hits.scores[alone]
         for a, b in query.adjacent:
             hits = self.index.term_hits(Term(a.field, a.unit + b.unit, f"{a.text} {b.text}"))

@@ -13,8 +13,10 @@ from itertools import pairwise, repeat
 
 import numpy as np
 
+from .acronyms import describe
 from .highlight import ELLIPSIS, Spans, snippet_window, spans_merge
 from .index import PaperIndex, TermHits, token_spans
+from .normalize import has_spelling_variant, spelled
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
 
@@ -79,6 +81,30 @@ class Highlighter:
         found = (title, abstract)
         self.occurrences[key] = found
         return found
+
+    def label(self, doc: int, term: Term) -> str:
+        """How the term shows in a reason: as written, or, when the paper has it only another way,
+        how it was found ("LLM, as 'large language model'", "optimisation, as 'optimization'")."""
+        hits, starts, _ = self.term(term)
+        if hits.alternatives:
+            first = bisect_left(starts, self.title_start[doc])
+            last = bisect_left(starts, self.doc_end[doc])
+            forms = hits.forms[first:last]
+            if len(forms) and not (forms == 0).any():
+                return describe(term.text, hits.alternatives[int(forms.min()) - 1])
+        if term.field in (TEXT, "title") and has_spelling_variant(term.text):
+            return self._spelling_label(doc, term)
+        return term.text
+
+    def _spelling_label(self, doc: int, term: Term) -> str:
+        """The term, and the other spelling the paper uses when it never uses the term's own."""
+        title, abstract = self._occurrences(doc, term)
+        paper = self.index.docs[doc]
+        found = [paper.title[s:e] for s, e in title] + [paper.abstract[s:e] for s, e in abstract]
+        written = spelled(term.text)
+        if not found or any(spelled(text) == written for text in found):
+            return term.text
+        return f"{term.text}, as '{found[0]}'"
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
         key = (doc, tuple(map(id, terms)))
@@ -149,7 +175,10 @@ class Explainer:
             present = tuple(t for t in query.terms if hit(t).mask[doc]) + tuple(
                 j for j in query.joins if hit(j).mask[doc] and not all(hit(p).mask[doc] for p in j.parts)
             )
-            found = (Reason(query.text, tuple(dict.fromkeys(t.text for t in present))), present)
+            words = tuple(dict.fromkeys(t.text for t in present))
+            labels = {t.text: self.highlighter.label(doc, t) for t in reversed(present)}  # first one wins
+            described = tuple(labels[w] for w in words)
+            found = (Reason(query.text, words, () if described == words else described), present)
             self._reasons[key] = found
         return found
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .acronyms import AcronymTable, Substitution
 from .normalize import TOKEN_RE, fold, fold_offsets, name_tokens, phrase_variants, stem
 from .query import TEXT, Term
 from .records import PaperDoc
@@ -43,13 +44,21 @@ _SPACE = 0x20
 @dataclass(frozen=True, slots=True)
 class TermHits:
     """Where one term occurs: the papers (sorted indexes), their BM25 scores, a dense mask, and the
-    token positions/lengths of every occurrence (text fields only, for highlighting)."""
+    token positions/lengths of every occurrence (text fields only, for highlighting).
+
+    ``forms`` says, per occurrence, which way of writing the term it is: 0 as written (or a plural,
+    spelling, hyphen or join variant of it), k > 0 the acronym alternative ``alternatives[k - 1]``
+    (the substitutions that turn the term into what was found: "LLM" found as "large language model").
+    A term without alternatives leaves ``forms`` empty (every occurrence is as written).
+    """
 
     docs: np.ndarray
     scores: np.ndarray
     mask: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
+    forms: np.ndarray
+    alternatives: tuple[tuple[Substitution, ...], ...] = ()
 
 
 def _idf(df: int, n: int) -> float:
@@ -119,10 +128,11 @@ class PaperIndex:
     author_stream: np.ndarray
     author_doc: np.ndarray
     categories: dict[str, np.ndarray]
+    acronyms: AcronymTable
     popularity_factor: np.ndarray
     _postings: dict[int, np.ndarray]
     _all_postings: tuple[np.ndarray, np.ndarray] | None
-    _terms: dict[tuple[str, tuple[str, ...]], TermHits]
+    _terms: dict[tuple[str, tuple[str, ...], bool], TermHits]  # (field, stems, exact)
     _empty: TermHits
 
     def __init__(self) -> None:  # use PaperIndex.build
@@ -145,10 +155,13 @@ class PaperIndex:
         self._all_postings = None
 
     @classmethod
-    def build(cls, docs: Iterable[PaperDoc]) -> PaperIndex:
+    def build(cls, docs: Iterable[PaperDoc], *, acronyms: AcronymTable | None = None) -> PaperIndex:
+        """Index a batch of papers.  ``acronyms`` defaults to the table learned from these papers
+        (each paper's definitions are read once and cached, see acronyms.py) plus the curated list."""
         self = cls()
         # Paper order = key order, so "lowest key first" tie-breaks are "lowest index first".
         self.docs = tuple(sorted(docs, key=lambda d: d.key))
+        self.acronyms = AcronymTable.from_docs(self.docs) if acronyms is None else acronyms
         n = len(self.docs)
         self.keys = np.fromiter((d.key for d in self.docs), dtype=np.int64, count=n)
 
@@ -209,7 +222,12 @@ class PaperIndex:
         self._all_postings = None
         self._terms = {}
         self._empty = TermHits(
-            np.zeros(0, np.int32), np.zeros(0), np.zeros(n, dtype=bool), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            np.zeros(0, np.int32),
+            np.zeros(0),
+            np.zeros(n, dtype=bool),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int16),
         )
         return self
 
@@ -241,7 +259,7 @@ class PaperIndex:
 
     def term_hits(self, term: Term) -> TermHits:
         """Papers containing the term (cached per field and stems)."""
-        key = (term.field, term.unit)
+        key = (term.field, term.unit, term.exact)
         hits = self._terms.get(key)
         if hits is None:
             hits = self._compute(term)
@@ -249,65 +267,100 @@ class PaperIndex:
         return hits
 
     def _compute(self, term: Term) -> TermHits:
-        n = len(self.docs)
-        if n == 0:
+        if not len(self.docs):
             return self._empty
         if term.field == "category":
-            docs = self.categories.get(term.unit[0])
-            if docs is None:
-                return self._empty
-            scores = np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+            return self._compute_category(term)
         if term.field == "author":
-            pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
-            docs = np.unique(self.author_doc[pos]).astype(np.int32)
-            scores = np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), n))
-            return self._hits(docs, scores, self._empty.starts, self._empty.lengths)
+            return self._compute_author(term)
+        # The term as written, then each acronym alternative of it (not for an =exact term).
+        alternatives = () if term.exact else self.acronyms.alternatives(term.unit)
+        units = (term.unit, *(unit for unit, _ in alternatives))
+        found = self._occurrences(units, title_only=term.field == "title", with_forms=bool(alternatives))
+        if found is None:
+            return self._empty
+        starts, lengths, forms, several = found
+        docs, scores = self._bm25(starts, several=several, title_only=term.field == "title")
+        return self._hits(docs, scores, starts, lengths, forms, tuple(subs for _, subs in alternatives))
 
+    def _compute_category(self, term: Term) -> TermHits:
+        docs = self.categories.get(term.unit[0])
+        if docs is None:
+            return self._empty
+        return self._hits(docs, np.full(len(docs), CATEGORY_WEIGHT * _idf(len(docs), len(self.docs))))
+
+    def _compute_author(self, term: Term) -> TermHits:
+        pos = self._phrase(self.author_stream, self.author_ids, term.unit, self.positions_author)
+        docs = np.unique(self.author_doc[pos]).astype(np.int32)
+        return self._hits(docs, np.full(len(docs), AUTHOR_WEIGHT * _idf(len(docs), len(self.docs))))
+
+    def _occurrences(
+        self, units: tuple[tuple[str, ...], ...], *, title_only: bool, with_forms: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
+        """(starts, lengths, forms, several) of every occurrence of any of ``units`` (with their
+        hyphen/join variants), by position; ``forms`` is the index in ``units`` when ``with_forms``,
+        else empty; ``several`` when more than one variant was found (two may start at one place).
+        None when there is none."""
         starts_parts: list[np.ndarray] = []
         length_parts: list[np.ndarray] = []
-        for variant in phrase_variants(term.unit):
-            pos = self._phrase(self.stream, self.stem_ids, variant, self.positions)
-            if len(pos):
-                starts_parts.append(pos)
-                length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
+        form_parts: list[np.ndarray] = []
+        for form, unit in enumerate(units):
+            for variant in phrase_variants(unit):
+                pos = self._phrase(self.stream, self.stem_ids, variant, self.positions)
+                if len(pos):
+                    starts_parts.append(pos)
+                    length_parts.append(np.full(len(pos), len(variant), dtype=np.int64))
+                    # (forms are only read to explain an alternative: none without one)
+                    form_parts.append(np.full(len(pos), form, dtype=np.int16) if with_forms else self._empty.forms)
         if not starts_parts:
-            return self._empty
-        if len(starts_parts) == 1:
-            starts, lengths = starts_parts[0], length_parts[0]
-        else:
-            starts = np.concatenate(starts_parts)
-            lengths = np.concatenate(length_parts)
-            order = np.argsort(starts, kind="stable")
-            starts, lengths = starts[order], lengths[order]
-        if term.field == "title":
+            return None
+        starts, lengths, forms = starts_parts[0], length_parts[0], form_parts[0]
+        if len(starts_parts) > 1:
+            order = np.argsort(np.concatenate(starts_parts), kind="stable")
+            starts = np.concatenate(starts_parts)[order]
+            lengths = np.concatenate(length_parts)[order]
+            forms = np.concatenate(form_parts)[order] if with_forms else forms
+        if title_only:
             keep = self.in_title[starts]
             starts, lengths = starts[keep], lengths[keep]
+            forms = forms[keep] if with_forms else forms
             if not len(starts):
-                return self._empty
+                return None
+        return starts, lengths, forms, len(starts_parts) > 1
+
+    def _bm25(self, starts: np.ndarray, *, several: bool, title_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The papers of the occurrences at ``starts`` (sorted) and their BM25 scores."""
         # Term frequency counts distinct start positions (two variants at one place are one hit).
-        if len(starts_parts) > 1:
+        hit_pos = starts
+        if several:
             first = np.ones(len(starts), dtype=bool)
             first[1:] = starts[1:] != starts[:-1]
             hit_pos = starts[first]
-        else:
-            hit_pos = starts
         doc_per_hit = self.doc_of[hit_pos]  # sorted, since positions are
         bounds = np.flatnonzero(doc_per_hit[1:] != doc_per_hit[:-1]) + 1
         first_index = np.concatenate(([0], bounds))
         docs = doc_per_hit[first_index]
         counts = np.diff(np.concatenate((first_index, [len(doc_per_hit)])))
         title_hits = np.add.reduceat(self.in_title[hit_pos].astype(np.float64), first_index)
-        abstract_hits = 0.0 if term.field == "title" else counts - title_hits
+        abstract_hits = 0.0 if title_only else counts - title_hits
         tf = TITLE_WEIGHT * title_hits + abstract_hits
-        idf = _idf(len(docs), n)
-        scores = idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
-        return self._hits(docs, scores, starts, lengths)
+        idf = _idf(len(docs), len(self.docs))
+        return docs, idf * tf * (K1 + 1.0) / (tf + self.length_norm[docs])
 
-    def _hits(self, docs: np.ndarray, scores: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> TermHits:
+    def _hits(
+        self,
+        docs: np.ndarray,
+        scores: np.ndarray,
+        starts: np.ndarray | None = None,
+        lengths: np.ndarray | None = None,
+        forms: np.ndarray | None = None,
+        alternatives: tuple[tuple[Substitution, ...], ...] = (),
+    ) -> TermHits:
         mask = np.zeros(len(self.docs), dtype=bool)
         mask[docs] = True
-        return TermHits(docs, scores, mask, starts, lengths)
+        if starts is None or lengths is None or forms is None:
+            starts, lengths, forms = self._empty.starts, self._empty.lengths, self._empty.forms
+        return TermHits(docs, scores, mask, starts, lengths, forms, alternatives)
 
     def positions_author(self, aid: int) -> np.ndarray:
         found = self._postings.get(-2 - aid)  # negative keys: author ids share the lazy cache

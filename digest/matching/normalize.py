@@ -12,6 +12,9 @@ paper word that a reader considers "the same" end up as the same *stem*:
 * A light stemmer folds plurals and possessives only (``models``/``model's`` -> ``model``, ``LLMs``
   -> ``llm``, ``queries`` -> ``query``).  It deliberately does not strip derivational suffixes, so
   ``transformation`` never matches ``transformer``.
+* British and American spellings of a word are one stem (``optimisation`` -> ``optimization``,
+  ``behaviours`` -> ``behavior``), from the maintained list in spelling.py; a word on no list is
+  left as it is (``precise`` is never ``precize``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import unicodedata
 from functools import lru_cache
 
 from digest.authors import name_fold
+
+from .spelling import spelling_table
 
 # Characters that must become plain ASCII punctuation before anything else looks at the text.
 _PUNCT_FOLD = {
@@ -126,7 +131,14 @@ _ACRONYM_PLURALS = frozenset({"gpus", "cpus", "tpus", "npus", "apis", "kpis", "r
 
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
-    """Fold plural and possessive forms of an already normalised token (see module docstring)."""
+    """The stem of an already normalised token: plural and possessive folded, British spelling
+    made American (see module docstring)."""
+    folded = _plural_stem(token)
+    return _SPELLING.get(folded, folded)
+
+
+def _plural_stem(token: str) -> str:
+    """Fold plural and possessive forms (the suffix rules below, and the irregular table)."""
     if token.endswith("'s"):
         token = token[:-2]
     elif token.endswith("'"):
@@ -152,6 +164,22 @@ def stem(token: str) -> str:
     if token.endswith(_KEEP_S_ENDINGS) or token in _KEEP_S_WORDS:
         return token
     return token[:-1]
+
+
+# British stem -> American stem (spelling.py: a maintained list, not suffix rules).
+_SPELLING = spelling_table(_plural_stem, _IRREGULAR)
+_SPELLING_FORMS = frozenset(_SPELLING) | frozenset(_SPELLING.values())
+
+
+def spelled(text: str) -> tuple[str, ...]:
+    """Plural-folded tokens of ``text`` in the spelling it uses (no British/American folding)."""
+    return tuple(_plural_stem(t) for t in TOKEN_RE.findall(fold(text)))
+
+
+@lru_cache(maxsize=10_000)
+def has_spelling_variant(text: str) -> bool:
+    """Whether a word of ``text`` is spelt differently in British and American English."""
+    return any(s in _SPELLING_FORMS for s in spelled(text))
 
 
 def tokens(text: str) -> list[str]:

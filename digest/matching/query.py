@@ -6,11 +6,15 @@ Grammar (one query per interest)::
     any     := all ("OR" all)*            # OR (upper case) binds loosest
     all     := item+                      # bare items are ANDed
     item    := ["-"] atom                 # "-" excludes
-    atom    := "(" any ")" | [field ":"] (word | '"' phrase '"')
+    atom    := "(" any ")" | [field ":"] ["="] (word | '"' phrase '"')
     field   := title | author | category  # default: title + abstract
 
 A word is split into tokens the same way paper text is (``fine-tuning`` -> ``fine tuning``), so a
-hyphenated word behaves like the quoted phrase of its parts.  Every error is a :class:`QueryError`
+hyphenated word behaves like the quoted phrase of its parts.  A word or phrase also matches its
+acronym alternatives (``LLM`` ~ "large language model", see acronyms.py), and so do bare words
+written one after the other that spell a long form out (``large language model``); ``=`` before a
+word or phrase asks for exactly that, without acronym alternatives (``=RL``).  British and American
+spellings are one word everywhere (normalize.py).  Every error is a :class:`QueryError`
 carrying the 0-based position in the text the user typed.
 """
 
@@ -18,9 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from .normalize import fold, name_tokens, stem, tokens
+
+if TYPE_CHECKING:
+    from .acronyms import AcronymTable
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 32
@@ -56,8 +63,11 @@ class Term:
     ``unit`` is the phrase as a tuple of stems (author: folded tokens, category: the folded name).
     ``text`` is the word or phrase as the user wrote it, used in the reasons of a match.
     ``bare`` marks an unquoted, unprefixed single word (it takes part in joins and adjacency bonuses).
-    ``parts`` is set on the joined form of two bare words (``fine tuning`` -> ``finetuning``): it
-    only counts (for score and reasons) where the words themselves are not both present.
+    ``parts`` is set on the joined form of two bare words (``fine tuning`` -> ``finetuning``) and on
+    the phrase of bare words that spell out an acronym's long form (``large language model`` ->
+    the phrase, which also finds "LLM"): it only counts (for score and reasons) where the words
+    themselves are not all present.
+    ``exact`` (written ``=word``) turns acronym alternatives off.
     """
 
     field: str
@@ -65,6 +75,7 @@ class Term:
     text: str
     bare: bool = False
     parts: tuple[Term, ...] = ()
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,7 @@ class _Tok:
     text: str
     pos: int
     field: str = TEXT
+    exact: bool = False
 
 
 def _lex(query: str) -> list[_Tok]:
@@ -167,6 +179,11 @@ def _lex_atom(query: str, start: int) -> tuple[_Tok, int]:
     """The word or quoted phrase starting at ``start`` (after its field prefix) and where it ends."""
     fieldname, i = _lex_field(query, start)
     n = len(query)
+    exact = i + 1 < n and query[i] == "=" and not query[i + 1].isspace() and query[i + 1] not in "()"
+    if exact:
+        i += 1
+        if query[i] == "=":
+            raise QueryError("Double '=': write a single '=' before the word to match exactly", i - 1, query)
     if i < n and query[i] == '"':
         close = query.find('"', i + 1)
         if close < 0:
@@ -174,24 +191,25 @@ def _lex_atom(query: str, start: int) -> tuple[_Tok, int]:
         inner = query[i + 1 : close]
         if not inner.strip():
             raise QueryError("Empty quotes", i, query)
-        return _Tok("PHRASE", inner, start, fieldname), close + 1
+        return _Tok("PHRASE", inner, start, fieldname, exact), close + 1
     j = i
     while j < n and not query[j].isspace() and query[j] not in '"()':
         j += 1
     if j < n and query[j] == '"' and j > i:
         raise QueryError("A quote must start a phrase (put a space before it)", j, query)
     word = query[i:j]
-    kind = "OR" if word == "OR" and fieldname == TEXT else "WORD"
-    return _Tok(kind, word, start, fieldname), j
+    kind = "OR" if word == "OR" and fieldname == TEXT and not exact else "WORD"
+    return _Tok(kind, word, start, fieldname, exact), j
 
 
 # --- parser --------------------------------------------------------------------------------------
 
 
 class _Parser:
-    def __init__(self, query: str, toks: list[_Tok]) -> None:
+    def __init__(self, query: str, toks: list[_Tok], acronyms: AcronymTable | None) -> None:
         self.query = query
         self.toks = toks
+        self.acronyms = acronyms
         self.i = 0
         self.nterms = 0
 
@@ -244,7 +262,7 @@ class _Parser:
             if negative:
                 raise self.error("This part only excludes: add a word to look for", first.pos if first else 0)
             return None
-        positive = _with_joins(positive)
+        positive = _with_joins(positive, self.acronyms)
         if len(positive) == 1 and not negative:
             return positive[0]
         return All(tuple(positive), tuple(negative))
@@ -287,27 +305,56 @@ class _Parser:
         if tok.field == "author":
             return Term("author", tuple(words), text)
         unit = tuple(stem(w) for w in words)
-        bare = tok.kind == "WORD" and tok.field == TEXT and len(unit) == 1
-        return Term(tok.field, unit, text, bare)
+        bare = tok.kind == "WORD" and tok.field == TEXT and len(unit) == 1 and not tok.exact
+        return Term(tok.field, unit, text, bare, exact=tok.exact)
 
 
-def _with_joins(positive: list[Node]) -> list[Node]:
-    """``fine tuning`` written as two bare words also matches ``finetuning``.
+def _is_bare(node: Node) -> bool:
+    return isinstance(node, Term) and node.bare
 
-    Adjacent bare words a b become (a AND b) OR ab; one join at a time keeps the tree small.
+
+def _with_joins(positive: list[Node], acronyms: AcronymTable | None) -> list[Node]:
+    """``fine tuning`` written as two bare words also matches ``finetuning``, and ``large language
+    model`` written as bare words also matches the acronym of that long form ("LLM").
+
+    Adjacent bare words a b become (a AND b) OR ab; bare words spelling out a long form become
+    (a AND b AND c) OR "a b c" (a phrase term that also finds the acronym); one replacement at a
+    time keeps the tree small.
     """
-    pairs: list[tuple[int, Term, Term]] = []
-    for i, (a, b) in enumerate(pairwise(positive)):
-        if isinstance(a, Term) and isinstance(b, Term) and a.bare and b.bare:
-            pairs.append((i, a, b))
+    pairs = [i for i in range(len(positive) - 1) if _is_bare(positive[i]) and _is_bare(positive[i + 1])]
     if not pairs:
         return positive
+    replacements: list[tuple[int, int, Term]] = []
+    for i in pairs:
+        a, b = positive[i], positive[i + 1]
+        assert isinstance(a, Term) and isinstance(b, Term)
+        replacements.append((i, i + 2, Term(TEXT, (a.unit[0] + b.unit[0],), f"{a.text} {b.text}", parts=(a, b))))
+    for start, end in _long_form_runs(positive, acronyms):
+        parts = tuple(t for t in positive[start:end] if isinstance(t, Term))
+        text = " ".join(t.text for t in parts)
+        replacements.append((start, end, Term(TEXT, tuple(t.unit[0] for t in parts), text, parts=parts)))
     alternatives: list[Node] = [All(tuple(positive))]
-    for i, a, b in pairs:
-        joined = Term(TEXT, (a.unit[0] + b.unit[0],), f"{a.text} {b.text}", parts=(a, b))
-        rest = (*positive[:i], joined, *positive[i + 2 :])
+    for start, end, term in replacements:
+        rest = (*positive[:start], term, *positive[end:])
         alternatives.append(rest[0] if len(rest) == 1 else All(tuple(rest)))
     return [Any(tuple(alternatives))]
+
+
+def _long_form_runs(positive: list[Node], acronyms: AcronymTable | None) -> list[tuple[int, int]]:
+    """[start, end) runs of adjacent bare words that spell out a long form of the acronym table."""
+    if acronyms is None:
+        return []
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(positive):
+        j = i
+        while j < len(positive) and _is_bare(positive[j]):
+            j += 1
+        if j - i >= 2:
+            stems = tuple(t.unit[0] for t in positive[i:j] if isinstance(t, Term))
+            runs += [(i + a, i + b) for a, b in acronyms.long_forms_in(stems)]
+        i = j + 1
+    return runs
 
 
 def _positive_terms(node: Node, out: dict[Term, None]) -> None:
@@ -333,8 +380,11 @@ def _adjacent_pairs(node: Node, out: dict[tuple[Term, Term], None]) -> None:
             _adjacent_pairs(child, out)
 
 
-def parse_query(text: str) -> Query:
-    """Parse one interest query; raises :class:`QueryError` saying what is wrong and where."""
+def parse_query(text: str, *, acronyms: AcronymTable | None = None) -> Query:
+    """Parse one interest query; raises :class:`QueryError` saying what is wrong and where.
+
+    With ``acronyms`` (the index's table), bare words spelling out a long form also match its
+    acronym; whether a query parses never depends on it."""
     if not isinstance(text, str):
         raise QueryError("A query must be text", 0, str(text))
     query = text.translate(_QUOTE_FOLD)
@@ -346,7 +396,7 @@ def parse_query(text: str) -> Query:
         raise QueryError("Query is empty", 0, text)
     try:
         toks = _lex(query)
-        parser = _Parser(query, toks)
+        parser = _Parser(query, toks, acronyms)
         root = parser.parse_any(0)
         leftover = parser.peek()
         if leftover is not None:

@@ -29,10 +29,20 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why a paper matched: one interest and the words/phrases of it found in the paper."""
+    """Why a paper matched: one interest and the words/phrases of it found in the paper.
+
+    ``terms`` are the words as the interest has them (what a "mute" link offers); ``described`` says,
+    term by term, how each was found: the term itself, or "LLM, as 'large language model'" where
+    the paper has it only through an acronym alternative.  Empty means "as written" for all.
+    """
 
     interest: str
     terms: tuple[str, ...]
+    described: tuple[str, ...] = ()
+
+    @property
+    def descriptions(self) -> tuple[str, ...]:
+        return self.described or self.terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +59,11 @@ class Match:
     @property
     def matched_terms(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(term for reason in self.reasons for term in reason.terms))
+
+    @property
+    def described_terms(self) -> tuple[str, ...]:
+        """Like ``matched_terms``, saying how each was found (see :attr:`Reason.described`)."""
+        return tuple(dict.fromkeys(text for reason in self.reasons for text in reason.descriptions))
 
     @property
     def interests(self) -> tuple[str, ...]:

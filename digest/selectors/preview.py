@@ -204,7 +204,7 @@ def _item(match, card: _PaperCard) -> PreviewItem:
         title=segments(card.title, match.title_spans),
         snippet=segments(match.snippet, match.snippet_spans),
         authors=card.authors[:4] + (("et al.",) if len(card.authors) > 4 else ()),
-        matched_terms=tuple(match.matched_terms),
+        matched_terms=tuple(match.described_terms),  # "LLM, as 'large language model'" where so found
         interests=interests,
     )
 

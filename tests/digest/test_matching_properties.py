@@ -51,10 +51,26 @@ WORDS = [
     "ＬＬＭ",
     "a",
     "2024",
+    # spelling variants and acronyms with their long forms (curated, or defined in the text: "(RL)")
+    "optimisation",
+    "optimization",
+    "behaviour",
+    "large",
+    "language",
+    "Large Language Models",
+    "RL",
+    "reinforcement",
+    "learning",
+    "MoE",
+    "mixture",
+    "of",
+    "experts",
+    "concept bottleneck",
+    "CBM",
 ]
 AUTHORS = ["Geoffrey Hinton", "Ada Lovelace", "José García", "Jose Garcia", "Hinton Geoffrey"]
 CATEGORIES = ["cs.LG", "cs.CL", "stat.ML"]
-SEPARATORS = [" ", " ", " ", "-", ", ", ". ", " (", ") ", "’s "]
+SEPARATORS = [" ", " ", " ", "-", ", ", ". ", " (", ") ", "’s ", " (CBM) ", " (RL) "]
 
 text = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=14).map(
     lambda parts: "".join(w + s for w, s in parts)
@@ -75,9 +91,11 @@ papers = st.lists(
 
 @st.composite
 def atoms(draw) -> str:
-    kind = draw(st.sampled_from(["word", "word", "phrase", "title", "author", "category"]))
+    kind = draw(st.sampled_from(["word", "word", "phrase", "title", "author", "category", "exact"]))
     if kind == "word":
         atom = draw(st.sampled_from(WORDS))
+    elif kind == "exact":
+        atom = "=" + draw(st.sampled_from(WORDS))
     elif kind == "phrase":
         atom = '"' + " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))) + '"'
     elif kind == "title":
@@ -120,7 +138,7 @@ def test_the_parser_only_ever_fails_with_query_error(query):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="ab -\"():ORtiley“”é'", max_size=40))
+@given(st.text(alphabet="ab -\"():ORtiley“”é'=", max_size=40))
 def test_the_parser_survives_query_syntax_soup(query):
     try:
         parse_query(query)

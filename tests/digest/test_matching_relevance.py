@@ -7,14 +7,12 @@ query, ``exclude`` papers look close but must not come back.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match
+from tests.conftest import CORPUS_PATH as CORPUS
 from tests.conftest import shared_file
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "papers.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from digest.ingest import arxiv, arxiv_rss, hf_daily
 from digest.ingest.parsing import feed_parse, xml_parse
-from tests.conftest import shared_file
+from tests.conftest import SHARED_DIR, shared_file
 
-FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "formats"
+FORMATS = SHARED_DIR / "formats"
 
 
 def sample(name: str) -> bytes:

@@ -192,3 +192,25 @@ def test_preview_on_an_empty_week_says_so(ada_client):
     html = ada_client.get("/preview/", {"q": "diffusion", "fragment": "1"}).content.decode()
     assert "<strong>0</strong> papers matched" in html
     assert "No papers have come in during the last 7 days" in html
+
+
+def test_the_preview_finds_a_spelled_out_acronym_and_says_how_it_matched(ada_client, recent_papers):
+    factories.paper_make(
+        title="Scaling Large Language Models",
+        abstract="We study how large language models behave when trained on modelling data.",
+        ingested_at=timezone.now() - timedelta(hours=1),
+    )
+    html = ada_client.get("/preview/", {"q": "LLM", "fragment": "1"}).content.decode()
+    assert "<strong>2</strong> papers matched" in html
+    assert "Scaling <mark>Large Language Models</mark>" in html
+    assert "LLM, as &#x27;large language model&#x27;" in html
+    html = ada_client.get("/preview/", {"q": "=LLM", "fragment": "1"}).content.decode()
+    assert "<strong>1</strong> paper matched" in html
+    html = ada_client.get("/preview/", {"q": "modeling", "fragment": "1"}).content.decode()
+    assert "<mark>modelling</mark>" in html
+
+
+def test_the_query_help_shows_the_exact_word_syntax_and_the_equivalences(ada_client):
+    html = ada_client.get("/preferences/").content.decode()
+    assert "<code>=RL</code>" in html
+    assert "<code>optimisation</code> = <code>optimization</code>" in html

@@ -140,7 +140,7 @@ class Command(BaseCommand):
         for rank, m in enumerate(matches, start=1):
             url = extras.get(m.paper_key, {}).get("url") or ""
             self.stdout.write(f"{rank:>3}. [{m.score:.2f}] {titles[m.paper_key]}" + (f"  <{url}>" if url else ""))
-            self.stdout.write(f"     matched: {', '.join(m.matched_terms)}")
+            self.stdout.write(f"     matched: {', '.join(m.described_terms)}")
             self.stdout.write(f"     {m.snippet}")
 
     def _trending(self, options) -> None:
