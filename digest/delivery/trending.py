@@ -41,14 +41,16 @@ class _Entries:
     """One stored entry per trending paper for the whole planning pass (entries are only serialised)."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, ContentEntry] = {}
+        # By paper and place: a paper ranks differently in two windows (subscribers whose last digest differs).
+        self._memo: dict[tuple[int, int, int], ContentEntry] = {}
 
     def of(self, papers: Sequence[TrendingPaper]) -> list[ContentEntry]:
         out = []
         for p in papers:
-            entry = self._memo.get(p.key)
+            key = (p.key, p.rank, p.upvotes)
+            entry = self._memo.get(key)
             if entry is None:
-                entry = self._memo[p.key] = content_trending_entry(
+                entry = self._memo[key] = content_trending_entry(
                     paper_key=p.key, upvotes=p.upvotes, rank=p.rank, snippet=p.snippet
                 )
             out.append(entry)

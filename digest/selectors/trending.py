@@ -30,8 +30,7 @@ from django.utils import timezone
 from digest.db import in_batches
 from digest.models import Feed, Paper, SentPaper, Subscription
 
-# Where upvotes come from, as cards name it ("#2 on Hugging Face today").
-TRENDING_SOURCE = "Hugging Face"
+# The feeds whose papers carry community upvotes (``Paper.popularity``).
 UPVOTE_FEED_KINDS = (Feed.Kind.HF_DAILY,)
 
 

@@ -45,7 +45,7 @@ def _trending_reader(email: str, *, n: int = 3, categories: list[str] | None = N
 
 
 def _planned(sub: Subscription) -> Delivery:
-    return Delivery.objects.get(subscription=sub, kind=Delivery.Kind.DIGEST)
+    return Delivery.objects.get(subscription=sub, kind=Delivery.Kind.DIGEST, run__isnull=False)
 
 
 def test_ties_go_to_more_comments_then_to_the_paper_ingested_first():
@@ -164,3 +164,23 @@ def test_trending_subscribers_share_one_list_per_window_and_categories(monkeypat
     assert len(reads) == 1, "twenty subscribers, one window, one category set: one list"
     contents = [_planned(r).content for r in readers]
     assert all(c == contents[0] for c in contents) and len(contents[0]) == 2
+
+
+def test_subscribers_with_different_windows_each_get_their_own_windows_list():
+    """Ranks are places on a window's list: a paper ranks #2 in a two-day window and #1 in today's."""
+    old = _hf("Two days old, most upvoted", 900, hours=40)
+    today = _hf("Today's top", 50, hours=1)
+    tess = _trending_reader("tess@example.org", n=2)
+    back = _trending_reader("back@example.org", n=2)
+    # Back's last digest went out two and a half days ago: their window starts there.
+    Delivery.objects.create(
+        subscription=back,
+        slot=(_now() - timedelta(days=3)).date(),
+        state=Delivery.State.SENT,
+        window_end=_now() - timedelta(hours=60),
+    )
+
+    deliveries_plan()
+
+    assert [(e["paper"], e["rank"]) for e in _planned(tess).content] == [(today.id, 1)]
+    assert [(e["paper"], e["rank"]) for e in _planned(back).content] == [(old.id, 1), (today.id, 2)]
