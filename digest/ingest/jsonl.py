@@ -1,6 +1,6 @@
 """JSON Lines papers: one object per line, ``title`` and ``abstract`` required; ``id``, ``authors``,
-``categories``, ``url``, ``pdf_url``, ``published``, ``upvotes`` (a count) optional. A bad line (not JSON, not an object,
-no title, no abstract, not UTF-8) is skipped with its line number; the good lines still land.
+``categories``, ``url``, ``pdf_url``, ``published``, ``upvotes`` (a count) optional. A bad line (not JSON,
+not an object, no title, no abstract, not UTF-8) is skipped with its line number; the good lines still land.
 
 Read from a local path (``ingest_papers --jsonl``, or a ``jsonl`` feed whose url is a path) or over
 http(s) when a feed's url is one.
