@@ -42,6 +42,7 @@ def test_onboarding_offers_trending_papers_with_one_button(tess_client):
     assert tess.digest == Subscription.Digest.TRENDING and tess.trending_categories == []
     page = client.get("/preferences/").content.decode()
     assert "Subscribed to trending papers" in page
+    assert "You get trending papers:</strong> the 10 most upvoted of each day." in page
     assert "Welcome to Paperboy!" not in page, "a trending subscriber is not asked for a query any more"
 
 
