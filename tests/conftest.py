@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -64,6 +65,32 @@ def chromium_executable() -> str:
     if not os.path.exists(path):
         service_missing(f"Chromium is not installed at {path} (apt-get install -y chromium)")
     return path
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium through Playwright, closed with everything the live server held."""
+    executable = chromium_executable()
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still
+    # synchronous and safe (the live server answers from its own thread).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # While Playwright runs, the test's ORM calls get their own connection (Django keeps them
+            # per async context); close it here, in that context, so the test database can be dropped.
+            connections.close_all()
+    # The live server answers keep-alive connections in threads that each hold a database connection
+    # until the browser hangs up; let them finish too.
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
 
 
 @pytest.fixture

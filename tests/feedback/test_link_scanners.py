@@ -7,40 +7,18 @@ waits, and leaves.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections
 
 from digest.models import Feedback, Interest
-from tests.conftest import CHROMIUM_ARGS, chromium_executable
 from tests.feedback.test_links import links_for, path_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def chromium(monkeypatch):
-    executable = chromium_executable()
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
-
-
-def test_a_scanner_running_scripts_follows_and_likes_nothing(chromium, live_server, ada_digest):
+def test_a_scanner_running_scripts_follows_and_likes_nothing(browser, live_server, ada_digest):
     links = links_for(ada_digest)
     interests_before = Interest.objects.filter(subscription=ada_digest.subscription).count()
-    page = chromium.new_page()
+    page = browser.new_page()
 
     for url in (links.follow_urls[0][1], links.more_url, links.mute_urls[0][1]):
         page.goto(live_server.url + path_of(url))

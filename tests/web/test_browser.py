@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
 from digest.models import Delivery, Subscription
 from tests import factories
-from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
+from tests.conftest import SCREENSHOTS_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,30 +30,6 @@ DESKTOP = {"width": 1280, "height": 860}
 MOBILE = {"width": 375, "height": 812}
 PASSWORD = "a long and unusual passphrase 42"
 SCREENSHOTS = SCREENSHOTS_DIR
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    executable = chromium_executable()
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still
-    # synchronous and safe (the live server answers from its own thread).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # While Playwright runs, the test's ORM calls get their own connection (Django keeps them
-            # per async context); close it here, in that context, so the test database can be dropped.
-            connections.close_all()
-    # The live server answers keep-alive connections in threads that each hold a database connection
-    # until the browser hangs up; let them finish too.
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
 
 
 class Pages:
