@@ -178,5 +178,5 @@ def test_the_signed_in_archive_still_gets_fresh_feedback_links(ada_client, ada_s
 
     with time_machine.travel(timezone.now() - timedelta(days=61), tick=False):
         delivery = delivery_sent(ada_sub, [recent_papers["video"]])
-    html = ada_client.get(f"/archive/{delivery.id}/").content.decode()
+    html = ada_client.get(f"/archive/{delivery.id}/email/").content.decode()  # the email, framed by /archive/<id>/
     assert feedback_token_read(token=feedback_tokens_in(html)[0]).action == "like"
