@@ -96,17 +96,8 @@ class GuardedHTTPConnection(http.client.HTTPConnection):
         _connect_guarded(self, allow=allow, deadline=deadline)
 
 
-class GuardedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, allow: FetchAllow, deadline: Deadline, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._guard = (allow, deadline)
-
-    def _base_connect(self) -> None:
-        super().connect()
-
-    def connect(self) -> None:
-        allow, deadline = self._guard
-        _connect_guarded(self, allow=allow, deadline=deadline)
+class GuardedHTTPSConnection(GuardedHTTPConnection, http.client.HTTPSConnection):
+    """The same guard; ``_base_connect``'s ``super().connect()`` reaches HTTPSConnection's, which adds TLS."""
 
 
 @functools.cache

@@ -8,7 +8,6 @@ through a real Celery worker on Redis.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,19 +18,10 @@ from django.utils import timezone
 from accounts.models import AccountEmail, User
 from accounts.outbox import account_email_send, account_emails_due
 from digest.mailsink import MemoryHandler, free_port, sink_start
+from tests.conftest import wait_for
 from tests.web.conftest import CsrfClient
 
 PASSWORD = "a long and unusual passphrase 42"
-
-
-def wait_for(predicate, *, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from digest.models import Delivery, Subscription
 from tests import factories
-from tests.conftest import SCREENSHOTS_DIR
+from tests.conftest import SCREENSHOTS_DIR, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,16 +60,6 @@ class Pages:
         page.set_viewport_size({"width": viewport["width"], "height": min(height, 4000)})
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / filename))
-
-
-def wait_for(predicate, *, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def first_link(message, pattern: str) -> str:

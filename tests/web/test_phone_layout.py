@@ -7,16 +7,13 @@ logo, navigation and content share one left edge. On a desktop the query box get
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
 from tests import factories
-from tests.conftest import CHROMIUM_ARGS, chromium_executable
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,11 +22,8 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
-def reader_page(live_server, monkeypatch, transactional_db):
+def reader_page(browser, live_server, transactional_db):
     """Ada, with two interests and a busy week of papers, signed in to a live server in Chromium."""
-    executable = chromium_executable()
-    from playwright.sync_api import sync_playwright
-
     now = timezone.now()
     for n in range(14):
         factories.paper_make(
@@ -40,23 +34,15 @@ def reader_page(live_server, monkeypatch, transactional_db):
     ada = factories.subscriber_make(email="ada@example.org", interests=["diffusion", '"video generation"'])
     client = Client()
     client.force_login(ada.user)
-    session = client.cookies["sessionid"].value
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=PHONE)
-        context.set_default_timeout(15_000)
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
-        page.goto(live_server.url + "/preferences/")
-        try:
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=5)
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(15_000)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(live_server.url + "/preferences/")
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def box(page, selector: str) -> dict:
