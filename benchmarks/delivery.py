@@ -1,6 +1,7 @@
 """A whole slot, end to end: plan + match on PostgreSQL, send through Celery workers on Redis into SMTP.
 
-    python -m benchmarks.delivery [--subscribers 10000] [--workers 2] [--no-postoffice] [--no-dkim]
+    python -m benchmarks.delivery [--subscribers 10000] [--workers 2] [--no-postoffice]
+                                  [--dkim rsa2048|ed25519|dual|none]
 
 What runs, on this machine:
   * a fresh PostgreSQL database (``--database-url``, default ``pb_bench_delivery``, dropped and created);
@@ -340,7 +341,12 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-postoffice", action="store_true", help="skip the django-post-office comparison")
-    parser.add_argument("--no-dkim", action="store_true", help="send unsigned (by default every digest is DKIM-signed)")
+    parser.add_argument(
+        "--dkim",
+        choices=["rsa2048", "ed25519", "dual", "none"],
+        default="rsa2048",
+        help="the workers' DKIM key(s): RSA-2048 (default; what Gmail and Yahoo verify), Ed25519, both, or none",
+    )
     args = parser.parse_args()
 
     env = {
@@ -376,12 +382,12 @@ def main() -> None:
     print(f"seeded {args.subscribers} subscribers and {paper_count} papers in {time.perf_counter() - seeded:.1f}s")
 
     worker_env = {**env, "DJANGO_SETTINGS_MODULE": "paperboy.settings"}
-    from benchmarks.signing import dkim_env
+    from benchmarks.signing import CONFIGURATIONS, dkim_env
 
     with tempfile.TemporaryDirectory(prefix="paperboy-bench-") as tmp:
         folder = Path(tmp)
-        if not args.no_dkim:  # the workers sign as production does: a 2048-bit RSA key
-            worker_env.update(dkim_env(folder))
+        if args.dkim != "none":  # the workers sign as production does
+            worker_env.update(dkim_env(folder, kinds=CONFIGURATIONS[args.dkim]))
         ours = paperboy_run(args=args, env=worker_env, folder=folder)
         peer = None if args.no_postoffice else postoffice_run(args=args, env=env, folder=folder)
 
@@ -391,7 +397,7 @@ def main() -> None:
 def report_print(*, ours: dict, peer: dict | None, args) -> None:
     from django.conf import settings
 
-    from benchmarks.signing import signing_cost, signing_line
+    from benchmarks.signing import signing_cost, signing_lines
 
     emails, seconds = ours["emails"], ours["seconds"]
     rate = emails / seconds if seconds else 0.0
@@ -426,7 +432,7 @@ def report_print(*, ours: dict, peer: dict | None, args) -> None:
         )
         print(f"ratio: paperboy is {rate / peer_rate:.2f}x post-office" if peer_rate else "ratio: n/a")
 
-    print(signing_line(signing_cost(emails=500, bits=2048)))
+    print("\n".join(signing_lines(signing_cost(emails=500), result=False)))
     print(
         f"RESULT emails={emails} seconds={seconds:.3f} emails_per_s={rate:.1f} "
         f"duplicates={ours['duplicates']} missing={ours['missing']}"

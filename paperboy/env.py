@@ -107,7 +107,15 @@ def dkim_settings_check(*, domain: str, selector: str, key_file: str) -> None:
     missing = [name for name, value in given.items() if not value]
     if missing:
         raise ImproperlyConfiguredEnv(f"DKIM signing needs {', '.join(missing)} as well (or none of PAPERBOY_DKIM_*)")
-    if not all(part.replace("-", "").replace("_", "").isalnum() for part in f"{domain}.{selector}".split(".")):
+    selectors = [part.strip() for part in selector.split(",")]
+    key_files = [part.strip() for part in key_file.split(",")]
+    if not all(part.replace("-", "").replace("_", "").isalnum() for part in [*domain.split("."), *selectors]):
         raise ImproperlyConfiguredEnv(
             f"PAPERBOY_DKIM_DOMAIN={domain!r} / PAPERBOY_DKIM_SELECTOR={selector!r}: not DNS labels"
+        )
+    # Several keys (dual signing, RSA beside Ed25519) are paired with their selectors by position.
+    if len(selectors) != len(key_files) or not all(key_files) or len(set(selectors)) != len(selectors):
+        raise ImproperlyConfiguredEnv(
+            f"PAPERBOY_DKIM_SELECTOR={selector!r} and PAPERBOY_DKIM_PRIVATE_KEY_FILE={key_file!r} must list as "
+            "many distinct selectors as key files, separated by commas, in the same order"
         )

@@ -1,11 +1,17 @@
-"""DKIM signatures (RFC 6376) on the exact bytes that go to the relay: rsa-sha256, relaxed/simple.
+"""DKIM signatures (RFC 6376) on the exact bytes that go to the relay: rsa-sha256 (RFC 8301) and
+ed25519-sha256 (RFC 8463), relaxed/simple; one key, or several (each its own selector) for dual signing.
 
 Why not ``dkim.sign`` from dkimpy, which the tests use to check these signatures: its RSA is written
 in Python (13 ms per signature with a 2048-bit key, longer than rendering and sending the email
 together). Here the body hash is ``hashlib`` and the signature OpenSSL's (through ``cryptography``);
 the canonicalisation is the RFC's, written for the few header fields and CRLF lines ``digest.mime``
 produces. ``dkim.sign`` with the same time stamp gives the same signature byte for byte (PKCS#1 v1.5
-is deterministic), and a property test holds the two to that.
+and Ed25519 are deterministic), and property tests hold the two to that.
+
+The key decides the cost: one RSA-2048 signature is one private-key operation, 0.35-0.85 ms of OpenSSL
+on the benchmark VMs, which no signer can go under; Ed25519 costs ~0.05 ms. Not every receiver verifies
+Ed25519 yet, so RFC 8463 has signers add it beside RSA; with both configured every digest carries two
+signatures (docs/DELIVERY.md, "Before the first send", has the trade-off).
 
 What is signed: the headers Gmail and Yahoo look at (From, To, Subject, Date, Message-ID, the
 List-* headers of RFC 2369/2919/8058, the MIME headers, Feedback-ID, Auto-Submitted, Reply-To) when
@@ -20,10 +26,11 @@ import functools
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from digest.email.caches import registered
 
@@ -47,39 +54,66 @@ OVERSIGNED = ("from",)
 MIN_RSA_BITS = 1024  # RFC 8301: verifiers must not accept less
 
 
+DkimKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
 class DkimKeyError(ValueError):
-    """A private key DKIM cannot use (not PEM, not RSA, too short)."""
+    """A private key DKIM cannot use (not PEM, neither RSA nor Ed25519, too short)."""
 
 
 @dataclass(frozen=True)
 class DkimSigner:
     domain: str
     selector: str
-    key: rsa.RSAPrivateKey
+    key: DkimKey
+
+    @property
+    def algorithm(self) -> str:
+        return "ed25519-sha256" if isinstance(self.key, ed25519.Ed25519PrivateKey) else "rsa-sha256"
 
     def sign(self, message: bytes, *, now: float | None = None) -> bytes:
         """``message`` (CRLF line endings) with a ``DKIM-Signature`` header in front."""
-        return dkim_signature(message, signer=self, now=now) + message
+        return dkim_sign(message, signers=(self,), now=now)
+
+    def signature_of(self, signed: bytes) -> bytes:
+        """The b= value's bytes. Ed25519 signs the SHA-256 of the canonical headers, not the headers
+        themselves (RFC 8463 §3); RSA hashes inside PKCS#1 v1.5."""
+        if isinstance(self.key, ed25519.Ed25519PrivateKey):
+            return self.key.sign(hashlib.sha256(signed).digest())
+        return self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
 
     def dns_record(self) -> tuple[str, str]:
-        """The TXT record to publish: its name and its value (RFC 6376 §3.6.1)."""
-        public = self.key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return f"{self.selector}._domainkey.{self.domain}", f"v=DKIM1; k=rsa; p={base64.b64encode(public).decode()}"
+        """The TXT record to publish: its name and its value (RFC 6376 §3.6.1; RFC 8463 §4 for the
+        raw 32-byte Ed25519 public key)."""
+        public = self.key.public_key()
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            kind, raw = "ed25519", public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        else:
+            kind = "rsa"
+            raw = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return f"{self.selector}._domainkey.{self.domain}", f"v=DKIM1; k={kind}; p={base64.b64encode(raw).decode()}"
 
 
-def dkim_key_load(pem: bytes) -> rsa.RSAPrivateKey:
-    """Read a PEM RSA private key (PKCS#1 or PKCS#8, unencrypted), or say what is wrong with it."""
+def dkim_key_load(pem: bytes) -> DkimKey:
+    """Read a PEM RSA or Ed25519 private key (PKCS#1 or PKCS#8, unencrypted), or say what is wrong with it."""
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise DkimKeyError(f"not an unencrypted PEM private key ({exc})") from None
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise DkimKeyError(f"a {type(key).__name__.lstrip('_')} key; DKIM here signs with RSA (rsa-sha256)")
+        name = type(key).__name__.lstrip("_")
+        raise DkimKeyError(f"a {name} key; DKIM signs with RSA (rsa-sha256) or Ed25519 (ed25519-sha256)")
     if key.key_size < MIN_RSA_BITS:
         raise DkimKeyError(f"an RSA key of {key.key_size} bits; receivers ignore DKIM keys under {MIN_RSA_BITS}")
     return key
+
+
+def dkim_list(value: str) -> tuple[str, ...]:
+    """PAPERBOY_DKIM_SELECTOR and PAPERBOY_DKIM_PRIVATE_KEY_FILE hold one item, or several separated by
+    commas (paired by position) for dual signing."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def dkim_configuration_check() -> None:
@@ -91,21 +125,37 @@ def dkim_configuration_check() -> None:
 
     if not settings.PAPERBOY_DKIM_DOMAIN:
         return
-    path = settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE
-    try:
-        with open(path, "rb") as handle:
-            dkim_key_load(handle.read())
-    except OSError as exc:
-        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} cannot be read: {exc}") from None
-    except DkimKeyError as exc:
-        raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} is {exc}") from None
+    for path in dkim_list(settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE):
+        try:
+            with open(path, "rb") as handle:
+                dkim_key_load(handle.read())
+        except OSError as exc:
+            raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} cannot be read: {exc}") from None
+        except DkimKeyError as exc:
+            raise ImproperlyConfiguredEnv(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE={path!r} is {exc}") from None
+
+
+def dkim_signers_configured() -> tuple[DkimSigner, ...]:
+    """The signers PAPERBOY_DKIM_* asks for, in the order given; none when DKIM is off."""
+    from django.conf import settings
+
+    if not settings.PAPERBOY_DKIM_DOMAIN:
+        return ()
+    return dkim_signers_for(
+        domain=settings.PAPERBOY_DKIM_DOMAIN,
+        selectors=dkim_list(settings.PAPERBOY_DKIM_SELECTOR),
+        key_files=dkim_list(settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE),
+    )
 
 
 @registered
 @functools.lru_cache(maxsize=4)
-def dkim_signer_for(*, domain: str, selector: str, key_file: str) -> DkimSigner:
-    with open(key_file, "rb") as handle:
-        return DkimSigner(domain=domain, selector=selector, key=dkim_key_load(handle.read()))
+def dkim_signers_for(*, domain: str, selectors: tuple[str, ...], key_files: tuple[str, ...]) -> tuple[DkimSigner, ...]:
+    signers = []
+    for selector, key_file in zip(selectors, key_files, strict=True):
+        with open(key_file, "rb") as handle:
+            signers.append(DkimSigner(domain=domain, selector=selector, key=dkim_key_load(handle.read())))
+    return tuple(signers)
 
 
 _WSP_RUN = re.compile(rb"[ \t]+")
@@ -134,24 +184,35 @@ def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
     return [(m.group(1), m.group(2)) for m in _FIELD_RE.finditer(head)]
 
 
-def dkim_signature(message: bytes, *, signer: DkimSigner, now: float | None = None) -> bytes:
-    """The ``DKIM-Signature: ...`` header line (ending in CRLF) for ``message``."""
+def dkim_sign(message: bytes, *, signers: Sequence[DkimSigner], now: float | None = None) -> bytes:
+    """``message`` with one ``DKIM-Signature`` per signer in front, the first signer's on top. The
+    headers are parsed and the body hashed once for all of them."""
     head, sep, body = message.partition(b"\r\n\r\n")
     if not sep:
         head, body = message, b""
     fields = header_fields(head + b"\r\n")
+    body_hash = base64.b64encode(hashlib.sha256(body_simple(body)).digest()).decode()
+    stamp = int(time.time() if now is None else now)
+    headers = [_signature_header(signer, fields=fields, body_hash=body_hash, stamp=stamp) for signer in signers]
+    return b"".join(headers) + message
+
+
+def dkim_signature(message: bytes, *, signer: DkimSigner, now: float | None = None) -> bytes:
+    """The ``DKIM-Signature: ...`` header line (ending in CRLF) for ``message``."""
+    signed = dkim_sign(message, signers=(signer,), now=now)
+    return signed[: len(signed) - len(message)]
+
+
+def _signature_header(signer: DkimSigner, *, fields: list[tuple[bytes, bytes]], body_hash: str, stamp: int) -> bytes:
     present = {name.lower().decode("ascii") for name, _ in fields}
     names = [n for n in SIGNED_HEADERS if n in present] + list(OVERSIGNED)
-    body_hash = base64.b64encode(hashlib.sha256(body_simple(body)).digest()).decode()
     tags = (
-        f"v=1; a=rsa-sha256; c=relaxed/simple; d={signer.domain}; i=@{signer.domain}; q=dns/txt; "
-        f"s={signer.selector}; t={int(time.time() if now is None else now)}; h={' : '.join(names)}; "
-        f"bh={body_hash}; b="
+        f"v=1; a={signer.algorithm}; c=relaxed/simple; d={signer.domain}; i=@{signer.domain}; q=dns/txt; "
+        f"s={signer.selector}; t={stamp}; h={' : '.join(names)}; bh={body_hash}; b="
     )
     signed = b"".join(header_relaxed(n, v) + b"\r\n" for n, v in _fields_for(names, fields))
     signed += header_relaxed(b"DKIM-Signature", tags.encode("ascii"))
-    signature = signer.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
-    return _folded(f"DKIM-Signature: {tags}{base64.b64encode(signature).decode()}")
+    return _folded(f"DKIM-Signature: {tags}{base64.b64encode(signer.signature_of(signed)).decode()}")
 
 
 def _fields_for(names: list[str], fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from digest.email.caches import registered
 from digest.email.clean import display_text
 from digest.email.contract import DigestEmail
-from digest.email.dkim import dkim_signer_for
+from digest.email.dkim import dkim_sign, dkim_signers_configured
 from digest.email.html import html_budgeted, html_fast
 from digest.email.mime import PreparedMime, address_encode, alternative_bytes, header_encode
 from digest.email.subject import subject_fast
@@ -61,21 +61,11 @@ class DigestMessage(EmailMultiAlternatives):
         html = str(self.alternatives[0][0]) if self.alternatives else None  # attach_alternative put a str there
         data = alternative_bytes(headers=headers, text=str(self.body), html=html, allow_8bit=allow_8bit)
         # Signed last, over these very bytes: 8bit, or quoted-printable for a relay without 8BITMIME.
-        signer = _dkim_signer()
-        return signer.sign(data) if signer is not None else data
+        signers = dkim_signers_configured()
+        return dkim_sign(data, signers=signers) if signers else data
 
     def message(self, *args: object, **kwargs: object) -> PreparedMime:  # type: ignore[override]
         return PreparedMime(self.mime_bytes())
-
-
-def _dkim_signer():
-    if not settings.PAPERBOY_DKIM_DOMAIN:
-        return None
-    return dkim_signer_for(
-        domain=settings.PAPERBOY_DKIM_DOMAIN,
-        selector=settings.PAPERBOY_DKIM_SELECTOR,
-        key_file=settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE,
-    )
 
 
 @registered

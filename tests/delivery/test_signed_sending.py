@@ -8,7 +8,7 @@ import re
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from digest.delivery.plan import deliveries_plan
 from digest.delivery.send import deliveries_send
@@ -50,6 +50,41 @@ def test_every_digest_is_dkim_signed_over_the_exact_bytes_the_server_received(sm
         assert received.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=papers.example.org")
         assert "BODY=8BITMIME" in received.mail_options  # signed as sent: 8bit
         assert dkim.verify(received.data, dnsfunc=dkim_on)
+
+
+def test_with_an_rsa_and_an_ed25519_key_every_digest_carries_both_signatures_and_both_verify(
+    smtp_sink, settings, tmp_path, key
+):
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    paths = []
+    for name, private in (("rsa", key), ("ed", ed_key)):
+        path = tmp_path / f"{name}.pem"
+        path.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        paths.append(str(path))
+    settings.PAPERBOY_DKIM_DOMAIN, settings.PAPERBOY_DKIM_SELECTOR = DOMAIN, "pbrsa, pbed"
+    settings.PAPERBOY_DKIM_PRIVATE_KEY_FILE = ",".join(paths)
+    records = dict(
+        DkimSigner(domain=DOMAIN, selector=selector, key=private).dns_record()
+        for selector, private in (("pbrsa", key), ("pbed", ed_key))
+    )
+
+    def dnsfunc(query, timeout=5):
+        value = records.get(query.decode().rstrip("."))
+        return value.encode() if value else None
+
+    readers_due(2)
+    for chunk in deliveries_plan().chunks:
+        deliveries_send(delivery_ids=chunk)
+
+    assert len(smtp_sink.received) == 2
+    for received in smtp_sink.received:
+        checker = dkim.DKIM(received.data)
+        assert checker.verify(idx=0, dnsfunc=dnsfunc) and checker.signature_fields[b"a"] == b"rsa-sha256"
+        assert checker.verify(idx=1, dnsfunc=dnsfunc) and checker.signature_fields[b"a"] == b"ed25519-sha256"
 
 
 def test_the_quoted_printable_form_for_a_relay_without_8bitmime_is_signed_too(dkim_on):

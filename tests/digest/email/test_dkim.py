@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -10,11 +11,19 @@ import dkim
 import pytest
 import time_machine
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.email.dkim import DkimKeyError, DkimSigner, body_simple, dkim_key_load, dkim_signature
+from digest.email.dkim import (
+    DkimKeyError,
+    DkimSigner,
+    body_simple,
+    dkim_key_load,
+    dkim_sign,
+    dkim_signature,
+    dkim_signers_for,
+)
 from tests.conftest import REPO_ROOT
 
 DOMAIN, SELECTOR = "papers.example.org", "pb2026"
@@ -26,12 +35,18 @@ def signer() -> DkimSigner:
     return DkimSigner(domain=DOMAIN, selector=SELECTOR, key=key)
 
 
-def dns_for(signer: DkimSigner):
-    """The TXT answer a resolver would give for the published record (and nothing else)."""
-    name, value = signer.dns_record()
+@pytest.fixture(scope="module")
+def ed_signer() -> DkimSigner:
+    return DkimSigner(domain=DOMAIN, selector="pbed2026", key=ed25519.Ed25519PrivateKey.generate())
+
+
+def dns_for(*signers: DkimSigner):
+    """The TXT answers a resolver would give for the published records (and nothing else)."""
+    records = dict(signer.dns_record() for signer in signers)
 
     def dnsfunc(query: bytes, timeout: int = 5) -> bytes | None:
-        return value.encode() if query.decode().rstrip(".") == name else None
+        value = records.get(query.decode().rstrip("."))
+        return value.encode() if value else None
 
     return dnsfunc
 
@@ -135,7 +150,7 @@ def test_body_canonicalisation_follows_rfc_6376():
 def test_a_key_dkim_cannot_use_is_refused_with_the_reason():
     with pytest.raises(DkimKeyError, match="not an unencrypted PEM private key"):
         dkim_key_load(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
-    with pytest.raises(DkimKeyError, match="RSA"):
+    with pytest.raises(DkimKeyError, match=r"RSA .* or Ed25519"):
         dkim_key_load(pem_of(ec.generate_private_key(ec.SECP256R1())))
     with pytest.raises(DkimKeyError, match="512 bits"):
         weak = subprocess.run(
@@ -188,3 +203,78 @@ def test_a_bad_dkim_key_stops_start_up_naming_the_variable(tmp_path):
         [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )
     assert "DKIM signing needs PAPERBOY_DKIM_SELECTOR as well" in done.stderr
+
+
+def test_an_ed25519_signature_verifies_with_dkimpy_against_its_published_record(ed_signer):
+    signed = ed_signer.sign(MESSAGE)
+    header = signed[: len(signed) - len(MESSAGE)].decode()
+    assert "a=ed25519-sha256" in header and "s=pbed2026" in header
+    name, value = ed_signer.dns_record()
+    assert name == f"pbed2026._domainkey.{DOMAIN}"
+    assert value.startswith("v=DKIM1; k=ed25519; p=") and len(base64_value(value)) == 32  # RFC 8463: the raw key
+    assert dkim.verify(signed, dnsfunc=dns_for(ed_signer))
+    assert not dkim.verify(signed.replace(b"diffusion", b"diffusiom"), dnsfunc=dns_for(ed_signer))
+
+
+def base64_value(record: str) -> bytes:
+    return base64.b64decode(record.split("p=", 1)[1])
+
+
+@given(subject=header_text, lines=st.lists(body_line, max_size=8))
+def test_the_ed25519_signature_is_dkimpys_own_byte_for_byte(ed_signer, subject, lines):
+    message = (
+        f"From: a@{DOMAIN}\r\nTo: b@example.org\r\nSubject: {subject}\r\n"
+        f"Date: Thu, 03 Dec 2026 07:00:00 +0000\r\nMessage-ID: <x@{DOMAIN}>\r\n\r\n"
+    ).encode() + "\r\n".join(lines).encode()
+    seed = ed_signer.key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    with time_machine.travel(1796284800, tick=False):
+        ours = dkim_signature(message, signer=ed_signer)
+        reference = dkim.sign(
+            message,
+            b"pbed2026",
+            DOMAIN.encode(),
+            base64.b64encode(seed),
+            canonicalize=(b"relaxed", b"simple"),
+            include_headers=[b"from", b"to", b"subject", b"date", b"message-id", b"from"],
+            signature_algorithm=b"ed25519-sha256",
+        )
+
+    def tags(header: bytes) -> dict[bytes, bytes]:
+        value = b"".join(header.split(b":", 1)[1].split())
+        return dict(tag.split(b"=", 1) for tag in value.split(b";") if tag)
+
+    assert tags(ours) == tags(reference)
+
+
+def test_dual_signing_puts_both_signatures_on_the_message_and_each_verifies(signer, ed_signer):
+    signed = dkim_sign(MESSAGE, signers=(signer, ed_signer))
+    assert signed.endswith(MESSAGE)
+    assert signed.count(b"DKIM-Signature:") == 2
+    checker = dkim.DKIM(signed)
+    # dkimpy checks one signature per call; the first configured key's is on top.
+    assert checker.verify(idx=0, dnsfunc=dns_for(signer, ed_signer))
+    assert checker.signature_fields[b"a"] == b"rsa-sha256"
+    assert checker.verify(idx=1, dnsfunc=dns_for(signer, ed_signer))
+    assert checker.signature_fields[b"a"] == b"ed25519-sha256"
+    # A verifier that knows only the RSA record still passes the message on the RSA signature.
+    assert dkim.DKIM(signed).verify(idx=0, dnsfunc=dns_for(signer))
+
+
+def test_signers_are_configured_in_pairs_of_selector_and_key_file(tmp_path):
+    rsa_path, ed_path = tmp_path / "rsa.pem", tmp_path / "ed.pem"
+    rsa_path.write_bytes(pem_of(rsa.generate_private_key(public_exponent=65537, key_size=1024)))
+    ed_path.write_bytes(pem_of(ed25519.Ed25519PrivateKey.generate()))
+    signers = dkim_signers_for(domain=DOMAIN, selectors=("a", "b"), key_files=(str(rsa_path), str(ed_path)))
+    assert [(s.selector, s.algorithm) for s in signers] == [("a", "rsa-sha256"), ("b", "ed25519-sha256")]
+
+
+def test_selectors_and_key_files_that_do_not_pair_up_stop_start_up():
+    from paperboy.env import ImproperlyConfiguredEnv, dkim_settings_check
+
+    with pytest.raises(ImproperlyConfiguredEnv, match="as many distinct selectors as key files"):
+        dkim_settings_check(domain=DOMAIN, selector="a,b", key_file="/k/a.pem")
+    with pytest.raises(ImproperlyConfiguredEnv, match="as many distinct selectors as key files"):
+        dkim_settings_check(domain=DOMAIN, selector="a,a", key_file="/k/a.pem,/k/b.pem")
+    dkim_settings_check(domain=DOMAIN, selector="a, b", key_file="/k/a.pem, /k/b.pem")
