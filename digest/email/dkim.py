@@ -159,7 +159,7 @@ def dkim_signers_for(*, domain: str, selectors: tuple[str, ...], key_files: tupl
 
 
 _WSP_RUN = re.compile(rb"[ \t]+")
-_FIELD_RE = re.compile(rb"^([^:\s]+)[ \t]*:(.*?)(?=\r\n(?![ \t])|\Z)", re.MULTILINE | re.DOTALL)
+_B64_LINE = 74  # characters of a b= value per folded line
 
 
 def body_simple(body: bytes) -> bytes:
@@ -173,28 +173,78 @@ def body_simple(body: bytes) -> bytes:
     return body.rstrip(b"\r\n") + b"\r\n"
 
 
+def body_simple_sha256(body: Sequence[bytes | memoryview]) -> bytes:
+    """``sha256(body_simple(b"".join(body)))``, hashing the pieces where they lie: no copy of the ~50 KB
+    body (measured: two copies cost as much as the hash). Tests hold it to the plain version."""
+    pieces: list[bytes | memoryview] = list(body)
+    while pieces:  # the trailing CR and LF, across pieces if need be
+        last = pieces[-1]
+        end = len(last)
+        while end and last[end - 1] in _CR_LF:
+            end -= 1
+        if end:
+            pieces[-1] = memoryview(last)[:end]
+            break
+        pieces.pop()
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    digest.update(b"\r\n")
+    return digest.digest()
+
+
+_CR_LF = frozenset(b"\r\n")
+
+
 def header_relaxed(name: bytes, value: bytes) -> bytes:
     """RFC 6376 §3.4.2: lower-case name, unfolded value with its blank runs made one space, trimmed."""
-    value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
-    return name.strip().lower() + b":" + value
+    value = value.replace(b"\r\n", b"")
+    if b"\t" in value or b"  " in value:  # the regular expression only where it can change something
+        value = _WSP_RUN.sub(b" ", value)
+    return name.strip().lower() + b":" + value.strip(b" ")
 
 
 def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
     """The (name, raw value) pairs of a header block, folded lines kept in the value."""
-    return [(m.group(1), m.group(2)) for m in _FIELD_RE.finditer(head)]
+    fields: list[tuple[bytes, bytes]] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and fields:  # a folded continuation of the field above
+            name, value = fields[-1]
+            fields[-1] = (name, value + b"\r\n" + line)
+        elif line:
+            name, colon, value = line.partition(b":")
+            if colon:
+                fields.append((name.rstrip(b" \t"), value))
+    return fields
 
 
 def dkim_sign(message: bytes, *, signers: Sequence[DkimSigner], now: float | None = None) -> bytes:
-    """``message`` with one ``DKIM-Signature`` per signer in front, the first signer's on top. The
-    headers are parsed and the body hashed once for all of them."""
-    head, sep, body = message.partition(b"\r\n\r\n")
-    if not sep:
-        head, body = message, b""
-    fields = header_fields(head + b"\r\n")
-    body_hash = base64.b64encode(hashlib.sha256(body_simple(body)).digest()).decode()
+    """``message`` with one ``DKIM-Signature`` per signer in front, the first signer's on top."""
+    end_of_head = message.find(b"\r\n\r\n")
+    if end_of_head < 0:
+        return dkim_headers(head=message, body=(), signers=signers, now=now) + message
+    head, body = message[: end_of_head + 2], memoryview(message)[end_of_head + 4 :]
+    return dkim_headers(head=head, body=(body,), signers=signers, now=now) + message
+
+
+def dkim_headers(
+    *, head: bytes, body: Sequence[bytes | memoryview], signers: Sequence[DkimSigner], now: float | None = None
+) -> bytes:
+    """The ``DKIM-Signature`` lines, the first signer's on top, for the message ``head`` + CRLF + the
+    ``body`` pieces joined. The headers are parsed and canonicalised, and the body hashed, once for
+    all signers."""
+    canonical: dict[str, list[bytes]] = {}
+    for name, value in header_fields(head):
+        canonical.setdefault(name.lower().decode("ascii"), []).append(header_relaxed(name, value) + b"\r\n")
+    names = _names_signed(frozenset(canonical))
+    # §5.4.2: for a name signed n times, its last n instances, bottom up; over-signing adds nothing.
+    signed_fields = b"".join(_instances_bottom_up(canonical, names))
+    body_hash = base64.b64encode(body_simple_sha256(body)).decode()
     stamp = int(time.time() if now is None else now)
-    headers = [_signature_header(signer, fields=fields, body_hash=body_hash, stamp=stamp) for signer in signers]
-    return b"".join(headers) + message
+    return b"".join(
+        _signature_header(signer, names=names, signed_fields=signed_fields, body_hash=body_hash, stamp=stamp)
+        for signer in signers
+    )
 
 
 def dkim_signature(message: bytes, *, signer: DkimSigner, now: float | None = None) -> bytes:
@@ -203,49 +253,63 @@ def dkim_signature(message: bytes, *, signer: DkimSigner, now: float | None = No
     return signed[: len(signed) - len(message)]
 
 
-def _signature_header(signer: DkimSigner, *, fields: list[tuple[bytes, bytes]], body_hash: str, stamp: int) -> bytes:
-    present = {name.lower().decode("ascii") for name, _ in fields}
-    names = [n for n in SIGNED_HEADERS if n in present] + list(OVERSIGNED)
-    tags = (
-        f"v=1; a={signer.algorithm}; c=relaxed/simple; d={signer.domain}; i=@{signer.domain}; q=dns/txt; "
-        f"s={signer.selector}; t={stamp}; h={' : '.join(names)}; bh={body_hash}; b="
-    )
-    signed = b"".join(header_relaxed(n, v) + b"\r\n" for n, v in _fields_for(names, fields))
-    signed += header_relaxed(b"DKIM-Signature", tags.encode("ascii"))
-    return _folded(f"DKIM-Signature: {tags}{base64.b64encode(signer.signature_of(signed)).decode()}")
+@registered
+@functools.lru_cache(maxsize=64)
+def _names_signed(present: frozenset[str]) -> tuple[str, ...]:
+    return (*(n for n in SIGNED_HEADERS if n in present), *OVERSIGNED)
 
 
-def _fields_for(names: list[str], fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The field for each signed name: the last instance first, then the one above it (§5.4.2); a
-    name signed more often than it occurs (over-signing) contributes nothing for the extra ones."""
-    remaining: dict[str, list[tuple[bytes, bytes]]] = {}
-    for field_name, value in fields:
-        remaining.setdefault(field_name.lower().decode("ascii"), []).append((field_name, value))
+def _instances_bottom_up(canonical: dict[str, list[bytes]], names: tuple[str, ...]) -> list[bytes]:
+    taken: dict[str, int] = {}
     chosen = []
     for name in names:
-        instances = remaining.get(name)
-        if instances:
-            chosen.append(instances.pop())
+        instances = canonical.get(name, ())
+        used = taken.get(name, 0)
+        if used < len(instances):
+            chosen.append(instances[len(instances) - 1 - used])
+            taken[name] = used + 1
     return chosen
 
 
-def _folded(line: str, width: int = 78) -> bytes:
-    """Folds at the spaces between tags, and the long b= value in pieces: relaxed canonicalisation
-    takes folding out again, so the signature does not change."""
+def _signature_header(
+    signer: DkimSigner, *, names: tuple[str, ...], signed_fields: bytes, body_hash: str, stamp: int
+) -> bytes:
+    tags, folded = _tags_template(signer.algorithm, signer.domain, signer.selector, names)
+    stamp_tag = f"t={stamp:010d};"
+    tags = tags.replace(_STAMP, stamp_tag) + f" bh={body_hash}; b="
+    # The header as verifiers canonicalise it: relaxed, with an empty b= (§3.7). dkimpy's tag order, so
+    # that the two signers' output can be compared byte for byte.
+    signed = signed_fields + b"dkim-signature:" + tags.encode("ascii")
+    value = "b=" + base64.b64encode(signer.signature_of(signed)).decode("ascii")
+    # Folding is cosmetic (relaxed canonicalisation and the b=/bh= rules take it out again).
+    pieces = "".join(f"\r\n {value[i : i + _B64_LINE]}" for i in range(0, len(value), _B64_LINE))
+    return f"{folded.replace(_STAMP, stamp_tag)}\r\n bh={body_hash};{pieces}\r\n".encode("ascii")
+
+
+_STAMP = "t=##########;"  # as wide as any t= until the year 2286, so the folding holds for every stamp
+
+
+@registered
+@functools.lru_cache(maxsize=16)
+def _tags_template(algorithm: str, domain: str, selector: str, names: tuple[str, ...]) -> tuple[str, str]:
+    """The tags up to h= (the same for every message of a configuration but t=): as signed, and folded
+    as sent; both with a placeholder for t=."""
+    tags = (
+        f"v=1; a={algorithm}; c=relaxed/simple; d={domain}; i=@{domain}; q=dns/txt; s={selector}; "
+        f"{_STAMP} h={' : '.join(names)};"
+    )
+    return tags, _folded(f"DKIM-Signature: {tags}")
+
+
+def _folded(line: str, width: int = 78) -> str:
+    """Folds at the spaces between words (relaxed canonicalisation takes the folding out again)."""
     out: list[str] = []
     current = ""
     for word in line.split(" "):
-        while len(word) > width - 1:  # b= and bh= values have no spaces
-            room = max(width - 1 - len(current), 20)
-            if current:
-                out.append(current)
-                current = ""
-            out.append(word[:room])
-            word = word[room:]
         if current and len(current) + 1 + len(word) > width:
             out.append(current)
             current = word
         else:
             current = f"{current} {word}" if current else word
     out.append(current)
-    return "\r\n ".join(out).encode("ascii") + b"\r\n"
+    return "\r\n ".join(out)

@@ -16,9 +16,9 @@ from django.utils import timezone
 from digest.email.caches import registered
 from digest.email.clean import display_text
 from digest.email.contract import DigestEmail
-from digest.email.dkim import dkim_sign, dkim_signers_configured
+from digest.email.dkim import dkim_headers, dkim_signers_configured
 from digest.email.html import html_budgeted, html_fast
-from digest.email.mime import PreparedMime, address_encode, alternative_bytes, header_encode
+from digest.email.mime import PreparedMime, address_encode, alternative_pieces, header_encode
 from digest.email.subject import subject_fast
 from digest.email.text import text_fast
 from digest.email.view import view_make
@@ -59,10 +59,11 @@ class DigestMessage(EmailMultiAlternatives):
             *((name, header_encode(value)) for name, value in self.extra_headers.items() if name != "From"),
         ]
         html = str(self.alternatives[0][0]) if self.alternatives else None  # attach_alternative put a str there
-        data = alternative_bytes(headers=headers, text=str(self.body), html=html, allow_8bit=allow_8bit)
+        head, body = alternative_pieces(headers=headers, text=str(self.body), html=html, allow_8bit=allow_8bit)
         # Signed last, over these very bytes: 8bit, or quoted-printable for a relay without 8BITMIME.
         signers = dkim_signers_configured()
-        return dkim_sign(data, signers=signers) if signers else data
+        signatures = dkim_headers(head=head, body=body, signers=signers) if signers else b""
+        return b"".join((signatures, head, b"\r\n", *body))
 
     def message(self, *args: object, **kwargs: object) -> PreparedMime:  # type: ignore[override]
         return PreparedMime(self.mime_bytes())

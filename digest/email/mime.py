@@ -114,15 +114,11 @@ def body_encode(text: str, *, allow_8bit: bool) -> Body:
     return Body("quoted-printable", binascii.b2a_qp(data, istext=True))
 
 
-def _part(content_type: str, body: Body) -> bytes:
-    """A body part; the caller adds the CRLF that belongs to the next boundary line (RFC 2046 §5.1.1)."""
-    return b"".join(
-        (
-            f'Content-Type: {content_type}; charset="utf-8"\r\n'.encode(),
-            f"Content-Transfer-Encoding: {body.transfer_encoding}\r\n\r\n".encode(),
-            body.data,
-        )
-    )
+def _part_head(content_type: str, body: Body) -> bytes:
+    """A body part's header lines and the empty line after them."""
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: {body.transfer_encoding}\r\n\r\n'
+    ).encode()
 
 
 def alternative_bytes(
@@ -132,26 +128,36 @@ def alternative_bytes(
 
     ``allow_8bit=False`` is for a server without 8BITMIME: every non-ASCII part goes quoted-printable.
     """
-    head = b"".join(header_line(name, value) for name, value in headers)
+    head, body = alternative_pieces(headers=headers, text=text, html=html, allow_8bit=allow_8bit)
+    return b"".join((head, b"\r\n", *body))
+
+
+def alternative_pieces(
+    *, headers: Sequence[tuple[str, str]], text: str, html: str | None, allow_8bit: bool = True
+) -> tuple[bytes, list[bytes]]:
+    """``alternative_bytes`` in pieces: the header block (its last CRLF included, the empty line after it
+    not), and the body as pieces to join. A DKIM signer hashes the pieces where they lie, and the
+    message is joined once, signature in front (measured: each extra copy of a 48 KiB digest costs
+    about as much as hashing it)."""
+    head = [header_line(name, value) for name, value in headers]
+    head.append(b"MIME-Version: 1.0\r\n")
     text_body = body_encode(text, allow_8bit=allow_8bit)
     if html is None:
         ending = b"" if text_body.data.endswith(CRLF) else CRLF
-        return head + b"MIME-Version: 1.0\r\n" + _part("text/plain", text_body) + ending
+        return b"".join((*head, _part_head("text/plain", text_body)[:-2])), [text_body.data, ending]
     # "=_" cannot occur in quoted-printable, and 96 random bits will not occur in 8bit text by chance.
     boundary = f"=_paperboy_{secrets.token_hex(12)}"
     html_body = body_encode(html, allow_8bit=allow_8bit)
-    return b"".join(
-        (
-            head,
-            b"MIME-Version: 1.0\r\n",
-            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode(),
-            f"--{boundary}\r\n".encode(),
-            _part("text/plain", text_body),
-            f"\r\n--{boundary}\r\n".encode(),
-            _part("text/html", html_body),
-            f"\r\n--{boundary}--\r\n".encode(),
-        )
-    )
+    head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode())
+    return b"".join(head), [
+        f"--{boundary}\r\n".encode(),
+        _part_head("text/plain", text_body),
+        text_body.data,
+        f"\r\n--{boundary}\r\n".encode(),
+        _part_head("text/html", html_body),
+        html_body.data,
+        f"\r\n--{boundary}--\r\n".encode(),
+    ]
 
 
 class PreparedMime:

@@ -19,6 +19,7 @@ from digest.email.dkim import (
     DkimKeyError,
     DkimSigner,
     body_simple,
+    body_simple_sha256,
     dkim_key_load,
     dkim_sign,
     dkim_signature,
@@ -138,6 +139,18 @@ def test_the_fast_signer_gives_dkimpys_own_signature_byte_for_byte(signer, subje
 
     assert tags(ours) == tags(reference)
     assert dkim.verify(ours + message, dnsfunc=dns_for(signer))
+
+
+@given(
+    pieces=st.lists(
+        st.binary(max_size=12).map(lambda b: b.replace(b"\x00", b"\r")) | st.sampled_from([b"\r\n", b"", b"\r"]),
+        max_size=8,
+    )
+)
+def test_hashing_the_body_in_pieces_gives_the_hash_of_the_plain_canonical_body(pieces):
+    import hashlib
+
+    assert body_simple_sha256(pieces) == hashlib.sha256(body_simple(b"".join(pieces))).digest()
 
 
 def test_body_canonicalisation_follows_rfc_6376():
