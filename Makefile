@@ -32,8 +32,12 @@ demo: $(STAMP)
 	@mkdir -p $(VAR_DIR)
 	@$(DEV) $(PY) manage.py demo
 
+# The suite runs in TEST_PROCESSES processes (pytest-xdist; each has its own PostgreSQL test database and
+# Redis database, tests/parallel.py); TEST_PROCESSES=0 runs it in this one process.
+TEST_PROCESSES ?= 2
+
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	PYTHONPATH=. $(VENV)/bin/pytest -p tests.parallel -n $(TEST_PROCESSES)
 
 # Re-take every screenshot under docs/screenshots/ (pages, admin, email) in headless Chromium.
 screenshots: $(STAMP)
