@@ -1,11 +1,16 @@
 """Screenshots of the HTML digest in headless Chromium: phone and desktop widths, light and dark.
 
-Writes docs/screenshots/email-<width>-<scheme>.png (and email-quiet-375-light.png, the quiet-day note) so
-anyone can look at the design without a mail client, and checks what a reader would notice: no sideways
+With PAPERBOY_SCREENSHOTS=1 (``make screenshots``) writes docs/screenshots/email-<width>-<scheme>.png (and
+email-quiet-375-light.png, the quiet-day note) so anyone can look at the design without a mail client;
+always (into a temporary folder otherwise) checks what a reader would notice: no sideways
 scrolling on a phone, the phone layout and dark mode really switch on, the feedback links stay small.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +20,12 @@ from tests.digest.email.email_samples import ada_email, quiet_email
 
 pytestmark = pytest.mark.browser
 
-SHOTS = SCREENSHOTS_DIR
+# A test run leaves the committed screenshots alone unless asked to retake them.
+SHOTS = (
+    SCREENSHOTS_DIR
+    if os.environ.get("PAPERBOY_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "paperboy-email-shots"
+)
 
 
 @pytest.fixture(scope="module")
