@@ -65,6 +65,8 @@ def test_a_keyword_subscriber_switches_the_trending_section_on(ada_client, ada_s
     assert response.status_code == 302
     ada_sub.refresh_from_db()
     assert ada_sub.digest == Subscription.Digest.KEYWORDS and ada_sub.trending_section == 3
+    page = " ".join(ada_client.get("/preferences/").content.decode().split())
+    assert "ends with “Trending today”:</strong> up to 3 trending papers your interests did not bring." in page
 
 
 def test_the_trending_form_needs_the_csrf_token(tess_client):
@@ -102,5 +104,16 @@ def test_a_trending_subscriber_can_send_themselves_a_test_digest(
     assert response.status_code == 302
     [received] = smtp_sink.received
     message = received.message
-    assert message["Subject"] == "Trending today: the most upvoted paper"
+    assert message["Subject"] == "Test: Trending today: the most upvoted paper"  # a test digest says so
     assert "▲ 128 upvotes · #1 on Hugging Face today" in " ".join(message.get_body(("plain",)).get_content().split())
+
+
+def test_the_trending_settings_fold_away_for_a_keyword_subscriber_and_open_for_a_trending_one(tess_client):
+    client, _ = tess_client
+    folded = client.get("/preferences/").content.decode()
+    assert '<details class="trending-settings">' in folded, "a keyword subscriber's page stays short"
+    assert "Send me trending papers" in folded, "the one-button path stays in view"
+
+    client.post_form("/preferences/trending/", {"digest": "trending"})
+
+    assert '<details class="trending-settings" open>' in client.get("/preferences/").content.decode()

@@ -26,6 +26,7 @@ def test_the_trending_digest_says_so_in_its_subject_and_headline():
 
     assert digest_subject_render(email) == "Trending today: the 3 most upvoted papers in cs.CL, cs.CV"
     assert digest_subject_render(trending_email(frequency="weekly")).startswith("Trending this week: ")
+    assert digest_subject_render(trending_email(test=True)) == "Test: " + digest_subject_render(email)
     html = digest_html_render(email)
     doc = lxml_html.fromstring(html)
     assert doc.xpath("string(//h1)") == "The 3 most upvoted papers today"
