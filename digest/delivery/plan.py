@@ -167,7 +167,9 @@ def deliveries_plan(
             # Kept current batch by batch: the runs dashboard shows a slot being planned, and a planner
             # that dies half way leaves a run whose count matches its rows.
             result.planned = Delivery.objects.filter(run=run).count()
-            result.trending += sum(1 for c in batch if c.subscription_id in trending_ids)
+            trending_batch = [c.subscription_id for c in batch if c.subscription_id in trending_ids]
+            if trending_batch:  # this run's rows only: a subscriber another planner took is not counted twice
+                result.trending += Delivery.objects.filter(run=run, subscription_id__in=trending_batch).count()
             DeliveryRun.objects.filter(id=run.id).update(planned=result.planned, trending=result.trending)
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]
         result.chunks.extend(chunks)

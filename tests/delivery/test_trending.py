@@ -82,6 +82,20 @@ def test_a_trending_subscriber_gets_exactly_the_top_n_by_upvotes_of_the_window()
     assert plan.trending == 1 and DeliveryRun.objects.get().trending == 1
 
 
+def test_a_second_planner_counts_no_trending_digest_the_first_one_wrote(monkeypatch):
+    _hf("Most upvoted", 128)
+    _trending_reader("tess@example.org", n=1)
+    from digest.delivery import plan as plan_module
+
+    seen = plan_module.candidates_due(now=_now())  # both planners read the due subscribers at once
+    monkeypatch.setattr(plan_module, "candidates_due", lambda **_: seen)
+    first, second = deliveries_plan(), deliveries_plan()
+
+    assert (first.planned, first.trending) == (1, 1)
+    assert (second.planned, second.trending) == (0, 0), "its row was the first planner's"
+    assert sorted(DeliveryRun.objects.values_list("trending", flat=True)) == [0, 1]
+
+
 def test_a_paper_already_sent_is_skipped_and_the_next_one_moves_up():
     first = _hf("Was on yesterday's list", 300)
     second = _hf("Second", 200)
