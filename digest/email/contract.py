@@ -48,8 +48,8 @@ class DigestEmail:
     message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
     frequency: str = "daily"  # or "weekly"
     kind: str = "digest"  # or "quiet": nothing matched today; the items are the nearest misses
-    test: bool = False  # a test digest the subscriber asked for: its subject says so
     # or "trending": the window's most upvoted papers, no interests (``interests`` then: the chosen categories)
+    test: bool = False  # a test digest the subscriber asked for: its subject says so
 
 
 EMAIL_KINDS = ("digest", "quiet", "trending")
