@@ -38,6 +38,10 @@ class ContentEntry(TypedDict):
     # Quiet-day notes only: the paper nearly matched ``reasons[0]["interest"]`` but lacks ``missing``.
     near_miss: NotRequired[bool]
     missing: NotRequired[str]
+    # Trending entries only (issue 19): the paper's upvotes when planned and its place in the window's list.
+    trending: NotRequired[bool]
+    upvotes: NotRequired[int]
+    rank: NotRequired[int]
 
 
 ContentMemo = dict[tuple, ContentEntry]
@@ -91,6 +95,32 @@ def content_near_miss_entry(
     }
 
 
+def content_trending_entry(*, paper_key: int, upvotes: int, rank: int, snippet: str = "") -> ContentEntry:
+    """A trending paper's entry: it is there for its upvotes, not for a matched word (``snippet``: the
+    abstract's opening, since no matched word picks a passage)."""
+    return {
+        "paper": paper_key,
+        "score": float(upvotes),
+        "reasons": [],
+        "title_spans": [],
+        "snippet": snippet,
+        "snippet_spans": [],
+        "suggested": False,
+        "trending": True,
+        "upvotes": upvotes,
+        "rank": rank,
+    }
+
+
+def content_split_trending(content: Iterable[ContentEntry]) -> tuple[list[ContentEntry], list[ContentEntry]]:
+    """A stored digest's personal entries and its trending ones, each in stored order."""
+    personal: list[ContentEntry] = []
+    trending: list[ContentEntry] = []
+    for entry in content:
+        (trending if entry.get("trending") else personal).append(entry)
+    return personal, trending
+
+
 def content_paper_replace(
     content: Sequence[ContentEntry], *, old_id: int, new_id: int, already_sent: bool
 ) -> list[ContentEntry]:
@@ -136,6 +166,7 @@ def digest_item_from_entry(
 ) -> DigestItem:
     """``terms``: the entry's matched words when the caller already has them (:func:`entry_terms`)."""
     reasons = entry.get("reasons", [])
+    trending = bool(entry.get("trending"))
     return DigestItem(
         paper_key=paper.id,
         title=paper.title,
@@ -144,7 +175,8 @@ def digest_item_from_entry(
         hf_url=hf_page_url(paper),
         authors=tuple(paper.authors or ()),
         categories=tuple(paper.categories or ()),
-        popularity=paper.popularity,
+        # A trending card shows the upvotes that ranked it when planned, so its "#2" and its count agree.
+        popularity=entry.get("upvotes", paper.popularity) if trending else paper.popularity,
         snippet=entry.get("snippet", ""),
         title_spans=cast(Spans, tuple(map(tuple, entry.get("title_spans", ())))),
         snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
@@ -153,6 +185,7 @@ def digest_item_from_entry(
         suggested=bool(entry.get("suggested", False)),
         actions=actions,
         near_miss=near_miss_text(entry),
+        trending_rank=int(entry.get("rank", 0)) if trending else 0,
     )
 
 
@@ -193,6 +226,19 @@ def content_is_quiet_note(content: Iterable[ContentEntry]) -> bool:
     return bool(entries) and all(entry.get("near_miss") for entry in entries)
 
 
+def content_is_trending(content: Iterable[ContentEntry]) -> bool:
+    """A trending digest: every paper is there for its upvotes (a keyword digest's section is not)."""
+    entries = list(content)
+    return bool(entries) and all(entry.get("trending") for entry in entries)
+
+
+def content_email_kind(content: Iterable[ContentEntry]) -> str:
+    entries = list(content)
+    if content_is_trending(entries):
+        return "trending"
+    return "quiet" if content_is_quiet_note(entries) else "digest"
+
+
 def digest_email_build(
     *,
     delivery: Delivery,
@@ -202,7 +248,12 @@ def digest_email_build(
     frequency: str | None = None,
     links_issued_at: float | None = None,
 ) -> DigestEmail:
-    """The email of one delivery; its signed links and the subscriber's frequency unless given."""
+    """The email of one delivery; its signed links and the subscriber's frequency unless given.
+
+    A trending digest names the subscriber's arXiv categories where a keyword digest names interests."""
+    kind = content_email_kind(delivery.content)
+    if kind == "trending":
+        interests = tuple(delivery.subscription.trending_categories or ())
     return DigestEmail(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
@@ -214,7 +265,7 @@ def digest_email_build(
         ),
         message_id=delivery.message_id,
         frequency=frequency or delivery.subscription.frequency,
-        kind="quiet" if content_is_quiet_note(delivery.content) else "digest",
+        kind=kind,
         test=delivery.kind == Delivery.Kind.TEST,
     )
 

@@ -14,6 +14,7 @@ from digest.matching import QueryError
 from digest.models import Feed, Subscription
 from digest.services import subscriptions as subscription_services
 from digest.services.subscriptions import MAX_PAPERS_RANGE, QUERY_MAX_CHARS, SubscriptionError
+from digest.services.trending import TRENDING_CATEGORIES, TRENDING_SECTION_MAX
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -171,3 +172,32 @@ class FeedSuggestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The moderators read this when they decide.",
     )
+
+
+class TrendingForm(forms.Form):
+    """Trending papers without a query (issue 19): tick boxes and one select, nothing to type."""
+
+    digest = forms.ChoiceField(label="What to send", choices=Subscription.Digest.choices, widget=forms.RadioSelect)
+    categories = forms.MultipleChoiceField(
+        label="Only these arXiv categories (none ticked: all)",
+        choices=TRENDING_CATEGORIES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    section = forms.TypedChoiceField(
+        label="With my matches, add a “Trending today” section of",
+        choices=[(0, "no trending papers")] + [(n, f"{n} trending papers") for n in (1, 2, 3, 5, TRENDING_SECTION_MAX)],
+        coerce=int,
+        required=False,
+        empty_value=0,
+    )
+
+    @classmethod
+    def for_subscription(cls, subscription: Subscription) -> TrendingForm:
+        return cls(
+            initial={
+                "digest": subscription.digest,
+                "categories": list(subscription.trending_categories or []),
+                "section": subscription.trending_section,
+            }
+        )

@@ -144,6 +144,10 @@ class Subscription(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
+    class Digest(models.TextChoices):
+        KEYWORDS = "keywords", "Papers matching my interests"
+        TRENDING = "trending", "Trending papers (the day's most upvoted)"
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscription")
     muted_words = models.JSONField(default=list, blank=True)
     max_papers = models.PositiveSmallIntegerField(default=10)
@@ -155,6 +159,12 @@ class Subscription(models.Model):
     paused = models.BooleanField(default=False)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     quiet_day_note = models.BooleanField(default=False)
+    # "trending": the window's top ``max_papers`` by community upvotes, no query needed (issue 19).
+    digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.KEYWORDS)
+    # arXiv categories a trending digest is limited to (empty: every category).
+    trending_categories = models.JSONField(default=list, blank=True)
+    # Keyword subscribers: up to this many trending papers their interests did not bring (0: no section).
+    trending_section = models.PositiveSmallIntegerField(default=0)
     # Secret for the private Atom feed; regenerating it revokes the old URL.
     feed_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
@@ -197,6 +207,8 @@ class DeliveryRun(models.Model):
     # Set when the planner wrote its last batch: until then a run with no open rows is not finished, only
     # between two batches (the sweeper must not stamp finished_at then).
     planning_finished_at = models.DateTimeField(null=True, blank=True)
+    # Of ``planned``, the trending subscribers' digests (the runs dashboard shows them apart).
+    trending = models.PositiveIntegerField(default=0)
     note = models.TextField(blank=True)
 
     class Meta:

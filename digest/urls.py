@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from digest.views import archive, pages, preferences, preview, suggest, unsubscribe
+from digest.views import archive, pages, preferences, preview, suggest, trending, unsubscribe
 
 app_name = "digest"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("preferences/unsubscribe/", preferences.subscription_unsubscribe, name="unsubscribe_signed_in"),
     path("preferences/resubscribe/", preferences.subscription_resubscribe, name="resubscribe"),
     path("preferences/test-digest/", preferences.test_digest_send, name="test_digest"),
+    path("preferences/trending/", trending.trending_update, name="trending_update"),
+    path("preferences/trending/preview/", trending.trending_preview, name="trending_preview"),
     path("preview/", preview.preview, name="preview"),
     path("archive/", archive.archive, name="archive"),
     path("archive/<int:delivery_id>/", archive.archive_digest, name="archive_digest"),

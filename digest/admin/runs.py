@@ -27,7 +27,7 @@ class PauseForm(forms.Form):
 class DeliveryRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The "Delivery runs" entry of the admin opens the runs dashboard."""
 
-    list_display = ("slot", "started_at", "finished_at", "papers", "planned")
+    list_display = ("slot", "started_at", "finished_at", "papers", "planned", "trending")
 
     def has_module_permission(self, request):
         return request.user.has_perm("digest.view_delivery")

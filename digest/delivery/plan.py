@@ -23,6 +23,7 @@ from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
+from digest.delivery.trending import trending_merge, trending_test_content
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
 from digest.matching import PaperIndex, Profile, match_profiles
@@ -47,6 +48,7 @@ class PlanResult:
     planned: int = 0
     skipped: int = 0
     expired: int = 0
+    trending: int = 0  # of planned: trending subscribers' digests
     chunks: list[list[int]] = field(default_factory=list)
 
 
@@ -142,6 +144,7 @@ def deliveries_plan(
         return PlanResult(run=None)
     starts = window_starts(candidates=candidates, now=until)
     matches, paper_count = match_candidates(candidates=candidates, starts=starts, now=until)
+    trending_ids = trending_merge(candidates=candidates, starts=starts, until=until, contents=matches)
 
     run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
     result = PlanResult(run=run, papers=paper_count)
@@ -164,7 +167,10 @@ def deliveries_plan(
             # Kept current batch by batch: the runs dashboard shows a slot being planned, and a planner
             # that dies half way leaves a run whose count matches its rows.
             result.planned = Delivery.objects.filter(run=run).count()
-            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned)
+            trending_batch = [c.subscription_id for c in batch if c.subscription_id in trending_ids]
+            if trending_batch:  # this run's rows only: a subscriber another planner took is not counted twice
+                result.trending += Delivery.objects.filter(run=run, subscription_id__in=trending_batch).count()
+            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned, trending=result.trending)
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]
         result.chunks.extend(chunks)
         if on_chunks is not None and chunks:
@@ -172,7 +178,7 @@ def deliveries_plan(
     # Only now may the sweeper call the run finished (it has no open rows between two batches, too).
     run.planning_finished_at = timezone.now()
     DeliveryRun.objects.filter(id=run.id).update(planning_finished_at=run.planning_finished_at)
-    run.planned = result.planned
+    run.planned, run.trending = result.planned, result.trending
     return result
 
 
@@ -236,22 +242,30 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         limit=subscription.max_papers,
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    content = content_from_matches(found)
+    if subscription.digest == Subscription.Digest.TRENDING:  # a sample of their trending digest instead
+        content = trending_test_content(
+            categories=subscription.trending_categories or (),
+            limit=subscription.max_papers,
+            start=now - timedelta(days=7),
+            end=now,
+        )
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(
         subscription=subscription,
         slot=local_day,
         kind=Delivery.Kind.TEST,
-        state=Delivery.State.PENDING if found else Delivery.State.SKIPPED,
+        state=Delivery.State.PENDING if content else Delivery.State.SKIPPED,
         send_at=now,
         expires_at=now + timedelta(hours=1),
         to_email=subscription.user.email,
         message_id=message_id_make(),
-        content=content_from_matches(found),
-        paper_count=len(found),
-        last_error="" if found else "no paper of the last 7 days matched your interests",
+        content=content,
+        paper_count=len(content),
+        last_error="" if content else "no paper of the last 7 days matched your interests",
         window_start=now - timedelta(days=7),
         window_end=now,
     )
-    if found:
+    if content:
         on_chunks([[delivery.id]])
     return delivery

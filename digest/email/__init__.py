@@ -2,8 +2,9 @@
 
 Pure rendering -- no SMTP, no tokens, no ORM. The delivery service builds a :class:`DigestEmail` and calls
 :func:`digest_message_build`; the "view in browser" page calls :func:`digest_html_render` with
-``for_browser=True`` (same templates). Two kinds share the templates: the daily/weekly digest and the
-quiet-day note (``kind="quiet"``: nothing matched, here are the nearest misses).
+``for_browser=True`` (same templates). Three kinds share the templates: the daily/weekly digest, the
+quiet-day note (``kind="quiet"``: nothing matched, here are the nearest misses) and the trending digest
+(``kind="trending"``: the window's most upvoted papers, no interests).
 
 Where things are (docs/EMAIL.md has the map):
 

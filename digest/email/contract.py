@@ -26,6 +26,9 @@ class DigestItem:
     # Rendering knows nothing of tokens; a pair whose URL isn't http(s) is left out (a dead button misleads).
     actions: tuple[tuple[str, str], ...] = ()
     near_miss: str = ""  # quiet-day note: 'Almost matched "diffusion video": no "video"' (plain text)
+    # Trending papers (issue 19): the paper's place on the window's list by upvotes (0: not trending); its
+    # card explains it ("▲ 128 upvotes · #2 on Hugging Face today", with ``popularity`` as planned).
+    trending_rank: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,8 @@ class DigestEmail:
     message_id: str  # full "<...@domain>" value, made by the caller, stable per delivery
     frequency: str = "daily"  # or "weekly"
     kind: str = "digest"  # or "quiet": nothing matched today; the items are the nearest misses
+    # or "trending": the window's most upvoted papers, no interests (``interests`` then: the chosen categories)
     test: bool = False  # a test digest the subscriber asked for: its subject says so
 
 
-EMAIL_KINDS = ("digest", "quiet")
+EMAIL_KINDS = ("digest", "quiet", "trending")

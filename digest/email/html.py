@@ -15,7 +15,7 @@ from digest.email import wording
 from digest.email.caches import registered
 from digest.email.contract import DigestEmail
 from digest.email.escape import highlight, lx_text, trusted, utf8_extra
-from digest.email.inline import CARDS, Pieces, atoms, skeleton, slot
+from digest.email.inline import CARDS, Pieces, atoms, section_open, skeleton, slot
 from digest.email.view import SNIPPET_MAX_CHARS, View, card_get, view_make
 
 # Gmail clips a message whose HTML exceeds ~102 KB; stay clear of it with a little headroom.
@@ -41,9 +41,12 @@ def skeleton_values(view: View, esc: Callable[[str], str], topic_open: str) -> d
     (Not Markup.format: markupsafe escapes quotes, lxml doesn't, and the two paths must agree byte for byte.)
     """
     quiet = view.kind == "quiet"
+    trending = view.kind == "trending"
     matched: str | Markup
     if quiet:
         matched = wording.quiet_intro(len(view.cards) + view.more)  # plain text: each path escapes it its own way
+    elif trending:
+        matched = trusted(wording.trending_intro(_topics_html(view.interests, esc, topic_open)))
     else:
         matched = trusted(wording.matched(_topics_html(view.topics, esc, topic_open))) if view.topics else ""
     why = trusted(
@@ -52,6 +55,7 @@ def skeleton_values(view: View, esc: Callable[[str], str], topic_open: str) -> d
             recipient=esc(view.recipient),
             frequency=esc(view.frequency),
             interests=_topics_html(view.interests, esc, topic_open),
+            trending=trending,
         )
     )
     return {
@@ -106,6 +110,8 @@ def html_fast(view: View) -> tuple[str, int]:
     for n, ((before, after, card_extra), actions) in enumerate(zip(_cards_html(view), view.actions, strict=True)):
         if n:
             cards.append("\n")  # what the template's loop puts between cards
+        if n == view.section_at:  # the reference renders it as one more item of the loop
+            cards += (section_open(), lx_text(view.section_title), "</h2>\n")
         if actions.pairs:
             cards += (before, actions.html, after)
             extra += card_extra + actions.html_extra
@@ -160,7 +166,7 @@ def email_cards_warm(emails: Iterable[DigestEmail]) -> int:
     # Only the cards' keys are needed: no view (its per-subscriber feedback links are most of its cost).
     # A card whose links all turn out unusable has another key; rendering inlines that one itself.
     keys = [
-        card_get(item, email.digest_date, SNIPPET_MAX_CHARS).inline_key(bool(item.actions))
+        card_get(item, email.digest_date, SNIPPET_MAX_CHARS, email.frequency == "weekly").inline_key(bool(item.actions))
         for email in emails
         for item in email.items
     ]

@@ -201,6 +201,25 @@ def atoms() -> dict[str, str]:
 
 @registered
 @functools.cache
+def section_open() -> str:
+    """The inlined opening tag of a section heading ("Trending today"), placed between cards."""
+    probe = (
+        f"<html><head><style>{css()}</style></head><body><table><tr>"
+        f'<td class="ff cards">{section_raw("x")}</td></tr></table></body></html>'
+    )
+    found = re.search(r'<h2 class="section-title"[^>]*>', premailer_inline(probe))
+    if not found:
+        raise RuntimeError("premailer dropped the section heading")
+    return found.group(0)
+
+
+def section_raw(title_escaped: str) -> str:
+    """A section heading before inlining (``title_escaped``: escaped for the path that renders it)."""
+    return f'<h2 class="section-title">{title_escaped}</h2>'
+
+
+@registered
+@functools.cache
 def action_prepared() -> tuple[str, str, str]:
     """The inlined feedback link split around its URL (an attribute) and its label (text)."""
     parts = _SLOT_RE.split(atoms()["action"])

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from digest.email.contract import DigestEmail
 from digest.email.escape import highlight, md_text, trusted
 from digest.email.html import html_budgeted, skeleton_values
-from digest.email.inline import ACTION_SEP, action_render, css, env, paper_values, premailer_inline
+from digest.email.inline import ACTION_SEP, action_render, css, env, paper_values, premailer_inline, section_raw
 from digest.email.view import View
 
 
@@ -39,6 +39,8 @@ def html_raw(view: View) -> str:
         )
         for c, actions in zip(view.cards, view.actions, strict=True)
     ]
+    if view.section_at >= 0:
+        cards.insert(view.section_at, trusted(section_raw(md_text(view.section_title))))
     values = skeleton_values(view, md_text, '<span class="topic">')
     return environment.get_template("digest.html").render(
         css=css(), for_browser=view.for_browser, has_more=view.more > 0, cards=cards, **values

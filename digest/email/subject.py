@@ -1,6 +1,6 @@
 """The subject line: count and top interests, one line, no control characters, under 78 characters.
 
-Its words are in ``templates/email/digest_subject.txt`` and ``quiet_subject.txt``.
+Its words are in ``templates/email/digest_subject.txt``, ``quiet_subject.txt`` and ``trending_subject.txt``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,26 @@ def _subject_make(count: int, topics: tuple[str, ...], frequency: str, test: boo
     return subject if len(subject) <= SUBJECT_MAX_CHARS else subject[: SUBJECT_MAX_CHARS - 1].rstrip() + "…"
 
 
+@registered
+@functools.lru_cache(maxsize=256)
+def _trending_subject_make(count: int, categories: tuple[str, ...], frequency: str, test: bool = False) -> str:
+    """ "Trending today: the 5 most upvoted papers in cs.CV": says it is the trending digest."""
+    template = env().get_template("trending_subject.txt")
+
+    def render(topics: str) -> str:
+        return display_text(template.render(count=count, topics=topics, frequency=frequency, test=test))
+
+    subject = render(", ".join(categories))
+    if len(subject) > SUBJECT_MAX_CHARS:  # too many categories to list: the sentence without them
+        subject = render("")
+    return subject[:SUBJECT_MAX_CHARS]
+
+
 def subject_fast(view: View, count: int, *, test: bool = False) -> str:
+    if view.own_count >= 0:  # a "Trending today" section is extra: the subject counts the reader's matches
+        count = view.own_count
+    if view.kind == "trending":
+        return _trending_subject_make(count, view.interests, view.frequency, test)
     if view.kind == "quiet":
         return _quiet_subject_make(count, view.frequency)
     return _subject_make(count, view.topics or view.interests, view.frequency, test)

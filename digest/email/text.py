@@ -142,12 +142,19 @@ def _text_skeleton(has_matched: bool, has_references: bool) -> Prepared:
 
 def text_fast(view: View) -> str:
     quiet = view.kind == "quiet"
+    trending = view.kind == "trending"
     if quiet:
         matched = wording.quiet_intro(len(view.cards) + view.more)
+    elif trending:
+        matched = wording.trending_intro(", ".join(view.interests))
     else:
         matched = wording.matched(", ".join(view.topics)) if view.topics else ""
     why = wording.footer(
-        quiet=quiet, recipient=view.recipient, frequency=view.frequency, interests=", ".join(view.interests)
+        quiet=quiet,
+        recipient=view.recipient,
+        frequency=view.frequency,
+        interests=", ".join(view.interests),
+        trending=trending,
     )
     links = "\n".join(
         [
@@ -159,7 +166,7 @@ def text_fast(view: View) -> str:
     refs = _References()
     cards = "\n\n".join(
         [
-            _text_card(card, n, actions, refs)
+            _section_text(view, n) + _text_card(card, n, actions, refs)
             for n, (card, actions) in enumerate(zip(view.cards, view.actions, strict=True), start=1)
         ]
     )
@@ -175,6 +182,13 @@ def text_fast(view: View) -> str:
             "postal": wrap(view.postal),
         }
     )
+
+
+def _section_text(view: View, number: int) -> str:
+    """The "Trending today" heading before the first trending paper of a keyword digest (else nothing)."""
+    if number - 1 != view.section_at:
+        return ""
+    return f"{view.section_title}\n{'-' * len(view.section_title)}\n\n"
 
 
 def digest_text_render(email: DigestEmail) -> str:

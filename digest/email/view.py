@@ -100,9 +100,11 @@ class CardKey(NamedTuple):
     interests: tuple[str, ...]
     matched_terms: tuple[str, ...]
     near_miss: str
+    trending_rank: int
+    weekly: bool  # only said by a trending card ("#2 on Hugging Face this week"); False for every other card
 
     @classmethod
-    def of(cls, item: DigestItem, day: date, snippet_limit: int) -> CardKey:
+    def of(cls, item: DigestItem, day: date, snippet_limit: int, weekly: bool = False) -> CardKey:
         interests = item.interests if type(item.interests) is tuple else tuple(item.interests)
         # Positional, in field order (a keyword call costs 2 us a card; tuple.__new__ 0.4 us):
         # tests/digest/email/test_view.py checks each field gets its own value.
@@ -126,6 +128,8 @@ class CardKey(NamedTuple):
                 interests,
                 () if texts_clean(interests) else item.matched_terms,
                 item.near_miss,
+                item.trending_rank,
+                weekly and item.trending_rank > 0,
             ),
         )
 
@@ -158,6 +162,11 @@ class View:
     view_url: str
     site_url: str
     postal: str
+    # A keyword digest's "Trending today" section starts before this card (-1: no section).
+    section_at: int = -1
+    section_title: str = ""
+    # With a section: how many papers are the subscriber's own matches (the headline and subject count those).
+    own_count: int = -1
 
 
 def _authors_text(authors: tuple[str, ...]) -> str:
@@ -206,6 +215,7 @@ def paper_make(
 @functools.lru_cache(maxsize=16384)
 def card_make(key: CardKey) -> Card:
     """Clean one item's content (see :class:`CardKey` for why these fields and no others)."""
+    trending = key.trending_rank > 0
     paper = paper_make(
         key.day,
         key.paper_key,
@@ -214,7 +224,7 @@ def card_make(key: CardKey) -> Card:
         key.hf_url,
         key.authors,
         key.categories,
-        key.popularity,
+        None if trending else key.popularity,  # a trending card says its upvotes in its "why" line
         key.suggested,
     )
     title, title_spans = spans_clean(key.title, key.title_spans, is_title=True)
@@ -223,7 +233,10 @@ def card_make(key: CardKey) -> Card:
     interests = texts_clean(key.interests)
     near_miss = display_text(key.near_miss)
     # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
-    why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms))
+    if trending:
+        why = wording.trending_why(upvotes=key.popularity, rank=key.trending_rank, weekly=key.weekly)
+    else:
+        why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms))
     return Card(
         paper=paper,
         title=title or wording.UNTITLED,
@@ -246,11 +259,11 @@ def _hashable(key: CardKey) -> bool:
     return True
 
 
-def card_get(item: DigestItem, day: date, snippet_limit: int) -> Card:
+def card_get(item: DigestItem, day: date, snippet_limit: int, weekly: bool = False) -> Card:
     """The shared card for ``item``. Items with lists where the contract says tuples work too (their key
     can't be hashed, so it is made again from tuples); any other TypeError is the cleaning code's own and
     goes out as it was raised -- not retried, not chained to another."""
-    key = CardKey.of(item, day, snippet_limit)
+    key = CardKey.of(item, day, snippet_limit, weekly)
     try:
         return card_make(key)
     except TypeError:
@@ -265,7 +278,7 @@ def card_get(item: DigestItem, day: date, snippet_limit: int) -> Card:
         matched_terms=tuple(item.matched_terms),
         interests=tuple(item.interests),
     )
-    return card_make(CardKey.of(fixed, day, snippet_limit))
+    return card_make(CardKey.of(fixed, day, snippet_limit, weekly))
 
 
 @registered
@@ -307,15 +320,18 @@ def view_make(
         raise ValueError(f"DigestEmail.kind must be one of {EMAIL_KINDS}, got {email.kind!r}")
     items = email.items if max_cards is None else email.items[:max_cards]
     day = email.digest_date
-    cards = tuple([card_get(i, day, snippet_limit) for i in items])
+    weekly = email.frequency == "weekly"
+    cards = tuple([card_get(i, day, snippet_limit, weekly) for i in items])
     actions = tuple(
         [actions_make(i.actions, n) if with_actions and i.actions else NO_ACTIONS for n, i in enumerate(items, 1)]
     )
-    weekly = email.frequency == "weekly"
     quiet = email.kind == "quiet"
+    trending = email.kind == "trending"
     date_text = wording.date_text(day)
     interests = texts_clean(email.interests)
-    all_cards = cards if max_cards is None else tuple([card_get(i, day, 0) for i in email.items])
+    all_cards = cards if max_cards is None else tuple([card_get(i, day, 0, weekly) for i in email.items])
+    section_at = _section_start(items) if email.kind == "digest" else -1
+    own_count = _section_start(email.items) if email.kind == "digest" else -1
     return View(
         kind=email.kind,
         for_browser=for_browser,
@@ -324,7 +340,9 @@ def view_make(
         more=len(email.items) - len(cards),
         date_text=date_text,
         page_title=wording.page_title(date_text),
-        headline=wording.headline(count=len(email.items), weekly=weekly, quiet=quiet),
+        headline=wording.headline(
+            count=own_count if own_count >= 0 else len(email.items), weekly=weekly, quiet=quiet, trending=trending
+        ),
         topics=topics_rank(all_cards, interests),
         interests=interests,
         preheader=_preheader(cards[:3], quiet=quiet),
@@ -335,4 +353,15 @@ def view_make(
         view_url=_link_required(email.links.view_url, "view_url"),
         site_url=href_encode(settings.SITE_URL) or "http://localhost/",
         postal=display_text(settings.PAPERBOY_POSTAL_ADDRESS),
+        section_at=section_at,
+        section_title=wording.trending_section(weekly=weekly) if section_at >= 0 else "",
+        own_count=own_count,
     )
+
+
+def _section_start(items: tuple[DigestItem, ...]) -> int:
+    """Where a keyword digest's trending papers start, after its own matches (-1: none, or nothing before)."""
+    for n, item in enumerate(items):
+        if item.trending_rank:
+            return n if n > 0 else -1
+    return -1

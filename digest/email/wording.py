@@ -60,7 +60,14 @@ def upvotes(n: int) -> str:
     return f"▲ {plural(n, 'upvote')}"
 
 
-def headline(*, count: int, weekly: bool, quiet: bool) -> str:
+def _period(weekly: bool) -> str:
+    return "this week" if weekly else "today"
+
+
+def headline(*, count: int, weekly: bool, quiet: bool, trending: bool = False) -> str:
+    if trending:
+        most = "most upvoted paper" if count == 1 else f"{count} most upvoted papers"
+        return f"The {most} {_period(weekly)}"
     if quiet:
         return f"Nothing new matched your interests {'this week' if weekly else 'today'}"
     if count == 0:
@@ -102,8 +109,16 @@ def _quiet_days(frequency: str) -> str:
     return "weeks" if frequency == "weekly" else "days"
 
 
-def footer(*, quiet: bool, recipient: str, frequency: str, interests: str) -> str:
-    """Why this email came: ``recipient`` and ``interests`` (joined) already escaped for the part."""
+def footer(*, quiet: bool, recipient: str, frequency: str, interests: str, trending: bool = False) -> str:
+    """Why this email came: ``recipient`` and ``interests`` (joined) already escaped for the part.
+
+    A trending digest's ``interests`` are its arXiv categories (empty: all of them)."""
+    if trending:
+        where = f" in {interests}" if interests else ""
+        return (
+            f"You get this {frequency} trending digest at {recipient} because you chose trending papers{where} "
+            f"on Paperboy. Follow your own interests instead under {MANAGE}."
+        )
     if quiet:
         return (
             f"You get this note at {recipient} on {_quiet_days(frequency)} when nothing matches {interests}, "
@@ -123,3 +138,27 @@ def more(count: int, *, quiet: bool) -> str:
 def topics_more(shown: str, hidden: int) -> str:
     """The subject's topic list when some are left out to fit."""
     return f"{shown} +{hidden} more"
+
+
+# --- Trending papers (issue 19) ----------------------------------------------------------------------
+
+
+def trending_section(*, weekly: bool) -> str:
+    """The heading of the trending papers after a keyword digest's own matches."""
+    return f"Trending {_period(weekly)}"
+
+
+def trending_why(*, upvotes: int | None, rank: int, weekly: bool) -> str:
+    """A trending card's reason: "▲ 128 upvotes · #2 on Hugging Face today"."""
+    place = f"#{rank} on {HUGGING_FACE} {_period(weekly)}"
+    return f"{upvotes_text(upvotes)}{SEP}{place}" if upvotes else place
+
+
+def upvotes_text(n: int | None) -> str:
+    return upvotes(int(n)) if n else ""
+
+
+def trending_intro(categories: str) -> str:
+    """Under a trending digest's headline (``categories``: joined, escaped for the part; may be empty)."""
+    where = f", in {categories}" if categories else ""
+    return f"Ranked by the upvotes of the {HUGGING_FACE} Daily Papers community{where}."

@@ -1,6 +1,6 @@
 """JSON Lines papers: one object per line, ``title`` and ``abstract`` required; ``id``, ``authors``,
-``categories``, ``url``, ``pdf_url``, ``published`` optional. A bad line (not JSON, not an object,
-no title, no abstract, not UTF-8) is skipped with its line number; the good lines still land.
+``categories``, ``url``, ``pdf_url``, ``published``, ``upvotes`` (a count) optional. A bad line (not JSON,
+not an object, no title, no abstract, not UTF-8) is skipped with its line number; the good lines still land.
 
 Read from a local path (``ingest_papers --jsonl``, or a ``jsonl`` feed whose url is a path) or over
 http(s) when a feed's url is one.
@@ -122,6 +122,7 @@ def line_parse(raw: bytes, *, ref: str = "") -> PaperRecord:
         source_id = f"doi:{doi}" if doi else f"jsonl:{own}"
         extra = {"doi": doi} if doi else {}
     categories = _categories(data.get("categories"))
+    upvotes = data.get("upvotes")
     return PaperRecord(
         source="jsonl",
         title=title,
@@ -135,6 +136,8 @@ def line_parse(raw: bytes, *, ref: str = "") -> PaperRecord:
         url=url_clean(data.get("url")) or (abs_url(arxiv_id) if arxiv_id else ""),
         pdf_url=url_clean(data.get("pdf_url")) or (pdf_url(arxiv_id) if arxiv_id else ""),
         published=datetime_parse(data.get("published")) if isinstance(data.get("published"), str | int) else None,
+        # Optional community upvotes (a Hugging Face Daily Papers export); anything but a count is ignored.
+        popularity=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) and upvotes >= 0 else None,
         extra=extra,
         ref=ref,
     )

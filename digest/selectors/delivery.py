@@ -24,7 +24,9 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
     rows = (
         Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
-        .filter(Exists(Interest.objects.filter(subscription_id=OuterRef("id"))))
+        .filter(
+            Exists(Interest.objects.filter(subscription_id=OuterRef("id"))) | Q(digest=Subscription.Digest.TRENDING)
+        )
         .values_list(
             "id",
             "user__email",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from digest.delivery.complaints import COMPLAINT
 from digest.models import Delivery, DeliveryRun
@@ -27,6 +27,8 @@ class SlotStats:
     complaints: int  # readers who marked a digest of the slot as spam (ARF reports, process_bounces)
     duration: timedelta | None
     emails_per_second: float | None
+    # Of ``planned``: the trending subscribers' digests (issue 19), as their runs counted them.
+    trending: int = 0
 
     @property
     def duration_text(self) -> str:
@@ -68,6 +70,7 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
             open_runs=Count("pk", filter=Q(finished_at__isnull=True)),
             planning=Count("pk", filter=Q(planning_finished_at__isnull=True, finished_at__isnull=True)),
             papers=Max("papers"),
+            trending=Sum("trending"),
         )
     }
     by_slot = {row["slot"]: row for row in deliveries}
@@ -94,6 +97,7 @@ def slot_stats_recent(*, today: date, days: int = 7) -> list[SlotStats]:
                 complaints=row.get("complaints", 0),
                 duration=duration,
                 emails_per_second=rate,
+                trending=run.get("trending") or 0,
             )
         )
     return stats

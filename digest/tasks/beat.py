@@ -15,7 +15,8 @@ from digest.delivery.plan import deliveries_plan
 from digest.delivery.sweeper import deliveries_sweep
 from digest.dispatch import broker_queue_empty, chunks_enqueue, deliveries_enqueue, feed_fetch_enqueue
 from digest.selectors.delivery import deliveries_due_ids
-from digest.services.ingest.runs import feeds_due
+from digest.selectors.trending import UPVOTE_FEED_KINDS
+from digest.services.ingest.runs import feeds_due, feeds_refresh_stale
 
 
 # The beat's tasks are acknowledged when they start (acks_late=False, against the project's default): losing
@@ -26,6 +27,8 @@ def digest_plan_task() -> int:
     """Beat, every few minutes: reconcile what lost workers left, plan the slots whose local send
     hour has come, fan out chunks, and re-queue pending rows whose (retry) time has come."""
     deliveries_sweep()
+    # Trending lists rank by upvotes: a slot is never planned on figures older than their feed's cadence.
+    feeds_refresh_stale(now=timezone.now(), kinds=UPVOTE_FEED_KINDS)
     # Planning commits batch by batch and queues each batch's chunks once it is committed, so the
     # workers start sending while the rest of the slot is still being planned.
     result = deliveries_plan(on_chunks=chunks_enqueue)

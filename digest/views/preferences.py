@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from digest.feedback.services import feed_url_for
-from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm
+from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm, TrendingForm
 from digest.matching import QueryError, parse_query
 from digest.matching.error_words import ErrorWhere, error_where
 from digest.models import Delivery, Interest, Subscription
 from digest.selectors import subscriptions as subscription_selectors
 from digest.selectors.preview import preview_digest
+from digest.selectors.trending import trending_preview_for
 from digest.services import subscriptions as subscription_services
 from digest.services.subscriptions import SubscriptionError
 
@@ -51,6 +52,7 @@ def preferences_render(
     add_form: InterestForm | None = None,
     edit_forms: dict[int, InterestForm] | None = None,
     settings_form: SettingsForm | None = None,
+    trending_form: TrendingForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     interests = subscription_selectors.interests_of(subscription=subscription)
@@ -74,7 +76,9 @@ def preferences_render(
         "add_form": add_form or InterestForm(),
         "settings_form": settings_form or SettingsForm.for_subscription(subscription),
         "digest_preview": digest,
-        "onboarding": not interests,
+        "onboarding": not interests and subscription.digest != Subscription.Digest.TRENDING,
+        "trending_form": trending_form or TrendingForm.for_subscription(subscription),
+        "trending_cards": trending_preview_for(subscription=subscription),
         "examples": EXAMPLE_QUERIES,
         "feed_url": feed_url_for(subscription=subscription),
         "add_error_where": query_error_where(add_form),

@@ -202,3 +202,22 @@ def test_a_paper_hidden_after_planning_never_reaches_the_inbox(mo_client, ada_su
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert "Diffusion models for video generation" in text and "Diffusion models for video generation" in html
     assert "miracle pills" not in text and "miracle pills" not in html
+
+
+def test_a_paper_hidden_by_a_moderator_leaves_the_trending_list(mo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from digest.selectors.trending import trending_papers
+    from digest.services.moderation import paper_hide
+    from tests.factories import paper_make
+
+    now = timezone.now()
+    spam = paper_make(title="Upvote farm", popularity=5000, ingested_at=now - timedelta(hours=1))
+    real = paper_make(title="A real paper", popularity=40, ingested_at=now - timedelta(hours=1))
+    assert [p.key for p in trending_papers(start=now - timedelta(days=1), end=now)] == [spam.id, real.id]
+
+    paper_hide(papers=[spam], by=mo, reason="vote manipulation")
+
+    assert [p.key for p in trending_papers(start=now - timedelta(days=1), end=now)] == [real.id]

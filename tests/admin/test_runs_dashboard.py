@@ -92,3 +92,28 @@ def test_pause_and_resume_sending_from_the_dashboard(rosa_client):
 
     rosa_client.post(DASHBOARD, {"op": "resume"})
     assert SendingControl.get().paused is False
+
+
+def test_the_dashboard_counts_trending_digests_apart(rosa_client):
+    from digest.delivery.plan import deliveries_plan
+    from digest.models import Subscription
+    from tests.factories import paper_make
+
+    now = datetime.now(UTC)
+    paper_make(
+        title="Upvoted diffusion paper", abstract="diffusion", popularity=40, ingested_at=now - timedelta(hours=1)
+    )
+    for n in range(3):
+        subscriber_make(
+            email=f"trend{n}@example.org", interests=[], send_hour=now.hour, digest=Subscription.Digest.TRENDING
+        )
+    subscriber_make(email="keywords@example.org", interests=["diffusion"], send_hour=now.hour, trending_section=3)
+
+    plan = deliveries_plan()
+
+    assert (plan.planned, plan.trending) == (4, 3)
+    [stats] = slot_stats_recent(today=now.date(), days=1)
+    assert (stats.planned, stats.trending) == (4, 3)
+    page = rosa_client.get(DASHBOARD).content.decode()
+    assert '<th class="num" title="of planned: trending digests">trending</th>' in page
+    assert '<td class="num">4</td>\n        <td class="num">3</td>' in page

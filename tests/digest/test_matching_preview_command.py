@@ -90,3 +90,35 @@ def test_days_reads_recent_visible_papers_from_the_database():
     assert [json.loads(line)["title"] for line in out.splitlines()] == ["Recent diffusion paper"]
     out, _ = run("diffusion", days=30, format="jsonl")
     assert {json.loads(line)["title"] for line in out.splitlines()} == {"Recent diffusion paper", "Old diffusion paper"}
+
+
+# --- --trending (issue 19) ----------------------------------------------------------------------
+
+
+def test_trending_prints_the_current_trending_papers_best_first_as_json_lines():
+    now = timezone.now()
+    paper_make(title="Second", popularity=50, categories=["cs.LG"], ingested_at=now - timedelta(hours=3))
+    paper_make(title="First", popularity=128, categories=["cs.CV"], ingested_at=now - timedelta(hours=2))
+    paper_make(title="No upvotes", popularity=None, ingested_at=now - timedelta(hours=2))
+    paper_make(title="Last week", popularity=999, ingested_at=now - timedelta(days=6))
+    hidden = paper_make(title="Hidden", popularity=500, ingested_at=now - timedelta(hours=1))
+    Paper.objects.filter(id=hidden.id).update(hidden=True)
+
+    out, _ = run("--trending", "--format", "jsonl", "--limit", "5")
+    rows = [json.loads(line) for line in out.splitlines()]
+
+    assert [(r["title"], r["score"], r["upvotes"], r["rank"]) for r in rows] == [
+        ("First", 128, 128, 1),
+        ("Second", 50, 50, 2),
+    ]
+    week, _ = run("--trending", "--days", "7", "--format", "jsonl", "--limit", "1")
+    assert json.loads(week)["title"] == "Last week"
+    vision, _ = run("--trending", "--categories", "cs.LG", "--format", "jsonl")
+    assert [json.loads(line)["title"] for line in vision.splitlines()] == ["Second"]
+
+
+def test_trending_refuses_a_query_and_a_query_needs_one():
+    with pytest.raises(CommandError, match="neither a query"):
+        run("diffusion", "--trending")
+    with pytest.raises(CommandError, match="--trending"):
+        run()

@@ -144,3 +144,14 @@ def test_a_feed_suggested_by_a_user_never_reads_a_local_file(tmp_path):
     assert run.status == "failed"
     assert "must use an http(s) URL" in run.error
     assert not Paper.objects.exists()
+
+
+def test_upvotes_in_a_line_become_the_papers_popularity_and_anything_else_is_ignored():
+    from digest.ingest.jsonl import line_parse
+
+    def upvotes(value) -> int | None:
+        return line_parse(json.dumps({"title": "T", "abstract": "A", "upvotes": value}).encode()).popularity
+
+    assert upvotes(128) == 128
+    assert upvotes(0) == 0
+    assert [upvotes(v) for v in (-3, "128", True, 1.5, None)] == [None] * 5

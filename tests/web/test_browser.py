@@ -247,3 +247,80 @@ def test_a_newcomer_signs_up_reads_a_digest_and_unsubscribes_in_one_click(browse
         pages.check(name)
     context.close()
     assert problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_newcomer_subscribes_to_trending_papers_without_typing_a_query(browser, live_server, smtp_sink, settings):
+    """Issue 19: landing → sign up (email and password only) → verify → one button → the trending digest."""
+    settings.SITE_URL = live_server.url
+    now = timezone.now()
+    factories.paper_make(
+        title="The Paper Everyone Upvoted", popularity=128, categories=["cs.CV"], ingested_at=now - timedelta(hours=2)
+    )
+    factories.paper_make(
+        title="A Quieter Paper", popularity=12, categories=["cs.CL"], ingested_at=now - timedelta(hours=3)
+    )
+    context = browser.new_context(viewport=DESKTOP, timezone_id="UTC", locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    typed: list[str] = []
+
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Sign up in a minute").click()
+    for label, value in [
+        ("Email", "tess@example.org"),
+        (re.compile(r"^Password:?$"), PASSWORD),
+        (re.compile(r"^Password \(again\):?$"), PASSWORD),
+    ]:
+        page.get_by_label(label).fill(value)
+        typed.append(value)
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    message = wait_for(
+        lambda: next((m for m in smtp_sink.messages() if m["To"] == "tess@example.org"), None),
+        what="the verification email",
+    )
+    page.goto(first_link(message, "/accounts/confirm-email/"))
+    page.get_by_role("button", name="Confirm").click()  # click 1 after the email's link
+    page.wait_for_url(re.compile(r"/preferences/$"))
+
+    # The onboarding page offers trending papers next to the query box; one click, nothing typed.
+    page.get_by_role("button", name="Send me trending papers").click()  # click 2
+    page.get_by_text("Subscribed to trending papers").wait_for()
+    subscription = Subscription.objects.get(user__email="tess@example.org")
+    assert subscription.digest == Subscription.Digest.TRENDING
+    assert not subscription.interests.exists(), "no query was written"
+    assert typed == ["tess@example.org", PASSWORD, PASSWORD], "only the email and the password were typed"
+    trending = page.locator("#trending")
+    assert trending.get_by_text("The Paper Everyone Upvoted").is_visible()
+
+    # Ticking a category (a click, not typing) narrows the list shown, then saving keeps it.
+    trending.get_by_label("cs.CL").check()
+    trending.locator("[data-trending-preview]").get_by_text("The Paper Everyone Upvoted").wait_for(state="detached")
+    assert trending.get_by_text("A Quieter Paper").is_visible()
+    trending.get_by_label("cs.CL").uncheck()
+    trending.locator("[data-trending-preview]").get_by_text("The Paper Everyone Upvoted").wait_for()
+    page.set_viewport_size(MOBILE)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the preferences page scrolls sideways on a phone ({overflow} px)"
+    if os.environ.get("PAPERBOY_SCREENSHOTS") == "1":
+        page.locator("#trending").screenshot(path=str(SCREENSHOTS / "web-trending-mobile.png"))
+    page.set_viewport_size(DESKTOP)
+
+    # The morning run sends the trending digest over SMTP.
+    Subscription.objects.filter(id=subscription.id).update(send_hour=0, timezone="UTC")
+    call_command("send_digests", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    digest = wait_for(
+        lambda: next(
+            (m for m in smtp_sink.messages() if m["To"] == "tess@example.org" and "List-Unsubscribe" in m), None
+        ),
+        what="the trending digest",
+    )
+    assert digest["Subject"] == "Trending today: the 2 most upvoted papers"
+    plain = " ".join(digest.get_body(("plain",)).get_content().split())
+    assert "▲ 128 upvotes · #1 on Hugging Face today" in plain
+    context.close()
+    assert problems == []

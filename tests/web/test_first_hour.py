@@ -126,8 +126,9 @@ def test_make_demo_then_make_run_serves_a_styled_site_where_the_demo_links_work(
     email, password = re.search(r"log in as (\S+@\S+) with the password (\S+)", out).groups()
     # The demo subscriber we log in as has an email among the files the summary lists.
     files = [Path(path) for path in re.findall(r"^\s+(/\S+\.vm)$", out, re.MULTILINE)]
-    assert len(files) == 4
+    assert len(files) == 5  # four keyword subscribers and Tess, who chose trending papers (issue 19)
     messages = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in files]
+    assert any(str(m["Subject"]).startswith("Trending today: ") for m in messages)
     message = next(m for m in messages if m["To"] == email)
     view_in_browser = re.search(rf"{re.escape(site)}/d/\S+/", message.get_body(("plain",)).get_content()).group(0)
 
@@ -169,10 +170,12 @@ def test_make_demo_then_make_run_serves_a_styled_site_where_the_demo_links_work(
             status, kind, css = get(href)
             assert (status, kind) == (200, "text/css")
             assert ".site-header" in css
+        scripts = []
         for src in assets.scripts:
             status, kind, js = get(src)
             assert status == 200 and kind in {"text/javascript", "application/javascript"}
-            assert "data-preview-panel" in js
+            scripts.append(js)
+        assert any("data-preview-panel" in js for js in scripts)  # preferences.js (trending.js is the other)
 
         # A link inside the demo's email opens that very digest.
         status, _, digest_page = get(view_in_browser)

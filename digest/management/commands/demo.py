@@ -37,6 +37,9 @@ DEMO_SUBSCRIBERS = [
     ("cy@demo.paperboy.test", ["robot OR robotics", '"reinforcement learning" -survey'], "Asia/Tokyo"),
     ("dee@demo.paperboy.test", ['"graph neural network"', "retrieval augmented"], "UTC"),
 ]
+# Tess wrote no query: she gets the day's most upvoted papers (issue 19); Ada adds a Trending today section.
+DEMO_TRENDING = "tess@demo.paperboy.test"
+DEMO_SECTION = ("ada@demo.paperboy.test", 3)
 
 
 class Command(BaseCommand):
@@ -56,6 +59,8 @@ class Command(BaseCommand):
         for email, interests, tz in DEMO_SUBSCRIBERS:
             demo_subscriber_ensure(email=email, interests=interests, tz=tz, password=password)
             self.stdout.write(f"  {email:<28} {' | '.join(interests)}")
+        demo_trending_ensure(trending=DEMO_TRENDING, section=DEMO_SECTION)
+        self.stdout.write(f"  {DEMO_TRENDING:<28} (trending papers, no query)")
 
         port = free_port()
         self.step(f"Starting the SMTP sink on 127.0.0.1:{port}")
@@ -194,6 +199,16 @@ def demo_subscriber_ensure(*, email: str, interests: list[str], tz: str, passwor
     if created:
         for position, query in enumerate(interests):
             Interest.objects.create(subscription=subscription, query=query, position=position)
+
+
+def demo_trending_ensure(*, trending: str, section: tuple[str, int]) -> None:
+    from digest.models import Subscription
+    from digest.services.trending import subscription_trending_set
+
+    demo_subscriber_ensure(email=trending, interests=[], tz="Europe/Berlin")
+    for email, digest, size in ((trending, Subscription.Digest.TRENDING, 0), (section[0], "keywords", section[1])):
+        subscription = Subscription.objects.get(user__email=email)
+        subscription_trending_set(subscription=subscription, digest=digest, section=size)
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

@@ -3,6 +3,7 @@
 manage.py preview_query "diffusion -medical" --jsonl papers.jsonl          # papers from a file
 manage.py preview_query 'title:"graph neural"' --days 3 --limit 5         # the last 3 days in the DB
 manage.py preview_query "LLM agents" --jsonl papers.jsonl --format jsonl  # one JSON object per match
+manage.py preview_query --trending --categories cs.CV,cs.LG --format jsonl  # today's trending papers, best first
 """
 
 from __future__ import annotations
@@ -83,7 +84,18 @@ class Command(BaseCommand):
     help = "Show the papers a query would match (from a JSON Lines file or the last N days), best first."
 
     def add_arguments(self, parser):
-        parser.add_argument("query", help='an interest query, e.g. "diffusion -medical"')
+        parser.add_argument("query", nargs="?", default=None, help='an interest query, e.g. "diffusion -medical"')
+        parser.add_argument(
+            "--trending",
+            action="store_true",
+            help="instead of a query: the trending papers of the last --days days in the DB, by upvotes",
+        )
+        parser.add_argument(
+            "--categories",
+            default="",
+            metavar="LIST",
+            help="with --trending: only these arXiv categories (cs.CV,cs.LG)",
+        )
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--jsonl", type=Path, metavar="FILE", help="papers from a JSON Lines file (ingest format)")
         source.add_argument("--days", type=int, metavar="N", help="papers ingested in the last N days (default 1)")
@@ -92,6 +104,12 @@ class Command(BaseCommand):
         parser.add_argument("--muted", action="append", default=[], metavar="WORD", help="a muted word (repeatable)")
 
     def handle(self, *args, **options):
+        if options["trending"]:
+            return self._trending(options)
+        if not options["query"]:
+            raise CommandError('Give a query (e.g. "diffusion -medical"), or --trending for the trending papers.')
+        if options["categories"]:
+            raise CommandError("--categories only applies with --trending; in a query write category:cs.CV")
         try:
             parse_query(options["query"])
             muted = tuple(validate_muted(w) for w in options["muted"])
@@ -130,3 +148,33 @@ class Command(BaseCommand):
             self.stdout.write(f"{rank:>3}. [{m.score:.2f}] {titles[m.paper_key]}" + (f"  <{url}>" if url else ""))
             self.stdout.write(f"     matched: {', '.join(m.described_terms)}")
             self.stdout.write(f"     {m.snippet}")
+
+    def _trending(self, options) -> None:
+        from digest.selectors.trending import trending_cards  # the DB is needed here, not for --jsonl
+
+        if options["query"] or options["jsonl"] is not None:
+            raise CommandError("--trending reads the database's papers: give neither a query nor --jsonl")
+        days = options["days"] if options["days"] is not None else 1
+        if days < 1:
+            raise CommandError("--days must be at least 1")
+        if options["limit"] < 1:
+            raise CommandError("--limit must be at least 1")
+        categories = [c for c in options["categories"].replace(" ", ",").split(",") if c.strip()]
+        cards = trending_cards(end=timezone.now(), days=days, categories=categories, limit=options["limit"])
+        if options["format"] == "jsonl":
+            for card in cards:
+                record = {
+                    "title": card.title,
+                    "score": card.upvotes,
+                    "upvotes": card.upvotes,
+                    "comments": card.comments,
+                    "rank": card.rank,
+                    "categories": list(card.categories),
+                    "url": card.url or card.hf_url,
+                }
+                self.stdout.write(json.dumps(record, ensure_ascii=False))
+            return
+        where = f" in {', '.join(categories)}" if categories else ""
+        self.stdout.write(f"{len(cards)} trending paper(s){where} of the last {days} day(s), by upvotes:")
+        for place, card in enumerate(cards, start=1):
+            self.stdout.write(f"{place:>3}. [▲ {card.upvotes}, #{card.rank} on Hugging Face] {card.title}")

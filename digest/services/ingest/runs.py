@@ -67,6 +67,20 @@ def feeds_ingest_due(*, now: datetime, client: HttpClient | None = None) -> list
     return ran
 
 
+def feeds_refresh_stale(*, now: datetime, kinds: tuple[str, ...], client: HttpClient | None = None) -> list[int]:
+    """Fetch now the due feeds of ``kinds`` (the upvote sources, before a slot is planned).
+
+    A feed is due when its cadence has passed since its last fetch, so after this call the figures
+    it gave (upvotes) are younger than its cadence -- unless the fetch failed, which its FeedRun shows.
+    """
+    due = Feed.objects.filter(id__in=feeds_due(now=now), kind__in=kinds).values_list("id", flat=True)
+    ran = []
+    for feed_id in due:
+        if feed_ingest(feed_id=feed_id, only_if_due=True, now=now, client=client) is not None:
+            ran.append(feed_id)
+    return ran
+
+
 def _is_due(feed: Feed, now: datetime) -> bool:
     return (
         feed.enabled and feed.state == Feed.State.APPROVED and (feed.next_fetch_at is None or feed.next_fetch_at <= now)

@@ -270,3 +270,47 @@ def corpus_email(
         links=LINKS,
         message_id="<digest.2026-11-27.7@paperboy.example>",
     )
+
+
+# Issue 19. Tess chose trending papers in language and vision: no interests, ranked by upvotes.
+TRENDING = ((2, 212, 1), (4, 128, 2), (1, 96, 3))  # (sample paper, upvotes, place on the day's list)
+
+
+def trending_item(n: int, upvotes: int, rank: int, **fields) -> DigestItem:
+    title, authors, categories, _upvotes, _hf, abstract = SAMPLE_PAPERS[n - 1]
+    return item_make(
+        n,
+        title,
+        abstract,
+        terms=(),
+        interests=(),
+        authors=authors,
+        categories=categories,
+        popularity=upvotes,
+        hf=True,
+        trending_rank=rank,
+        **fields,
+    )
+
+
+def trending_email(**overrides) -> DigestEmail:
+    """Tess's trending digest: the day's most upvoted papers in cs.CL and cs.CV, each saying why."""
+    fields = {
+        "recipient": "tess@example.org",
+        "digest_date": DIGEST_DATE,
+        "items": tuple(trending_item(n, upvotes, rank) for n, upvotes, rank in TRENDING),
+        "interests": ("cs.CL", "cs.CV"),
+        "links": LINKS,
+        "message_id": "<trending.2026-11-27.43@paperboy.example>",
+        "kind": "trending",
+    }
+    fields.update(overrides)
+    return DigestEmail(**fields)
+
+
+def ada_with_trending_email(**overrides) -> DigestEmail:
+    """Ada's digest with the "Trending today" section on: her matches, then two trending papers they didn't bring."""
+    mine = ada_email().items
+    taken = {item.paper_key for item in mine}
+    section = tuple(trending_item(n, upvotes, rank) for n, upvotes, rank in TRENDING if n not in taken)[:2]
+    return ada_email(items=mine + section, **overrides)

@@ -1,8 +1,9 @@
 """Screenshots of the HTML digest in headless Chromium: phone and desktop widths, light and dark.
 
 With PAPERBOY_SCREENSHOTS=1 (``make screenshots``) writes docs/screenshots/email-<width>-<scheme>.png (and
-email-quiet-375-light.png, the quiet-day note) so anyone can look at the design without a mail client;
-always (into a temporary folder otherwise) checks what a reader would notice: no sideways
+email-quiet-375-light.png, the quiet-day note; email-trending-375-<scheme>.png, a trending digest, and
+email-trending-section-375-light.png) so anyone can look at the design without a mail client; always
+(into a temporary folder otherwise) checks what a reader would notice: no sideways
 scrolling on a phone, the phone layout and dark mode really switch on, the feedback links stay small.
 """
 
@@ -16,7 +17,7 @@ import pytest
 
 from digest.email import digest_html_render
 from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS_DIR, chromium_executable
-from tests.digest.email.email_samples import ada_email, quiet_email
+from tests.digest.email.email_samples import ada_email, ada_with_trending_email, quiet_email, trending_email
 
 pytestmark = pytest.mark.browser
 
@@ -95,4 +96,25 @@ def test_desktop_width_is_a_single_column_of_at_most_640_pixels(browser, scheme)
     assert style(page, "mark", "background-color") == mark
     action = "rgb(163, 173, 186)" if scheme == "dark" else "rgb(107, 114, 128)"
     assert style(page, ".action", "color") == action, "feedback links are grey, not link blue"
+    page.close()
+
+
+@pytest.mark.usefixtures("email_settings")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_trending_digest_reads_on_a_phone_in_light_and_dark(browser, scheme):
+    page = shot(browser, width=375, scheme=scheme, email=trending_email(), name="email-trending")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("h1").inner_text() == "The 3 most upvoted papers today"
+    assert page.locator(".why").nth(1).inner_text() == "▲ 128 upvotes · #2 on Hugging Face today"
+    text = "rgb(163, 173, 186)" if scheme == "dark" else "rgb(107, 114, 128)"
+    assert style(page, ".why", "color") == text
+    page.close()
+
+
+@pytest.mark.usefixtures("email_settings")
+def test_the_trending_section_stands_apart_from_the_matches(browser):
+    page = shot(browser, width=375, scheme="light", email=ada_with_trending_email(), name="email-trending-section")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator(".section-title").inner_text().lower() == "trending today"
+    assert style(page, ".section-title", "color") == "rgb(180, 83, 9)"
     page.close()

@@ -84,7 +84,7 @@ def test_a_card_key_takes_each_field_from_the_item_field_of_that_name():
     key = email_view.CardKey.of(item, day, 240)
 
     expected = {name: getattr(item, name) for name in email_view.CardKey._fields if hasattr(item, name)}
-    assert key._asdict() == {**expected, "day": day, "snippet_limit": 240, "matched_terms": ()}
+    assert key._asdict() == {**expected, "day": day, "snippet_limit": 240, "matched_terms": (), "weekly": False}
 
 
 def test_an_item_with_lists_where_the_contract_says_tuples_renders_like_tuples():
