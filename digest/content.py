@@ -188,6 +188,12 @@ def digest_items_build(
     return tuple(items)
 
 
+def library_interests(content: Iterable[ContentEntry]) -> tuple[str, ...]:
+    """What a subscriber with a library and no keyword interest "follows", for the email's footer."""
+    from_library = any(not r.get("terms") for entry in content for r in entry.get("reasons", []))
+    return ("papers like your library",) if from_library else ()
+
+
 def content_is_quiet_note(content: Iterable[ContentEntry]) -> bool:
     entries = list(content)
     return bool(entries) and all(entry.get("near_miss") for entry in entries)
@@ -207,7 +213,7 @@ def digest_email_build(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
         items=digest_items_build(delivery.content, papers, delivery=delivery, links_issued_at=links_issued_at),
-        interests=interests,
+        interests=interests or library_interests(delivery.content),
         links=links
         or digest_links_make(
             subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email

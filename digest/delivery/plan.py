@@ -25,6 +25,7 @@ from digest.delivery.pg import deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
+from digest.library.planning import digests_with_libraries
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
@@ -98,6 +99,16 @@ def match_candidates(
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
         }
+        # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
+        fresh = digests_with_libraries(
+            matches=fresh,
+            docs=docs,
+            subscription_ids=ids,
+            exclude=already,
+            limits=limits,
+            paper_index=index,
+            muted={c.subscription_id: c.muted for c in group},
+        )
         personal = (
             digests_personalise(
                 matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
@@ -236,6 +247,14 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         limit=subscription.max_papers,
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    found = digests_with_libraries(
+        matches={subscription.id: found},
+        docs=docs,
+        subscription_ids=[subscription.id],
+        exclude={},
+        limits={subscription.id: profile.limit},
+        muted={subscription.id: profile.muted},
+    ).get(subscription.id, [])
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(
         subscription=subscription,

@@ -21,6 +21,7 @@ from digest.email.caches import registered
 from digest.email.clean import Spans, display_text, href_encode, snippet_trim, spans_clean, texts_clean
 from digest.email.contract import EMAIL_KINDS, DigestEmail, DigestItem
 from digest.email.inline import InlineKey
+from digest.library.records import library_topic
 
 AUTHORS_SHOWN = 3
 CATEGORIES_SHOWN = 4
@@ -274,7 +275,8 @@ def topics_rank(cards: tuple[Card, ...], interests: tuple[str, ...]) -> tuple[st
     """The interests that matched today, most papers first (ties: the subscriber's own order)."""
     counts: dict[str, int] = {}
     for card in cards:
-        for topic in card.interests:
+        # Papers like the subscriber's library are one topic, however many library papers they resemble.
+        for topic in dict.fromkeys(library_topic(t) for t in card.interests):
             counts[topic] = counts.get(topic, 0) + 1
     order = {t: n for n, t in enumerate(interests)}
     return tuple(sorted(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t)))

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from digest.db import in_batches
 from digest.delivery.schedule import FIRST_WINDOW, MAX_WINDOW, Candidate, slot_for
+from digest.library.selectors import library_has_papers_q
 from digest.models import Delivery, Interest, RankerModel, SentPaper, Subscription, Suppression
 
 
@@ -24,7 +25,7 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
     rows = (
         Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
-        .filter(Exists(Interest.objects.filter(subscription_id=OuterRef("id"))))
+        .filter(Q(Exists(Interest.objects.filter(subscription_id=OuterRef("id")))) | library_has_papers_q())
         .values_list(
             "id",
             "user__email",
