@@ -15,7 +15,7 @@ from typing import NotRequired, TypedDict, cast
 from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
-from digest.matching import Match
+from digest.matching import Match, Reason
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
@@ -23,6 +23,8 @@ from digest.selectors.papers import papers_visible_by_id
 class ContentReason(TypedDict):
     interest: str
     terms: list[str]
+    # How each term was found, when one was found in another form ("LLM, as 'large language model'").
+    described: NotRequired[list[str]]
 
 
 class ContentEntry(TypedDict):
@@ -62,11 +64,19 @@ def content_from_matches(
     return out
 
 
+def _reason_entry(reason: Reason) -> ContentReason:
+    """One reason as stored; "described" only when a word was found in another form (see :class:`Reason`)."""
+    entry: ContentReason = {"interest": reason.interest, "terms": list(reason.terms)}
+    if reason.described:
+        entry["described"] = list(reason.described)
+    return entry
+
+
 def _content_entry(match: Match, suggested: bool) -> ContentEntry:
     return {
         "paper": match.paper_key,
         "score": round(match.score, 4),
-        "reasons": [{"interest": r.interest, "terms": list(r.terms)} for r in match.reasons],
+        "reasons": [_reason_entry(r) for r in match.reasons],
         "title_spans": [list(span) for span in match.title_spans],
         "snippet": match.snippet,
         "snippet_spans": [list(span) for span in match.snippet_spans],
@@ -120,6 +130,18 @@ def entry_terms(entry: ContentEntry) -> tuple[str, ...]:
     return tuple(dict.fromkeys(term for reason in entry.get("reasons", []) for term in reason.get("terms", [])))
 
 
+def entry_matched_as(entry: ContentEntry) -> tuple[str, ...]:
+    """How the entry's words that the paper has only in another form were found, once each
+    ("LLM, as 'large language model'"); older entries without "described" have none."""
+    found: dict[str, None] = {}
+    for reason in entry.get("reasons", []):
+        terms, described = reason.get("terms", []), reason.get("described") or []
+        for term, text in zip(terms, described, strict=False):
+            if isinstance(text, str) and text != term:
+                found[text] = None
+    return tuple(found)
+
+
 def near_miss_text(entry: ContentEntry) -> str:
     if not entry.get("near_miss"):
         return ""
@@ -150,6 +172,7 @@ def digest_item_from_entry(
         snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
         matched_terms=entry_terms(entry) if terms is None else terms,
         interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
+        matched_as=entry_matched_as(entry),
         suggested=bool(entry.get("suggested", False)),
         actions=actions,
         near_miss=near_miss_text(entry),

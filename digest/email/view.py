@@ -101,6 +101,7 @@ class CardKey(NamedTuple):
     interests: tuple[str, ...]
     matched_terms: tuple[str, ...]
     near_miss: str
+    matched_as: tuple[str, ...]
 
     @classmethod
     def of(cls, item: DigestItem, day: date, snippet_limit: int) -> CardKey:
@@ -127,6 +128,7 @@ class CardKey(NamedTuple):
                 interests,
                 () if texts_clean(interests) else item.matched_terms,
                 item.near_miss,
+                item.matched_as if type(item.matched_as) is tuple else tuple(item.matched_as),
             ),
         )
 
@@ -224,7 +226,7 @@ def card_make(key: CardKey) -> Card:
     interests = texts_clean(key.interests)
     near_miss = display_text(key.near_miss)
     # A near miss says which interest almost matched and what was missing: it takes the "why" line's place.
-    why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms))
+    why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms), texts_clean(key.matched_as))
     return Card(
         paper=paper,
         title=title or wording.UNTITLED,
@@ -265,6 +267,7 @@ def card_get(item: DigestItem, day: date, snippet_limit: int) -> Card:
         snippet_spans=tuple(map(tuple, item.snippet_spans)),  # type: ignore[arg-type]
         matched_terms=tuple(item.matched_terms),
         interests=tuple(item.interests),
+        matched_as=tuple(item.matched_as),
     )
     return card_make(CardKey.of(fixed, day, snippet_limit))
 
