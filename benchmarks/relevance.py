@@ -38,7 +38,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from digest.ingest.text import title_key
-from digest.library.combine import matches_combine
+from digest.library.combine import matches_combine, pool_size
 from digest.library.records import LibraryPaperDoc
 from digest.library.similarity import LibraryIndex, library_match
 from digest.matching import PaperDoc, PaperIndex, Profile, match_profile
@@ -94,13 +94,13 @@ def topic_run(topic: Topic, docs: list[PaperDoc], keys: list[str], index: PaperI
         raise SystemExit(f"topic {topic.name}: seed not in the corpus: {missing[0]!r}")
     seeds = [position[s] for s in topic.seeds]
     library = [LibraryPaperDoc(key=f"title:{keys[i]}", title=docs[i].title, abstract=docs[i].abstract) for i in seeds]
-    pool = K + len(seeds)
+    pool = pool_size(K)  # as a digest of K is fused (digest/library/combine.py)
     keyword = [
         m
-        for m in match_profile(index, Profile(key=0, interests=topic.queries, limit=3 * pool))
+        for m in match_profile(index, Profile(key=0, interests=topic.queries, limit=pool + len(seeds)))
         if m.paper_key not in seeds
-    ]
-    like = library_match(like_index, library, limit=3 * pool, exclude=seeds)
+    ][:pool]
+    like = library_match(like_index, library, limit=pool, exclude=seeds)
     both = matches_combine(keyword=keyword, like=like, limit=K, abstract_of=lambda key: docs[key].abstract)
     return {
         "keywords": [m.paper_key for m in keyword][:K],

@@ -25,7 +25,9 @@ from digest.delivery.pg import deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
+from digest.library.combine import POOL_FACTOR as LIBRARY_POOL_FACTOR
 from digest.library.planning import digests_with_libraries
+from digest.library.selectors import subscription_ids_with_library
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
@@ -83,12 +85,15 @@ def match_candidates(
         ids = [c.subscription_id for c in group]
         already = sent_paper_ids(subscription_ids=ids, paper_ids=[d.key for d in docs])
         learners = subscriptions_with_ranker(subscription_ids=ids)
+        # A library's papers are fused with a deeper pool of keyword matches (digest/library/combine.py).
+        pooled = learners | subscription_ids_with_library(subscription_ids=ids)
+        pool_factor = max(RERANK_POOL_FACTOR, LIBRARY_POOL_FACTOR)
         profiles = [
             Profile(
                 key=c.subscription_id,
                 interests=interests.get(c.subscription_id, ()),
                 muted=c.muted,
-                limit=c.max_papers * (RERANK_POOL_FACTOR if c.subscription_id in learners else 1)
+                limit=c.max_papers * (pool_factor if c.subscription_id in pooled else 1)
                 + len(already.get(c.subscription_id, ())),
             )
             for c in group
@@ -244,7 +249,7 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         key=subscription.id,
         interests=tuple(subscription.interests.values_list("query", flat=True)),
         muted=tuple(subscription.muted_words or ()),
-        limit=subscription.max_papers,
+        limit=subscription.max_papers * LIBRARY_POOL_FACTOR,  # a library is fused with a deeper pool
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
     found = digests_with_libraries(
@@ -252,9 +257,9 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         docs=docs,
         subscription_ids=[subscription.id],
         exclude={},
-        limits={subscription.id: profile.limit},
+        limits={subscription.id: subscription.max_papers},
         muted={subscription.id: profile.muted},
-    ).get(subscription.id, [])
+    ).get(subscription.id, [])[: subscription.max_papers]
     local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
     delivery = Delivery.objects.create(
         subscription=subscription,

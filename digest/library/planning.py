@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from digest.matching import Match, PaperDoc, PaperIndex, QueryError
 from digest.matching.query import muted_term
 
-from .combine import matches_combine
+from .combine import matches_combine, pool_size
 from .records import Library, LibraryPaperDoc
 from .selectors import libraries_for
 from .similarity import LibraryIndex, libraries_match
@@ -41,10 +41,11 @@ def digests_with_libraries(
 ) -> dict[int, list[Match]]:
     """Every subscriber's keyword ``matches`` (papers in ``exclude`` already removed), with the
     day's papers most like their library ranked in (each explained by the library paper it is
-    like), cut to ``limits``. Subscribers without a library keep their keyword matches; one with a
-    library and no keyword interest gets the library's papers alone. Papers of the library itself
-    are never listed, nor papers with one of the subscriber's ``muted`` words (looked up in
-    ``paper_index``, the engine's index of the same ``docs``)."""
+    like), cut to the fusion's pool (:func:`combine.pool_size` of ``limits``; the caller cuts to
+    ``limits``). Subscribers without a library keep their keyword matches; one with a library and
+    no keyword interest gets the library's papers alone. Papers of the library itself are never
+    listed, nor papers with one of the subscriber's ``muted`` words (looked up in ``paper_index``,
+    the engine's index of the same ``docs``)."""
     data = libraries_for(subscription_ids=list(subscription_ids))
     out = dict(matches)
     if not data.keys or not docs:
@@ -57,7 +58,7 @@ def digests_with_libraries(
         Library(
             key=sub_id,
             papers=keys,
-            limit=limits[sub_id],
+            limit=pool_size(limits[sub_id]),  # the fusion's pool; cut to the digest's length below
             exclude=frozenset(
                 data.own.get(sub_id, set())
                 | set(exclude.get(sub_id, ()))
@@ -70,9 +71,14 @@ def digests_with_libraries(
     found = libraries_match(index, data.papers, libraries)
     for library in libraries:
         own = library.exclude
-        keyword = [m for m in matches.get(library.key, []) if m.paper_key not in own]
+        limit = limits[library.key]
+        keyword = [m for m in matches.get(library.key, []) if m.paper_key not in own][: pool_size(limit)]
+        # The whole fused pool: the caller cuts it to the limit (after re-ranking by a learned model).
         combined = matches_combine(
-            keyword=keyword, like=found.get(library.key, []), limit=library.limit, abstract_of=index.abstracts
+            keyword=keyword,
+            like=found.get(library.key, []),
+            limit=pool_size(limit),
+            abstract_of=index.abstracts,
         )
         if combined:
             out[library.key] = combined
@@ -88,12 +94,16 @@ def digest_with_library(
     library: Sequence[LibraryPaperDoc],
     own: frozenset[int],
     limit: int,
+    pool: int | None = None,
 ) -> list[Match]:
-    """One subscriber's digest (the live preview): keyword matches and library matches together."""
+    """One subscriber's digest (the live preview): keyword matches and library matches together.
+    ``matches`` should reach :func:`combine.pool_size` deep; ``pool`` (default: that of ``limit``) is
+    how deep each list is fused, so a longer ``limit`` with the same ``pool`` lists the same papers first."""
     if not library:
         return list(matches[:limit])
+    pool = pool or pool_size(limit)
     like = libraries_match(
-        index, library, [Library(key=0, papers=tuple(d.key for d in library), limit=limit, exclude=own)]
+        index, library, [Library(key=0, papers=tuple(d.key for d in library), limit=pool, exclude=own)]
     ).get(0, [])
-    keyword = [m for m in matches if m.paper_key not in own]
+    keyword = [m for m in matches if m.paper_key not in own][:pool]
     return matches_combine(keyword=keyword, like=like, limit=limit, abstract_of=index.abstracts)

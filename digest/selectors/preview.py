@@ -21,6 +21,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from digest.library.combine import pool_size
 from digest.library.planning import digest_with_library, muted_paper_keys
 from digest.library.records import LibraryPaperDoc
 from digest.library.similarity import LibraryIndex
@@ -258,7 +259,9 @@ def _run(
     matches: list = []
     count = already_received = 0
     if interests:
-        profile = Profile(key=0, interests=tuple(interests), muted=tuple(muted), limit=top + len(excluded))
+        # With a library, a deeper pool of keyword matches is fused with it (digest/library/combine.py).
+        depth = pool_size(top) if library else top
+        profile = Profile(key=0, interests=tuple(interests), muted=tuple(muted), limit=depth + len(excluded))
         stats: dict = {}
         found = match_profiles(corpus.index, [profile], strict=True, stats=stats).get(0, [])
         matches = [m for m in found if m.paper_key not in excluded]

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from digest.ingest.text import title_key
+from digest.library.combine import pool_size
 from digest.library.planning import digest_with_library
 from digest.library.records import LibraryPaperDoc
 from digest.library.similarity import LibraryIndex
@@ -143,8 +144,15 @@ class Command(BaseCommand):
                 raise CommandError(f"{options['like']}: no papers to find more of")
             library = [LibraryPaperDoc(key=f"seed:{d.key}", title=d.title, abstract=d.abstract) for d in seeds]
             own = _seed_papers(docs, extras, seeds, self._seed_ids(options["like"]))
+            # Fused as a digest of --limit is (pool_size(limit) of each list), the rest listed after
+            # in the same order: the count says how many papers either way found.
             everything = digest_with_library(
-                matches=everything, index=LibraryIndex.build(docs), library=library, own=own, limit=len(docs) or 1
+                matches=everything,
+                index=LibraryIndex.build(docs),
+                library=library,
+                own=own,
+                limit=pool_size(limit),
+                pool=pool_size(limit),
             )
             matches = everything
         matches = matches[:limit]
