@@ -32,11 +32,13 @@ import numpy as np
 
 from benchmarks.matching import CORPUS, load_corpus, make_papers
 from digest.library import similarity
+from digest.library.combine import pool_size
 from digest.library.records import Library, LibraryPaperDoc
 from digest.library.similarity import LibraryIndex, libraries_match
 from digest.library.words import TermVector, term_vector
 
 MAX_LIBRARY = 50
+DIGEST = 10  # papers in a digest
 
 
 def make_catalog(corpus: list[dict], count: int, rng: random.Random) -> tuple[list[LibraryPaperDoc], list[list[int]]]:
@@ -65,7 +67,9 @@ def make_libraries(
         stray = gen.random(draws) < 0.2
         picks = np.where(stray, gen.integers(0, len(catalog), draws), field_of)
         chosen = list(dict.fromkeys(picks.tolist()))[:size]
-        libraries.append(Library(key=key, papers=tuple(catalog[i].key for i in sorted(chosen)), limit=10))
+        # As the planner asks: a pool 3x the digest for the fusion with keywords, the digest's 10 explained.
+        papers = tuple(catalog[i].key for i in sorted(chosen))
+        libraries.append(Library(key=key, papers=papers, limit=pool_size(DIGEST), shown=DIGEST))
     return libraries
 
 

@@ -59,6 +59,9 @@ def digests_with_libraries(
             key=sub_id,
             papers=keys,
             limit=pool_size(limits[sub_id]),  # the fusion's pool; cut to the digest's length below
+            # Only what the digest can show is explained: its length, and the keyword matches.
+            shown=limits[sub_id],
+            explain_also=frozenset(m.paper_key for m in matches.get(sub_id, [])[: pool_size(limits[sub_id])]),
             exclude=frozenset(
                 data.own.get(sub_id, set())
                 | set(exclude.get(sub_id, ()))

@@ -26,6 +26,12 @@ class Library:
     papers: tuple[str, ...]
     limit: int = 10
     exclude: frozenset[int] = frozenset()  # day's paper keys never to return (its own papers, already sent)
+    # Which of the ``limit`` returned are explained (say which library paper they are like): the best
+    # ``shown`` (0: all) and any in ``explain_also`` (day's paper keys). The planner fuses a pool 3x the
+    # digest but shows only the digest: a library-only paper shown is among the best ``shown``, and a
+    # paper found both ways is among the keyword matches it passes as ``explain_also``.
+    shown: int = 0
+    explain_also: frozenset[int] = frozenset()
 
 
 LIBRARY_REASON_END = ", from your library"
@@ -54,4 +60,4 @@ class Resemblance:
 class LikeMatch:
     paper_key: int
     score: float  # 0 .. 1 + MAX_WEIGHT
-    like: tuple[Resemblance, ...]  # the library paper(s) it is most like, best first; one or two
+    like: tuple[Resemblance, ...]  # the library paper(s) it is most like, best first; one or two (none: not explained)

@@ -38,6 +38,8 @@ class LibraryMatches(Mapping[int, list[LikeMatch]]):
         return [self._match(i) for i in range(start, end)]
 
     def _match(self, i: int) -> LikeMatch:
+        if self._first[i] < 0:  # not explained (see Library.shown)
+            return LikeMatch(paper_key=int(self._papers[i]), score=float(self._scores[i]), like=())
         like = [self._resemblance(int(self._first[i]), float(self._first_sim[i]))]
         if self._second[i] >= 0:
             like.append(self._resemblance(int(self._second[i]), float(self._second_sim[i])))

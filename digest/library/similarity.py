@@ -262,7 +262,9 @@ def libraries_match(
     by_key = papers if isinstance(papers, Mapping) else {p.key: p for p in papers}
     libraries = list(libraries)
     stats = {} if stats is None else stats
-    used = sorted({key for lib in libraries for key in lib.papers if key in by_key}) if len(index) else []
+    # One C-level union of the libraries' keys (shared by every library), then the known ones.
+    named = set().union(*(lib.papers for lib in libraries)) if libraries and len(index) else set()
+    used = sorted(named.intersection(by_key))
     seed_docs = [by_key[key] for key in used]
     empty = np.zeros(0, dtype=np.int64)
     if not used:
@@ -275,7 +277,7 @@ def libraries_match(
     neighbours = _Neighbours(index, seed_docs)
     stats["neighbours_s"] = clock() - mark
     mark = clock()
-    row_of = {key: i for i, key in enumerate(used)}
+    row_of = _Rows(zip(used, itertools.count()))
     stats["library_papers"] = len(used)
     stats["neighbour_pairs"] = int(neighbours.bm25.nnz)
     members = _membership(libraries, row_of, len(used))
@@ -323,17 +325,23 @@ def neighbours_for(sizes: np.ndarray) -> np.ndarray:
     return out
 
 
+class _Rows(dict):
+    """Library paper key -> row; a key no library paper has is -1 (a C-level lookup, no default argument)."""
+
+    def __missing__(self, key: str) -> int:
+        return -1
+
+
 def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int) -> sparse.csr_matrix:
     """(libraries x library papers), each row's papers once and in ascending order."""
-    lookup = row_of.get
-    flat = np.fromiter(
-        (lookup(k, -1) for lib in block for k in lib.papers),
-        dtype=np.int64,
-        count=sum(len(lib.papers) for lib in block),
-    )
-    owner = np.repeat(np.arange(len(block), dtype=np.int64), [len(lib.papers) for lib in block])
+    sizes = [len(lib.papers) for lib in block]
+    keys = itertools.chain.from_iterable(lib.papers for lib in block)
+    lookup = row_of.__getitem__ if isinstance(row_of, _Rows) else (lambda key: row_of.get(key, -1))
+    flat = np.fromiter(map(lookup, keys), dtype=np.int64, count=sum(sizes))
+    owner = np.repeat(np.arange(len(block), dtype=np.int64), sizes)
     known = flat >= 0
-    pairs = np.unique(owner[known] * max(nseeds, 1) + flat[known])  # sorted by (library, paper), once each
+    pairs = np.sort(owner[known] * max(nseeds, 1) + flat[known])  # sorted by (library, paper) ...
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]  # ... once each
     rows, cols = np.divmod(pairs, max(nseeds, 1))
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=len(block)))))
     return sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(block), nseeds))
@@ -371,7 +379,41 @@ def _match_block(
     like = score[top] >= MIN_SCORE
     top, score = top[like], rounded[like]
     rows, cols = rows[top], cols[top].astype(np.int64)
-    return (rows, cols, score, *_explain(rows, cols, members, nb))
+    return (rows, cols, score, *_explain_some(block, rows, cols, members, nb, index))
+
+
+def _explain_some(
+    block: Sequence[Library],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    members: sparse.csr_matrix,
+    nb: _Neighbours,
+    index: LibraryIndex,
+) -> tuple[np.ndarray, ...]:
+    """:func:`_explain` for the entries each library wants explained (``Library.shown``, ``explain_also``;
+    ``rows`` grouped by library, best first); the others get seed -1 (explaining is the costly part)."""
+    shown = np.array([lib.shown for lib in block], dtype=np.int64)
+    if not (shown > 0).any() or not len(rows):
+        return _explain(rows, cols, members, nb)
+    group = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    rank = np.arange(len(rows)) - np.repeat(group, np.diff(np.concatenate((group, [len(rows)]))))
+    wanted = (shown[rows] == 0) | (rank < shown[rows])
+    also = [(r, index.position[k]) for r, lib in enumerate(block) for k in lib.explain_also if k in index.position]
+    if also:
+        pair = np.array([r * len(index) + c for r, c in also], dtype=np.int64)
+        wanted |= np.isin(rows * len(index) + cols, pair)
+    chosen = np.flatnonzero(wanted)
+    first, first_sim, second, second_sim = _explain(rows[chosen], cols[chosen], members, nb)
+    out_first = np.full(len(rows), -1, dtype=np.int64)
+    out_second = np.full(len(rows), -1, dtype=np.int64)
+    out_first_sim, out_second_sim = np.zeros(len(rows)), np.zeros(len(rows))
+    out_first[chosen], out_first_sim[chosen], out_second[chosen], out_second_sim[chosen] = (
+        first,
+        first_sim,
+        second,
+        second_sim,
+    )
+    return out_first, out_first_sim, out_second, out_second_sim
 
 
 def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb: _Neighbours) -> tuple[np.ndarray, ...]:

@@ -63,6 +63,21 @@ def test_many_libraries_at_once_get_what_each_would_get_alone(corpus_docs):
         assert comparable(together.get(key, [])) == comparable(library_match(index, seeds))
 
 
+def test_only_the_shown_and_the_asked_for_matches_are_explained_and_they_are_explained_alike(corpus_docs):
+    pool = corpus_docs[:150]
+    seeds = [seed_of(d) for d in corpus_docs[150:160]]
+    index = LibraryIndex.build(pool)
+    full = library_match(index, seeds, limit=30)
+    also = full[20].paper_key  # a paper the keyword interests found too: beyond the shown, explained
+    library = Library(key=1, papers=tuple(s.key for s in seeds), limit=30, shown=10, explain_also=frozenset({also}))
+    some = libraries_match(index, seeds, [library])[1]
+
+    assert [(m.paper_key, m.score) for m in some] == [(m.paper_key, m.score) for m in full]
+    explained = [m for m in some if m.like]
+    assert [m.paper_key for m in explained] == [m.paper_key for m in full[:10]] + [also]
+    assert {m.paper_key: m.like for m in explained} == {m.paper_key: m.like for m in full if m in explained}
+
+
 def test_a_paper_like_one_library_paper_names_that_paper(corpus_docs):
     flash, scaling = next(d for d in corpus_docs if d.title.startswith("FlashAttention-2")), corpus_docs[30]
     pool = [d for d in corpus_docs if d.key not in {flash.key, scaling.key}]
