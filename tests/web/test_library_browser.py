@@ -49,6 +49,8 @@ def test_a_subscriber_imports_a_bibtex_file_and_the_preview_shows_papers_like_it
     preview = page.locator("#preview")
     assert wanted.title not in preview.inner_text()
 
+    # The forms fold away under a summary (so the page stays short on a phone).
+    page.locator("#library summary", has_text="Add papers you know").click()
     page.get_by_label(re.compile("Upload a BibTeX or RIS export")).set_input_files(str(library))
     page.get_by_role("button", name="Import file").click()
     page.wait_for_url(re.compile(r"/preferences/#library"))
