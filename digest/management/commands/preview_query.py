@@ -144,8 +144,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{options['like']}: no papers to find more of")
             library = [LibraryPaperDoc(key=f"seed:{d.key}", title=d.title, abstract=d.abstract) for d in seeds]
             own = _seed_papers(docs, extras, seeds, self._seed_ids(options["like"]))
-            # Fused as a digest of --limit is (pool_size(limit) of each list), the rest listed after
-            # in the same order: the count says how many papers either way found.
+            # Fused as a digest of --limit is (pool_size(limit) of each list); the count is that fused
+            # pool's (at most 3x --limit), and the best --limit of it are shown.
             everything = digest_with_library(
                 matches=everything,
                 index=LibraryIndex.build(docs),
