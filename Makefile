@@ -41,7 +41,7 @@ test: $(STAMP)
 
 # Re-take every screenshot under docs/screenshots/ (pages, admin, email) in headless Chromium.
 screenshots: $(STAMP)
-	PAPERBOY_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/web/test_browser.py tests/admin/test_screenshots.py tests/digest/email/test_screenshots.py
+	PAPERBOY_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/web/test_browser.py tests/web/test_library_browser.py tests/admin/test_screenshots.py tests/digest/email/test_screenshots.py
 
 # The benchmarks whose figures docs/PERFORMANCE.md records (delivery needs PostgreSQL and Redis).
 bench: $(STAMP)
@@ -51,7 +51,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.feedback
 
 # The packages the type checker must pass on (it grows as packages are annotated).
-TYPED := digest/email digest/matching digest/ingest digest/admin digest/services/ingest digest/delivery digest/selectors/delivery.py digest/selectors/trending.py digest/services/trending.py digest/content.py digest/db.py digest/dispatch.py digest/tasks
+TYPED := digest/email digest/matching digest/ingest digest/library digest/admin digest/services/ingest digest/delivery digest/selectors/delivery.py digest/selectors/trending.py digest/services/trending.py digest/content.py digest/db.py digest/dispatch.py digest/tasks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

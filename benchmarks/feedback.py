@@ -14,17 +14,23 @@ The simulation, and why it is built this way:
   per day, the same for both arms, so the comparison is paired). The corpus is small, so a paper
   can come back on a later day as a "new" paper; the model is then never trained on feedback about
   any paper in today's sample, so it cannot have seen what it ranks.
-* **Digest.** Both arms match the day with the reader's stated interests (same engine, same
-  matches). *Keywords* shows the top 10 by keyword score. *Learned* re-orders the matches with the
-  reader's model once they gave enough feedback (5 likes and 3 dislikes, as in production) and
-  adds up to 3 "you might also like" papers, reported separately: precision@10 is measured on the
-  10 keyword-matched papers shown first.
+* **Library.** Each reader also has a small library (issue 17): three papers they already know that
+  their hidden interest matches (drawn once per reader, seeded). Those papers are never shown to the
+  learned arms (a digest never lists a library's own papers).
+* **Digest.** Every arm matches the day with the reader's stated interests (same engine, same
+  matches). *Keywords* shows the top 10 by keyword score. *Learned* is what Paperboy does for a
+  reader with keywords, a library and clicks: the keyword matches and the papers most like the
+  library ranked together (``digest.library.combine``), then re-ordered by the reader's model once
+  there is one, trained on their likes *and their library* (the prior) against their dislikes
+  (a model needs 5 positives and 3 dislikes, as in production). *Clicks only* is the learned ranking
+  without a library (the figure before issue 17). Up to 3 "you might also like" papers are reported
+  separately; precision@10 is measured on the 10 papers shown first.
 * **Feedback.** A reader clicks "more like this" on a relevant paper shown with probability 0.7
   and "less like this" on an irrelevant one with probability 0.4 (people skip most cards). The
   learned arm's model is retrained after every day, as the Celery task does.
 
 precision@10 = relevant papers among the (up to) 10 shown / number shown. The last line is
-``RESULT keywords_p10=<float> learned_p10=<float>``: the mean over all readers and days.
+``RESULT keywords_p10=<float> learned_p10=<float> clicks_only_p10=<float>``: means over all readers and days.
 """
 
 from __future__ import annotations
@@ -38,7 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.feedback.ranker import FeatureMatrix, matches_rerank, ranker_train, suggestions_pick
-from digest.matching import PaperDoc, PaperIndex, Profile, match_profile, naive_match, naive_prepare
+from digest.library.combine import matches_combine
+from digest.library.records import LibraryPaperDoc
+from digest.library.similarity import LibraryIndex, library_match
+from digest.matching import Match, PaperDoc, PaperIndex, Profile, match_profile, naive_match, naive_prepare
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "papers.jsonl"
 DIGEST_SIZE = 10
@@ -46,6 +55,7 @@ DIGEST_SIZE = 10
 POOL = 3 * DIGEST_SIZE
 P_LIKE_RELEVANT = 0.7
 P_DISLIKE_IRRELEVANT = 0.4
+LIBRARY_SIZE = 3
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,8 @@ class DayResult:
     day: int
     keywords_p10: float
     learned_p10: float
-    models: int  # readers whose learned ranking was active that day
+    clicks_only_p10: float
+    models: int  # readers whose learned ranking (with their library) was active that day
     suggested: int
     suggested_relevant: int
 
@@ -119,6 +130,7 @@ class Result:
     days: list[DayResult]
     keywords_p10: float
     learned_p10: float
+    clicks_only_p10: float
     suggestion_precision: float | None
     seconds: float
 
@@ -143,6 +155,51 @@ def feedback_give(state: ArmState, shown: list[int], relevant: set[int], rng: ra
             state.votes[key] = False
 
 
+def library_pick(reader: Reader, truth: set[int], seed: int) -> list[int]:
+    """The reader's library: papers their hidden interest matches, drawn once (seeded)."""
+    return random.Random(f"{seed}/library/{reader.name}").sample(sorted(truth), min(LIBRARY_SIZE, len(truth)))
+
+
+@dataclass
+class Day:
+    """One day's papers, tokenised once for every reader (as the planner does)."""
+
+    docs: list[PaperDoc]
+    keys: set[int]
+    index: PaperIndex
+    features: FeatureMatrix
+    like_index: LibraryIndex
+
+
+def learned_digest(
+    *,
+    day: Day,
+    matches: list[Match],
+    state: ArmState,
+    by_key: dict[int, PaperDoc],
+    library: list[LibraryPaperDoc],
+    own: set[int],
+) -> tuple[list[int], list[int], bool]:
+    """(shown, suggested, had a model) for one reader in a learning arm (``library`` empty: clicks only)."""
+    # Never train on a paper that is in today's sample: the model must not have seen it.
+    liked = [by_key[k] for k, v in sorted(state.votes.items()) if v and k not in day.keys]
+    disliked = [by_key[k] for k, v in sorted(state.votes.items()) if not v and k not in day.keys]
+    model = ranker_train(liked=liked, disliked=disliked, background=day.features, prior=library)
+    found = [m for m in matches if m.paper_key not in own]
+    if library:
+        like = library_match(day.like_index, library, limit=POOL, exclude=own)
+        found = matches_combine(keyword=found, like=like, limit=POOL, abstract_of=day.like_index.abstracts)
+    if model is None:
+        return [m.paper_key for m in found[:DIGEST_SIZE]], [], False
+    order = matches_rerank(
+        model, [by_key[m.paper_key] for m in found], {m.paper_key: m.score for m in found}, features=day.features
+    )
+    shown = [key for key, _ in order][:DIGEST_SIZE]
+    exclude = {m.paper_key for m in found} | own
+    suggested = [key for key, _ in suggestions_pick(model, day.docs, exclude=exclude, features=day.features)]
+    return shown, suggested, True
+
+
 def run(config: Config = Config(), *, corpus: list[PaperDoc] | None = None, out=None) -> Result:
     started = time.perf_counter()
     docs = corpus if corpus is not None else corpus_load()
@@ -150,75 +207,77 @@ def run(config: Config = Config(), *, corpus: list[PaperDoc] | None = None, out=
     readers = READERS[: config.readers]
     prepared = naive_prepare(docs)
     relevant = {r.name: naive_match(prepared, Profile(key=0, interests=(r.hidden,))) for r in readers}
+    libraries = {r.name: library_pick(r, relevant[r.name], config.seed) for r in readers}
     rng = random.Random(config.seed)
-    learned_state = {r.name: ArmState() for r in readers}
-    click_seed = rng.randrange(2**32)  # the keyword arm does not learn, so only the learned arm's clicks matter
+    states = {arm: {r.name: ArmState() for r in readers} for arm in ("learned", "clicks_only")}
+    click_seed = rng.randrange(2**32)  # the keyword arm does not learn, so only the learning arms' clicks matter
     days: list[DayResult] = []
-    all_k: list[float] = []
-    all_l: list[float] = []
+    totals: dict[str, list[float]] = {"keywords": [], "learned": [], "clicks_only": []}
     suggested_total = suggested_hits = 0
-    for day in range(1, config.days + 1):
+    for number in range(1, config.days + 1):
         today = rng.sample(docs, min(config.day_size, len(docs)))
-        today_keys = {d.key for d in today}
-        index = PaperIndex.build(today)
-        features = FeatureMatrix(today)  # tokenised once a day for every reader, as the planner does
-        k_day: list[float] = []
-        l_day: list[float] = []
+        day = Day(today, {d.key for d in today}, PaperIndex.build(today), FeatureMatrix(today), LibraryIndex(today))
+        scores: dict[str, list[float]] = {"keywords": [], "learned": [], "clicks_only": []}
         models = day_suggested = day_suggested_hits = 0
         for reader in readers:
             truth = relevant[reader.name]
-            matches = match_profile(index, Profile(key=0, interests=reader.stated, limit=POOL))
-            keyword_shown = [m.paper_key for m in matches[:DIGEST_SIZE]]
-
-            state = learned_state[reader.name]
-            # Never train on a paper that is in today's sample: the model must not have seen it.
-            liked = [by_key[k] for k, v in sorted(state.votes.items()) if v and k not in today_keys]
-            disliked = [by_key[k] for k, v in sorted(state.votes.items()) if not v and k not in today_keys]
-            model = ranker_train(liked=liked, disliked=disliked, background=features)
-            learned_shown = keyword_shown
-            suggested: list[int] = []
-            if model is not None:
-                models += 1
-                order = matches_rerank(
-                    model,
-                    [by_key[m.paper_key] for m in matches],
-                    {m.paper_key: m.score for m in matches},
-                    features=features,
+            matches = match_profile(day.index, Profile(key=0, interests=reader.stated, limit=POOL))
+            shown = {"keywords": [m.paper_key for m in matches[:DIGEST_SIZE]]}
+            library = [
+                LibraryPaperDoc(key=f"library:{k}", title=by_key[k].title, abstract=by_key[k].abstract)
+                for k in libraries[reader.name]
+            ]
+            own = set(libraries[reader.name])
+            for arm, arm_library, arm_own in (("learned", library, own), ("clicks_only", [], set())):
+                arm_shown, suggested, had_model = learned_digest(
+                    day=day,
+                    matches=matches,
+                    state=states[arm][reader.name],
+                    by_key=by_key,
+                    library=arm_library,
+                    own=arm_own,
                 )
-                learned_shown = [key for key, _ in order][:DIGEST_SIZE]
-                exclude = {m.paper_key for m in matches}
-                suggested = [key for key, _ in suggestions_pick(model, today, exclude=exclude, features=features)]
-            day_suggested += len(suggested)
-            day_suggested_hits += sum(key in truth for key in suggested)
-
-            pk, pl = precision(keyword_shown, truth), precision(learned_shown, truth)
-            if pk is not None and pl is not None:
-                k_day.append(pk)
-                l_day.append(pl)
-            feedback_give(state, learned_shown + suggested, truth, random.Random(f"{click_seed}/{day}/{reader.name}"))
+                shown[arm] = arm_shown
+                # The clicks-only arm draws exactly the clicks it drew before libraries existed.
+                suffix = "" if arm == "clicks_only" else f"/{arm}"
+                clicks = random.Random(f"{click_seed}/{number}/{reader.name}{suffix}")
+                feedback_give(states[arm][reader.name], arm_shown + suggested, truth, clicks)
+                if arm == "learned":
+                    models += had_model
+                    day_suggested += len(suggested)
+                    day_suggested_hits += sum(key in truth for key in suggested)
+            measured = {arm: precision(keys, truth) for arm, keys in shown.items()}
+            if all(p is not None for p in measured.values()):
+                for arm, p in measured.items():
+                    scores[arm].append(float(p or 0.0))
+        mean = {arm: sum(v) / len(v) if v else 0.0 for arm, v in scores.items()}
         result = DayResult(
-            day=day,
-            keywords_p10=sum(k_day) / len(k_day) if k_day else 0.0,
-            learned_p10=sum(l_day) / len(l_day) if l_day else 0.0,
+            day=number,
+            keywords_p10=mean["keywords"],
+            learned_p10=mean["learned"],
+            clicks_only_p10=mean["clicks_only"],
             models=models,
             suggested=day_suggested,
             suggested_relevant=day_suggested_hits,
         )
         days.append(result)
-        all_k += k_day
-        all_l += l_day
+        for arm in totals:
+            totals[arm] += scores[arm]
         suggested_total += day_suggested
         suggested_hits += day_suggested_hits
         if out is not None:
             print(
-                f"day {day:2d}  keywords_p10={result.keywords_p10:.3f}  learned_p10={result.learned_p10:.3f}"
-                f"  models={models}/{len(readers)}  suggestions={day_suggested_hits}/{day_suggested} relevant",
+                f"day {number:2d}  keywords_p10={result.keywords_p10:.3f}  learned_p10={result.learned_p10:.3f}"
+                f"  clicks_only_p10={result.clicks_only_p10:.3f}  models={models}/{len(readers)}"
+                f"  suggestions={day_suggested_hits}/{day_suggested} relevant",
                 file=out,
             )
+    average = {arm: sum(v) / len(v) if v else 0.0 for arm, v in totals.items()}
     return Result(
         days=days,
-        keywords_p10=sum(all_k) / len(all_k) if all_k else 0.0,
-        learned_p10=sum(all_l) / len(all_l) if all_l else 0.0,
+        keywords_p10=average["keywords"],
+        learned_p10=average["learned"],
+        clicks_only_p10=average["clicks_only"],
         suggestion_precision=suggested_hits / suggested_total if suggested_total else None,
         seconds=time.perf_counter() - started,
     )
@@ -252,7 +311,15 @@ def main(argv: list[str] | None = None) -> int:
     if result.suggestion_precision is not None:
         print(f"suggestions: {result.suggestion_precision:.3f} of 'you might also like' papers were relevant")
     print(f"took {result.seconds:.1f}s")
-    print(f"RESULT keywords_p10={result.keywords_p10:.4f} learned_p10={result.learned_p10:.4f}")
+    if result.keywords_p10:
+        print(
+            f"learned (clicks + library) {result.learned_p10 / result.keywords_p10:.2f}x keywords alone;"
+            f" clicks only {result.clicks_only_p10 / result.keywords_p10:.2f}x"
+        )
+    print(
+        f"RESULT keywords_p10={result.keywords_p10:.4f} learned_p10={result.learned_p10:.4f}"
+        f" clicks_only_p10={result.clicks_only_p10:.4f}"
+    )
     return 0
 
 

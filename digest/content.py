@@ -15,7 +15,7 @@ from typing import NotRequired, TypedDict, cast
 from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
-from digest.matching import Match
+from digest.matching import Match, Reason
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
@@ -23,6 +23,8 @@ from digest.selectors.papers import papers_visible_by_id
 class ContentReason(TypedDict):
     interest: str
     terms: list[str]
+    # How each term was found, when one was found in another form ("LLM, as 'large language model'").
+    described: NotRequired[list[str]]
 
 
 class ContentEntry(TypedDict):
@@ -66,11 +68,19 @@ def content_from_matches(
     return out
 
 
+def _reason_entry(reason: Reason) -> ContentReason:
+    """One reason as stored; "described" only when a word was found in another form (see :class:`Reason`)."""
+    entry: ContentReason = {"interest": reason.interest, "terms": list(reason.terms)}
+    if reason.described:
+        entry["described"] = list(reason.described)
+    return entry
+
+
 def _content_entry(match: Match, suggested: bool) -> ContentEntry:
     return {
         "paper": match.paper_key,
         "score": round(match.score, 4),
-        "reasons": [{"interest": r.interest, "terms": list(r.terms)} for r in match.reasons],
+        "reasons": [_reason_entry(r) for r in match.reasons],
         "title_spans": [list(span) for span in match.title_spans],
         "snippet": match.snippet,
         "snippet_spans": [list(span) for span in match.snippet_spans],
@@ -150,6 +160,18 @@ def entry_terms(entry: ContentEntry) -> tuple[str, ...]:
     return tuple(dict.fromkeys(term for reason in entry.get("reasons", []) for term in reason.get("terms", [])))
 
 
+def entry_matched_as(entry: ContentEntry) -> tuple[str, ...]:
+    """How the entry's words that the paper has only in another form were found, once each
+    ("LLM, as 'large language model'"); older entries without "described" have none."""
+    found: dict[str, None] = {}
+    for reason in entry.get("reasons", []):
+        terms, described = reason.get("terms", []), reason.get("described") or []
+        for term, text in zip(terms, described, strict=False):
+            if isinstance(text, str) and text != term:
+                found[text] = None
+    return tuple(found)
+
+
 def near_miss_text(entry: ContentEntry) -> str:
     if not entry.get("near_miss"):
         return ""
@@ -182,6 +204,7 @@ def digest_item_from_entry(
         snippet_spans=cast(Spans, tuple(map(tuple, entry.get("snippet_spans", ())))),
         matched_terms=entry_terms(entry) if terms is None else terms,
         interests=tuple(dict.fromkeys([reason["interest"] for reason in reasons])),
+        matched_as=entry_matched_as(entry),
         suggested=bool(entry.get("suggested", False)),
         actions=actions,
         near_miss=near_miss_text(entry),
@@ -221,6 +244,12 @@ def digest_items_build(
     return tuple(items)
 
 
+def library_interests(content: Iterable[ContentEntry]) -> tuple[str, ...]:
+    """What a subscriber with a library and no keyword interest "follows", for the email's footer."""
+    from_library = any(not r.get("terms") for entry in content for r in entry.get("reasons", []))
+    return ("papers like your library",) if from_library else ()
+
+
 def content_is_quiet_note(content: Iterable[ContentEntry]) -> bool:
     entries = list(content)
     return bool(entries) and all(entry.get("near_miss") for entry in entries)
@@ -258,7 +287,7 @@ def digest_email_build(
         recipient=delivery.to_email,
         digest_date=delivery.slot,
         items=digest_items_build(delivery.content, papers, delivery=delivery, links_issued_at=links_issued_at),
-        interests=interests,
+        interests=interests or library_interests(delivery.content),
         links=links
         or digest_links_make(
             subscription_id=delivery.subscription_id, delivery_id=delivery.id, address=delivery.to_email

@@ -385,3 +385,52 @@ class RankerModel(models.Model):
 
     def __str__(self) -> str:
         return f"Ranker of subscription {self.subscription_id} ({self.n_likes}+/{self.n_dislikes}-)"
+
+
+# --------------------------------------------------------------------------------------------------
+# A subscriber's library: "papers like these" (issue 17). Logic lives in digest/library/.
+# --------------------------------------------------------------------------------------------------
+
+
+class LibraryPaper(models.Model):
+    """A paper somebody has in their library, once however many libraries hold it."""
+
+    # "arxiv:2001.08361", "doi:10.1145/x", or "title:<title key>" when the entry had neither.
+    key = models.CharField(max_length=300, unique=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    arxiv_id = models.CharField(max_length=64, blank=True, db_index=True)
+    doi = models.CharField(max_length=255, blank=True, db_index=True)
+    url = models.URLField(max_length=1000, blank=True)
+    # The ingested paper it is, when Paperboy has it (never listed in that library's digests).
+    paper = models.ForeignKey(Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Its words counted once (digest.library.words.term_counts), so planning never tokenises it again.
+    terms = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    def __str__(self) -> str:
+        return self.title[:80]
+
+
+class LibraryItem(models.Model):
+    """One paper in one subscriber's library, and how it got there."""
+
+    class Source(models.TextChoices):
+        PASTE = "paste", "Pasted id or link"
+        BIBTEX = "bibtex", "BibTeX file"
+        RIS = "ris", "RIS file"
+        ARCHIVE = "archive", "From your archive"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="library")
+    paper = models.ForeignKey(LibraryPaper, on_delete=models.CASCADE, related_name="items")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    added_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "paper"], name="library_paper_once")]
+
+    def __str__(self) -> str:
+        return f"{self.paper} in the library of subscription {self.subscription_id}"

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from digest.library import views as library
 from digest.views import archive, pages, preferences, preview, suggest, trending, unsubscribe
 
 app_name = "digest"
@@ -21,6 +22,11 @@ urlpatterns = [
     path("preferences/trending/", trending.trending_update, name="trending_update"),
     path("preferences/trending/preview/", trending.trending_preview, name="trending_preview"),
     path("preview/", preview.preview, name="preview"),
+    # A subscriber's library, "papers like these" (issue 17; digest/library/views.py).
+    path("preferences/library/paste/", library.library_paste, name="library_paste"),
+    path("preferences/library/upload/", library.library_upload, name="library_upload"),
+    path("preferences/library/add/", library.library_add, name="library_add"),
+    path("preferences/library/<int:item_id>/remove/", library.library_remove, name="library_remove"),
     path("archive/", archive.archive, name="archive"),
     path("archive/<int:delivery_id>/", archive.archive_digest, name="archive_digest"),
     path("archive/<int:delivery_id>/email/", archive.archive_digest_email, name="archive_digest_email"),

@@ -328,6 +328,12 @@ PAPERBOY_HTTP_BACKOFF_SECONDS = env_float("PAPERBOY_HTTP_BACKOFF_SECONDS", 2.0, 
 PAPERBOY_HTTP_MAX_RETRY_AFTER = env_float("PAPERBOY_HTTP_MAX_RETRY_AFTER", 120.0, minimum=0.0)
 # arXiv asks for at most one request every 3 seconds.
 PAPERBOY_ARXIV_DELAY_SECONDS = env_float("PAPERBOY_ARXIV_DELAY_SECONDS", 3.0, minimum=0.0)
+# Subscribers' libraries (digest/library/). Pasted arXiv ids Paperboy has not ingested are looked up
+# on the arXiv API only when this is on (an operator whose server reaches arXiv); otherwise the
+# subscriber is asked for a BibTeX/RIS entry with the title instead.
+PAPERBOY_LIBRARY_ARXIV_LOOKUP = env_bool("PAPERBOY_LIBRARY_ARXIV_LOOKUP", False)
+PAPERBOY_LIBRARY_ARXIV_URL = env_str("PAPERBOY_LIBRARY_ARXIV_URL", "https://export.arxiv.org/api/query")
+PAPERBOY_LIBRARY_MAX_PAPERS = env_int("PAPERBOY_LIBRARY_MAX_PAPERS", 1000, minimum=1)
 # A feed failing this many times in a row is flagged for the admin (and backs off meanwhile).
 PAPERBOY_FEED_FLAG_AFTER_FAILURES = env_int("PAPERBOY_FEED_FLAG_AFTER_FAILURES", 3, minimum=1)
 PAPERBOY_FEED_MAX_BACKOFF_MINUTES = env_int("PAPERBOY_FEED_MAX_BACKOFF_MINUTES", 24 * 60, minimum=1)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from digest.admin.base import BigTableAdmin, ObjectActionsMixin, ReadOnlyMixin, acting_user, short_text
-from digest.models import Delivery, Interest, Subscription, Suppression
+from digest.models import Delivery, Interest, LibraryItem, Subscription, Suppression
 from digest.selectors.subscriptions import deliveries_recent, delivery_latest_digest
 from digest.services import moderation
 from digest.services.moderation import ModerationError
@@ -26,6 +26,29 @@ class InterestInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     fields = ("query", "position", "created_at")
     readonly_fields = fields
+
+
+class LibraryItemInline(ReadOnlyMixin, admin.TabularInline):
+    """The subscriber's library ("papers like these"), read-only: papers come in through the
+    preferences page's import, which checks and resolves them."""
+
+    model = LibraryItem
+    verbose_name = "library paper"
+    verbose_name_plural = "library (papers like these)"
+    extra = 0
+    fields = ("title", "identifier", "source", "added_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("paper")
+
+    @admin.display(description="title")
+    def title(self, item: LibraryItem) -> str:
+        return short_text(item.paper.title)
+
+    @admin.display(description="arXiv id / DOI")
+    def identifier(self, item: LibraryItem) -> str:
+        return item.paper.arxiv_id or item.paper.doi or "—"
 
 
 class SubscriberStateFilter(admin.SimpleListFilter):
@@ -52,7 +75,7 @@ class SubscriptionAdmin(BigTableAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     ordering = ("-id",)
-    inlines = (InterestInline,)
+    inlines = (InterestInline, LibraryItemInline)
     actions = ("suppress_addresses", "unsuppress_addresses", "resend_latest")
     readonly_fields = ("user", "feed_token", "created_at", "updated_at", "unsubscribed_at", "delivery_history")
     exclude = ()

@@ -26,6 +26,9 @@ from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.delivery.trending import trending_merge, trending_test_content
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
+from digest.library.combine import POOL_FACTOR as LIBRARY_POOL_FACTOR
+from digest.library.planning import digests_with_libraries
+from digest.library.selectors import subscription_ids_with_library
 from digest.matching import PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
@@ -84,12 +87,15 @@ def match_candidates(
         ids = [c.subscription_id for c in group]
         already = sent_paper_ids(subscription_ids=ids, paper_ids=[d.key for d in docs])
         learners = subscriptions_with_ranker(subscription_ids=ids)
+        # A library's papers are fused with a deeper pool of keyword matches (digest/library/combine.py).
+        pooled = learners | subscription_ids_with_library(subscription_ids=ids)
+        pool_factor = max(RERANK_POOL_FACTOR, LIBRARY_POOL_FACTOR)
         profiles = [
             Profile(
                 key=c.subscription_id,
                 interests=interests.get(c.subscription_id, ()),
                 muted=c.muted,
-                limit=c.max_papers * (RERANK_POOL_FACTOR if c.subscription_id in learners else 1)
+                limit=c.max_papers * (pool_factor if c.subscription_id in pooled else 1)
                 + len(already.get(c.subscription_id, ())),
             )
             for c in group
@@ -100,6 +106,16 @@ def match_candidates(
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
         }
+        # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
+        fresh = digests_with_libraries(
+            matches=fresh,
+            docs=docs,
+            subscription_ids=ids,
+            exclude=already,
+            limits=limits,
+            paper_index=index,
+            muted={c.subscription_id: c.muted for c in group},
+        )
         personal = (
             digests_personalise(
                 matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
@@ -239,9 +255,17 @@ def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: dat
         key=subscription.id,
         interests=tuple(subscription.interests.values_list("query", flat=True)),
         muted=tuple(subscription.muted_words or ()),
-        limit=subscription.max_papers,
+        limit=subscription.max_papers * LIBRARY_POOL_FACTOR,  # a library is fused with a deeper pool
     )
     found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
+    found = digests_with_libraries(
+        matches={subscription.id: found},
+        docs=docs,
+        subscription_ids=[subscription.id],
+        exclude={},
+        limits={subscription.id: subscription.max_papers},
+        muted={subscription.id: profile.muted},
+    ).get(subscription.id, [])[: subscription.max_papers]
     content = content_from_matches(found)
     if subscription.digest == Subscription.Digest.TRENDING:  # a sample of their trending digest instead
         content = trending_test_content(

@@ -21,6 +21,8 @@ class DigestItem:
     snippet_spans: tuple[tuple[int, int], ...] = ()  # into snippet
     matched_terms: tuple[str, ...] = ()
     interests: tuple[str, ...] = ()  # which of the subscriber's interests matched it
+    # Words the paper has only in another form, said how: "LLM, as 'large language model'" (issue 17).
+    matched_as: tuple[str, ...] = ()
     suggested: bool = False  # "you might also like", labelled as such
     # Per subscriber (signed URLs differ per reader): (label, URL) pairs such as ("More like this", url).
     # Rendering knows nothing of tokens; a pair whose URL isn't http(s) is left out (a dead button misleads).

@@ -21,6 +21,7 @@ from digest.email.caches import registered
 from digest.email.clean import Spans, display_text, href_encode, snippet_trim, spans_clean, texts_clean
 from digest.email.contract import EMAIL_KINDS, DigestEmail, DigestItem
 from digest.email.inline import InlineKey
+from digest.library.records import library_topic
 
 AUTHORS_SHOWN = 3
 CATEGORIES_SHOWN = 4
@@ -100,6 +101,7 @@ class CardKey(NamedTuple):
     interests: tuple[str, ...]
     matched_terms: tuple[str, ...]
     near_miss: str
+    matched_as: tuple[str, ...]
     trending_rank: int
     weekly: bool  # only said by a trending card ("#2 on Hugging Face this week"); False for every other card
 
@@ -128,6 +130,7 @@ class CardKey(NamedTuple):
                 interests,
                 () if texts_clean(interests) else item.matched_terms,
                 item.near_miss,
+                item.matched_as if type(item.matched_as) is tuple else tuple(item.matched_as),
                 item.trending_rank,
                 weekly and item.trending_rank > 0,
             ),
@@ -236,7 +239,7 @@ def card_make(key: CardKey) -> Card:
     if trending:
         why = wording.trending_why(upvotes=key.popularity, rank=key.trending_rank, weekly=key.weekly)
     else:
-        why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms))
+        why = "" if near_miss else wording.why(interests, texts_clean(key.matched_terms), texts_clean(key.matched_as))
     return Card(
         paper=paper,
         title=title or wording.UNTITLED,
@@ -277,6 +280,7 @@ def card_get(item: DigestItem, day: date, snippet_limit: int, weekly: bool = Fal
         snippet_spans=tuple(map(tuple, item.snippet_spans)),  # type: ignore[arg-type]
         matched_terms=tuple(item.matched_terms),
         interests=tuple(item.interests),
+        matched_as=tuple(item.matched_as),
     )
     return card_make(CardKey.of(fixed, day, snippet_limit, weekly))
 
@@ -287,7 +291,8 @@ def topics_rank(cards: tuple[Card, ...], interests: tuple[str, ...]) -> tuple[st
     """The interests that matched today, most papers first (ties: the subscriber's own order)."""
     counts: dict[str, int] = {}
     for card in cards:
-        for topic in card.interests:
+        # Papers like the subscriber's library are one topic, however many library papers they resemble.
+        for topic in dict.fromkeys(library_topic(t) for t in card.interests):
             counts[topic] = counts.get(topic, 0) + 1
     order = {t: n for n, t in enumerate(interests)}
     return tuple(sorted(counts, key=lambda t: (-counts[t], order.get(t, len(order)), t)))

@@ -84,11 +84,13 @@ def preheader(titles: str, *, quiet: bool) -> str:
     return f"Nothing matched. Nearest: {titles}" if titles else "Nothing matched your interests."
 
 
-def why(interests: tuple[str, ...], terms: tuple[str, ...]) -> str:
-    """A card's "why" line: the interests it matched, else the words."""
+def why(interests: tuple[str, ...], terms: tuple[str, ...], matched_as: tuple[str, ...] = ()) -> str:
+    """A card's "why" line: the interests it matched, else the words; and how a word the paper has only
+    in another form was found (``matched_as``: "LLM, as 'large language model'")."""
+    how = f" ({'; '.join(matched_as)})" if matched_as else ""
     if interests:
-        return "Matches: " + ", ".join(interests)
-    return "Matched words: " + ", ".join(terms) if terms else ""
+        return "Matches: " + ", ".join(interests) + how
+    return "Matched words: " + ", ".join(terms) + how if terms else ""
 
 
 def matched(topics: str) -> str:

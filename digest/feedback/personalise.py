@@ -18,6 +18,7 @@ from django.utils import timezone
 from digest.content import ContentEntry, ContentMemo, content_from_matches
 from digest.db import in_batches
 from digest.feedback.ranker import FeatureMatrix, LearnedRanker, matches_rerank, ranker_train, suggestions_pick
+from digest.library.selectors import library_imported_docs
 from digest.matching import Match, PaperDoc
 from digest.models import Feedback, Paper, RankerModel, Subscription
 from digest.selectors.papers import paper_docs_ingested_between
@@ -78,7 +79,9 @@ def ranker_retrain(
     """Train (or clear, below the feedback threshold) one subscriber's model and store it."""
     now = now or timezone.now()
     liked, disliked, last_id = training_examples(subscription_id=subscription_id)
-    model = ranker_train(liked=liked, disliked=disliked, background=background)
+    # The papers of their library are positives too (issue 17).
+    prior = library_imported_docs(subscription_id=subscription_id)
+    model = ranker_train(liked=liked, disliked=disliked, background=background, prior=prior)
     with transaction.atomic():
         row, _ = RankerModel.objects.update_or_create(
             subscription_id=subscription_id,

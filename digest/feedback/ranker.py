@@ -161,12 +161,18 @@ def ranker_train(
     liked: Sequence[TextDoc],
     disliked: Sequence[TextDoc],
     background: Sequence[TextDoc] | FeatureMatrix = (),
+    prior: Sequence[TextDoc] = (),
 ) -> LearnedRanker | None:
     """Train a reader's model; None until they gave enough feedback (see ``MIN_LIKES``/``MIN_DISLIKES``).
 
     ``background`` (recent papers; pass a FeatureMatrix to share it between many readers) only
     sharpens the idf weights: a word every paper uses says little about what this reader likes.
+    ``prior``: the papers of the reader's library (issue 17), positives as good as a like: they are
+    papers the reader chose to keep. They count towards ``MIN_LIKES``, so a reader with a library
+    gets a model after a few "less like this" clicks.
     """
+    known = {doc.key for doc in liked}
+    liked = [*liked, *(doc for doc in prior if doc.key not in known)]
     if not ranker_ready(n_likes=len(liked), n_dislikes=len(disliked)):
         return None
     train = FeatureMatrix([*liked, *disliked])

@@ -104,7 +104,9 @@ class Highlighter:
         written = spelled(term.text)
         if not found or any(spelled(text) == written for text in found):
             return term.text
-        return f"{term.text}, as '{found[0]}'"
+        # A lower-case occurrence when the paper has one, else the first, lower-cased (a title's "Optimization").
+        shown = next((text for text in found if text == text.lower()), found[0].lower())
+        return f"{term.text}, as '{shown}'"
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
         key = (doc, tuple(map(id, terms)))

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from digest.db import in_batches
 from digest.delivery.schedule import FIRST_WINDOW, MAX_WINDOW, Candidate, slot_for
+from digest.library.selectors import library_has_papers_q
 from digest.models import Delivery, Interest, RankerModel, SentPaper, Subscription, Suppression
 
 
@@ -25,7 +26,9 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
     rows = (
         Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
         .filter(
-            Exists(Interest.objects.filter(subscription_id=OuterRef("id"))) | Q(digest=Subscription.Digest.TRENDING)
+            Exists(Interest.objects.filter(subscription_id=OuterRef("id")))
+            | library_has_papers_q()
+            | Q(digest=Subscription.Digest.TRENDING)
         )
         .values_list(
             "id",

@@ -21,6 +21,10 @@ from django.utils import timezone as dj_timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from digest.library.combine import pool_size
+from digest.library.planning import digest_with_library, muted_paper_keys
+from digest.library.records import LibraryPaperDoc
+from digest.library.similarity import LibraryIndex
 from digest.matching import PaperIndex, Profile, QueryError, match_profiles, parse_query
 from digest.matching.error_words import ErrorWhere, error_where
 from digest.matching.highlight import spans_merge
@@ -65,6 +69,8 @@ class PreviewItem:
     authors: tuple[str, ...]
     matched_terms: tuple[str, ...]
     interests: tuple[str, ...]
+    # "like ‘Title’, from your library" (issue 17): the library paper(s) it resembles.
+    library_reasons: tuple[str, ...] = ()
 
     @property
     def title_html(self) -> SafeString:
@@ -102,6 +108,14 @@ class _Corpus:
     index: PaperIndex
     cards: dict[int, _PaperCard] = field(default_factory=dict)
     checked_at: float = 0.0  # time.monotonic() of the last signature check
+    docs: list = field(default_factory=list)
+    _library_index: LibraryIndex | None = None
+
+    def library_index(self) -> LibraryIndex:
+        """The same papers for "papers like these", built on the first preview that needs it."""
+        if self._library_index is None:
+            self._library_index = LibraryIndex.build(self.docs)
+        return self._library_index
 
 
 _lock = threading.Lock()
@@ -135,7 +149,9 @@ def _build(*, now: datetime, signature: tuple) -> _Corpus:
         row["id"]: _PaperCard(url=row["url"] or "", authors=tuple(row["authors"] or ()), title=row["title"])
         for row in _recent(now).values("id", "url", "authors", "title")
     }
-    return _Corpus(signature=signature, index=PaperIndex.build(docs), cards=cards, checked_at=time.monotonic())
+    return _Corpus(
+        signature=signature, index=PaperIndex.build(docs), cards=cards, checked_at=time.monotonic(), docs=docs
+    )
 
 
 def _rebuild_in_background(*, now: datetime, signature: tuple) -> None:
@@ -209,7 +225,7 @@ def segments(text: str, spans: Iterable[Sequence[int]]) -> tuple[Segment, ...]:
 
 
 def _item(match, card: _PaperCard) -> PreviewItem:
-    interests = tuple(dict.fromkeys(reason.interest for reason in match.reasons))
+    interests = tuple(dict.fromkeys(reason.interest for reason in match.reasons if reason.terms))
     return PreviewItem(
         paper_key=match.paper_key,
         # Only web links: a feed can't turn a title into a javascript: link.
@@ -219,27 +235,47 @@ def _item(match, card: _PaperCard) -> PreviewItem:
         authors=card.authors[:4] + (("et al.",) if len(card.authors) > 4 else ()),
         matched_terms=tuple(match.described_terms),  # "LLM, as 'large language model'" where so found
         interests=interests,
+        # A keyword interest that matched always found a word; a library reason has none.
+        library_reasons=tuple(r.interest for r in match.reasons if not r.terms),
     )
 
 
 def _run(
-    *, interests: Sequence[str], muted: Sequence[str], top: int, exclude: frozenset[int] = frozenset()
+    *,
+    interests: Sequence[str],
+    muted: Sequence[str],
+    top: int,
+    exclude: frozenset[int] = frozenset(),
+    library: Sequence[LibraryPaperDoc] = (),
+    own: frozenset[int] = frozenset(),
 ) -> PreviewResult:
     corpus = preview_corpus()
     total = len(corpus.cards)
-    if not interests or not total:
+    if (not interests and not library) or not total:
         return PreviewResult(papers_considered=total)
     # Only the top few are explained (highlights and snippets are the costly part); the engine counts
     # every match on the way, which is the number the preview shows.
     excluded = exclude & corpus.cards.keys()
-    profile = Profile(key=0, interests=tuple(interests), muted=tuple(muted), limit=top + len(excluded))
-    stats: dict = {}
-    found = match_profiles(corpus.index, [profile], strict=True, stats=stats).get(0, [])
-    matches = [m for m in found if m.paper_key not in excluded]
-    # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
-    count = stats.get("candidate_pairs", 0) - (len(found) - len(matches))
+    matches: list = []
+    count = already_received = 0
+    if interests:
+        # With a library, a deeper pool of keyword matches is fused with it (digest/library/combine.py).
+        depth = pool_size(top) if library else top
+        profile = Profile(key=0, interests=tuple(interests), muted=tuple(muted), limit=depth + len(excluded))
+        stats: dict = {}
+        found = match_profiles(corpus.index, [profile], strict=True, stats=stats).get(0, [])
+        matches = [m for m in found if m.paper_key not in excluded]
+        # Exact unless an already-received paper ranked below the ones returned (then it is over by that).
+        already_received = len(found) - len(matches)
+        count = stats.get("candidate_pairs", 0) - already_received
+    if library:
+        dropped = muted_paper_keys(corpus.index, muted) if muted else set()
+        matches = digest_with_library(
+            matches=matches, index=corpus.library_index(), library=library, own=own | excluded | dropped, limit=top
+        )
+        count = max(count, len(matches))
     items = tuple(_item(m, corpus.cards[m.paper_key]) for m in matches[:top] if m.paper_key in corpus.cards)
-    return PreviewResult(count=count, items=items, papers_considered=total, already_received=len(found) - len(matches))
+    return PreviewResult(count=count, items=items, papers_considered=total, already_received=already_received)
 
 
 def preview_query(*, query: str, muted: Sequence[str] = (), top: int = PREVIEW_TOP) -> PreviewResult:
@@ -259,9 +295,16 @@ def _words(query: Query) -> int:
 
 
 def preview_digest(
-    *, interests: Sequence[str], muted: Sequence[str], max_papers: int, already_sent: frozenset[int] = frozenset()
+    *,
+    interests: Sequence[str],
+    muted: Sequence[str],
+    max_papers: int,
+    already_sent: frozenset[int] = frozenset(),
+    library: Sequence[LibraryPaperDoc] = (),
+    own: frozenset[int] = frozenset(),
 ) -> PreviewResult:
-    """The next digest if it went out now: all interests together, minus papers already received.
+    """The next digest if it went out now: all interests together and the papers most like the
+    subscriber's ``library`` (whose own papers, ``own``, are never listed), minus papers already received.
 
     Queries that don't parse (while being edited) are left out rather than failing the whole preview.
     The work is bounded: interests past ``PAPERBOY_PREVIEW_WORD_BUDGET`` words are left out of the
@@ -287,13 +330,23 @@ def preview_digest(
             "your digest itself uses them all."
         )
     corpus = preview_corpus()
-    key = (corpus.signature, tuple(valid), tuple(muted), max_papers, hash(already_sent))
+    key = (
+        corpus.signature,
+        tuple(valid),
+        tuple(muted),
+        max_papers,
+        hash(already_sent),
+        tuple(d.key for d in library),  # the library's papers (issue 17), and which of the day's are its own
+        hash(own),
+    )
     with _lock:
         cached = _digest_cache.get(key)
         if cached is not None:
             _digest_cache.move_to_end(key)
             return cached
-    result = replace(_run(interests=valid, muted=muted, top=max_papers, exclude=already_sent), note=note)
+    result = replace(
+        _run(interests=valid, muted=muted, top=max_papers, exclude=already_sent, library=library, own=own), note=note
+    )
     with _lock:
         _digest_cache[key] = result
         while len(_digest_cache) > DIGEST_CACHE_SIZE:

@@ -19,6 +19,7 @@ from django.utils import timezone as dj_timezone
 
 from digest.delivery.state import deliveries_cancel_pending
 from digest.dispatch import chunks_enqueue
+from digest.library.selectors import subscription_ids_with_library
 from digest.matching import parse_query, validate_muted
 from digest.models import Delivery, Interest, Subscription
 
@@ -215,8 +216,14 @@ def subscription_send_test(*, subscription: Subscription) -> Delivery:
     """Queue a real digest for the subscriber now, at most once per 10 minutes (shared across processes)."""
     if subscription.unsubscribed_at is not None:
         raise SubscriptionError("You are unsubscribed; subscribe again first.")
-    if not subscription.interests.exists() and subscription.digest != Subscription.Digest.TRENDING:
-        raise SubscriptionError("Add an interest first, so the digest has something to match.")
+    if (
+        not subscription.interests.exists()
+        and subscription.digest != Subscription.Digest.TRENDING
+        and not subscription_ids_with_library(subscription_ids=[subscription.id])
+    ):
+        raise SubscriptionError(
+            "Add an interest first (or a paper to your library), so the digest has something to match."
+        )
     key = _test_digest_key(subscription.id)
     now = time.time()
     # cache.add is atomic on Redis: of two simultaneous clicks exactly one gets through.

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from digest.feedback.services import feed_url_for
 from digest.forms import EXAMPLE_QUERIES, InterestForm, SettingsForm, TrendingForm
+from digest.library.selectors import archive_papers_to_pick, library_docs_of, library_entries_of
 from digest.matching import QueryError, parse_query
 from digest.matching.error_words import ErrorWhere, error_where
 from digest.models import Delivery, Interest, Subscription
@@ -64,11 +65,14 @@ def preferences_render(
         )
         for interest in interests
     ]
+    library, own = library_docs_of(subscription_id=subscription.id)
     digest = preview_digest(
         interests=[interest.query for interest in interests],
         muted=subscription.muted_words or [],
         max_papers=subscription.max_papers,
         already_sent=subscription_selectors.paper_ids_sent_to(subscription_id=subscription.id),
+        library=library,
+        own=own,
     )
     context = {
         "subscription": subscription,
@@ -82,6 +86,8 @@ def preferences_render(
         "examples": EXAMPLE_QUERIES,
         "feed_url": feed_url_for(subscription=subscription),
         "add_error_where": query_error_where(add_form),
+        "library_entries": library_entries_of(subscription=subscription),
+        "archive_picks": archive_papers_to_pick(subscription=subscription),
     }
     return render(request, "digest/preferences.html", context, status=status)
 

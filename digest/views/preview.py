@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from digest.forms import InterestForm
+from digest.library.selectors import library_docs_of
 from digest.selectors import subscriptions as subscription_selectors
 from digest.selectors.preview import PreviewResult, preview_digest, preview_query
 from digest.services.subscriptions import QUERY_MAX_CHARS
@@ -63,11 +64,14 @@ def _preview(request: HttpRequest) -> HttpResponse:
     combined_queries = [query if i.id == interest_id else i.query for i in interests]
     if interest_id is None and result is not None and not result.error:
         combined_queries.append(query)
+    library, own = library_docs_of(subscription_id=subscription.id)
     combined = preview_digest(
         interests=combined_queries,
         muted=subscription.muted_words or [],
         max_papers=subscription.max_papers,
         already_sent=subscription_selectors.paper_ids_sent_to(subscription_id=subscription.id),
+        library=library,
+        own=own,
     )
     context = {
         "query": query,

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from digest.models import Delivery, Suppression
+from digest.models import Delivery, LibraryItem, LibraryPaper, Suppression
 from digest.services import moderation
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +157,19 @@ def test_the_subscriber_page_shows_interests_and_delivery_history(rosa_client, a
 
     assert "video generation" in page
     assert "550 5.1.1 mailbox unavailable" in page
+
+
+def test_the_subscriber_page_shows_their_library_read_only(rosa_client, ada_sub):
+    paper = LibraryPaper.objects.create(
+        key="arxiv:2001.08361", title="Scaling Laws for Neural Language Models", arxiv_id="2001.08361"
+    )
+    LibraryItem.objects.create(subscription=ada_sub, paper=paper, source=LibraryItem.Source.BIBTEX)
+
+    page = rosa_client.get(f"/admin/digest/subscription/{ada_sub.pk}/change/").content.decode()
+
+    assert "library (papers like these)" in page.lower()
+    assert "Scaling Laws for Neural Language Models" in page and "2001.08361" in page and "BibTeX file" in page
+    assert 'name="library-0-source"' not in page and 'name="library-0-DELETE"' not in page  # shown, not edited
 
 
 def test_subscribers_are_found_by_email(rosa_client, ada_sub):

@@ -46,7 +46,8 @@ def test_jsonl_format_prints_one_object_per_match_best_first(papers_file):
     out, err = run("diffusion", jsonl=str(papers_file), format="jsonl")
     records = [json.loads(line) for line in out.splitlines()]
     assert {r["title"] for r in records} == {"Video diffusion at scale", "Diffusion for medical imaging"}
-    assert all(set(r) == {"title", "score", "matches"} and r["matches"] == ["diffusion"] for r in records)
+    assert all(set(r) == {"title", "score", "matches", "reasons"} for r in records)
+    assert all(r["matches"] == ["diffusion"] and r["reasons"] == ["diffusion"] for r in records)
     assert records[0]["score"] >= records[1]["score"]
     assert "line 4: missing title" in err and "line 5: not valid JSON" in err
     assert Paper.objects.count() == 0
@@ -122,3 +123,31 @@ def test_trending_refuses_a_query_and_a_query_needs_one():
         run("diffusion", "--trending")
     with pytest.raises(CommandError, match="--trending"):
         run()
+
+
+@pytest.fixture
+def seeds_file(tmp_path):
+    seeds = [{"id": "2401.00001", "title": "Video diffusion at scale", "abstract": "We train video diffusion models."}]
+    path = tmp_path / "seeds.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in seeds) + "\n", encoding="utf-8")
+    return path
+
+
+def test_like_lists_the_papers_most_like_the_seeds_and_never_the_seeds(papers_file, seeds_file):
+    out, _ = run(like=str(seeds_file), jsonl=str(papers_file), format="jsonl", limit=5)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["title"] for r in records] == ["Diffusion for medical imaging"]
+    assert records[0]["reasons"] == ["like ‘Video diffusion at scale’, from your library"]
+    assert records[0]["score"] > 0
+
+
+def test_a_query_with_like_is_the_digest_of_that_interest_and_that_library(papers_file, seeds_file):
+    out, _ = run("graph", like=str(seeds_file), jsonl=str(papers_file), limit=5)
+    assert "2 matches among 3 papers for: graph and papers like" in out
+    assert "Graph networks" in out and "like ‘Video diffusion at scale’, from your library" in out
+    assert "Video diffusion at scale  <" not in out  # the seed itself is never listed
+
+
+def test_neither_query_nor_like_is_a_clear_error(papers_file):
+    with pytest.raises(CommandError, match=r"give a query, --like SEEDS\.jsonl, or both"):
+        run(jsonl=str(papers_file))

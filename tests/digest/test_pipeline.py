@@ -385,3 +385,55 @@ def test_a_non_smtp_email_backend_still_gets_every_digest(settings):
     (message,) = mail.outbox
     assert message.to == ["zoe@example.org"]
     assert message.message().as_bytes().startswith(b"From: ")
+
+
+def marked(html: str) -> list[str]:
+    """The highlighted words of an email's HTML part, as a reader sees them."""
+    import html as html_lib
+
+    return [html_lib.unescape(m) for m in re.findall(r"<mark[^>]*>(.*?)</mark>", html)]
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_the_why_line_says_an_acronym_matched_as_its_long_form_in_both_parts(smtp_sink):
+    paper_make(
+        title="Planning Agents Built on Large Language Models",
+        abstract="We let large language models plan multi-step tasks as agents.",
+        ingested_at=MORNING - timedelta(hours=1),
+    )
+    subscriber_make(email="bo@example.org", interests=["LLM agents"])
+
+    send_day()
+
+    (message,) = smtp_sink.messages()
+    text, html = body(message, "plain"), body(message, "html")
+    assert "Matches: LLM agents (LLM, as 'large language model')" in " ".join(text.split())
+    assert "Matches: LLM agents (LLM, as 'large language model')</p>" in html
+    # The highlight covers the form the paper has, in the title and in the snippet.
+    assert "Large Language Models" in marked(html) and "large language models" in marked(html)
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_the_why_line_says_a_british_spelling_matched_as_the_american_one_in_both_parts(smtp_sink):
+    paper_make(
+        title="Faster Optimization of Sparse Networks",
+        abstract="We study the optimization of sparse networks and their training behavior.",
+        ingested_at=MORNING - timedelta(hours=1),
+    )
+    paper_make(
+        title="Optimisation in the Wild",
+        abstract="A British paper on optimisation.",
+        ingested_at=MORNING - timedelta(hours=1),
+    )
+    subscriber_make(email="cy@example.org", interests=["optimisation"])
+
+    send_day()
+
+    (message,) = smtp_sink.messages()
+    text, html = " ".join(body(message, "plain").split()), " ".join(body(message, "html").split())
+    assert "Faster Optimization" in text and "Optimisation in the Wild" in text
+    # Only the paper that spells it the other way says so; the other matched the word as written.
+    assert text.count("Matches: optimisation (optimisation, as 'optimization')") == 1
+    assert text.count("Matches: optimisation") == 2
+    assert html.count("Matches: optimisation (optimisation, as 'optimization')</p>") == 1
+    assert {"Optimization", "optimization", "Optimisation", "optimisation"} <= set(marked(html))

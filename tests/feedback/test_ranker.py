@@ -44,6 +44,15 @@ def test_no_model_below_five_likes_and_three_dislikes(docs):
     assert ranker_train(liked=liked[:5], disliked=disliked[:3]) is not None
 
 
+def test_a_library_is_a_prior_a_reader_needs_fewer_likes_with(docs):
+    liked, disliked = topics(docs)
+    library = liked[5:8]
+    assert ranker_train(liked=liked[:2], disliked=disliked[:3], prior=library) is not None
+    model = ranker_train(liked=liked[:2], disliked=disliked[:3], prior=library)
+    unseen_liked, unseen_disliked = rank(model, liked[8:]), rank(model, disliked[3:])
+    assert auc(unseen_liked, unseen_disliked) > 0.8
+
+
 def test_the_same_feedback_always_gives_the_same_ordering(docs):
     liked, disliked = topics(docs)[0][:6], topics(docs)[1][:4]
     orders = []

@@ -126,7 +126,9 @@ def test_make_demo_then_make_run_serves_a_styled_site_where_the_demo_links_work(
     email, password = re.search(r"log in as (\S+@\S+) with the password (\S+)", out).groups()
     # The demo subscriber we log in as has an email among the files the summary lists.
     files = [Path(path) for path in re.findall(r"^\s+(/\S+\.vm)$", out, re.MULTILINE)]
-    assert len(files) == 5  # four keyword subscribers and Tess, who chose trending papers (issue 19)
+    assert (
+        len(files) == 6
+    )  # four keyword subscribers, Tess (trending papers, issue 19) and Lin (papers like her library, issue 17)
     messages = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in files]
     assert any(str(m["Subject"]).startswith("Trending today: ") for m in messages)
     message = next(m for m in messages if m["To"] == email)

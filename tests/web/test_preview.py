@@ -206,6 +206,7 @@ def test_the_preview_finds_a_spelled_out_acronym_and_says_how_it_matched(ada_cli
     assert "<strong>1</strong> paper matched" in html
     html = ada_client.get("/preview/", {"q": "modeling", "fragment": "1"}).content.decode()
     assert "<mark>modelling</mark>" in html
+    assert "modeling, as &#x27;modelling&#x27;" in html
 
 
 def test_the_query_help_shows_the_exact_word_syntax_and_the_equivalences(ada_client):

@@ -29,6 +29,8 @@ from django.utils import timezone
 from digest.mailsink import free_port
 
 DEMO_PAPERS = Path(__file__).resolve().parents[2] / "demo" / "papers.jsonl"
+# Lin writes no query: her digest is "papers like these", from her library (issue 17).
+DEMO_LIBRARY = ("lin@demo.paperboy.test", Path(__file__).resolve().parents[2] / "demo" / "library.bib", "UTC")
 
 # Who the demo sends to, and what they care about.
 DEMO_SUBSCRIBERS = [
@@ -59,6 +61,8 @@ class Command(BaseCommand):
         for email, interests, tz in DEMO_SUBSCRIBERS:
             demo_subscriber_ensure(email=email, interests=interests, tz=tz, password=password)
             self.stdout.write(f"  {email:<28} {' | '.join(interests)}")
+        demo_library_ensure(*DEMO_LIBRARY)
+        self.stdout.write(f"  {DEMO_LIBRARY[0]:<28} papers like the 2 in {DEMO_LIBRARY[1].name}")
         demo_trending_ensure(trending=DEMO_TRENDING, section=DEMO_SECTION)
         self.stdout.write(f"  {DEMO_TRENDING:<28} (trending papers, no query)")
 
@@ -209,6 +213,16 @@ def demo_trending_ensure(*, trending: str, section: tuple[str, int]) -> None:
     for email, digest, size in ((trending, Subscription.Digest.TRENDING, 0), (section[0], "keywords", section[1])):
         subscription = Subscription.objects.get(user__email=email)
         subscription_trending_set(subscription=subscription, digest=digest, section=size)
+
+
+def demo_library_ensure(email: str, path: Path, tz: str) -> None:
+    from digest.library.services import library_import_file
+    from digest.models import Subscription
+
+    demo_subscriber_ensure(email=email, interests=[], tz=tz)
+    subscription = Subscription.objects.get(user__email=email)
+    if not subscription.library.exists():
+        library_import_file(subscription=subscription, name=path.name, data=path.read_bytes())
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

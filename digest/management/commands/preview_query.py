@@ -4,6 +4,8 @@ manage.py preview_query "diffusion -medical" --jsonl papers.jsonl          # pap
 manage.py preview_query 'title:"graph neural"' --days 3 --limit 5         # the last 3 days in the DB
 manage.py preview_query "LLM agents" --jsonl papers.jsonl --format jsonl  # one JSON object per match
 manage.py preview_query --trending --categories cs.CV,cs.LG --format jsonl  # today's trending papers, best first
+manage.py preview_query --like seeds.jsonl --jsonl papers.jsonl            # the papers most like these
+manage.py preview_query "diffusion" --like seeds.jsonl --jsonl papers.jsonl  # that interest and that library
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from digest.ingest.text import title_key
+from digest.library.combine import pool_size
+from digest.library.planning import digest_with_library
+from digest.library.records import LibraryPaperDoc
+from digest.library.similarity import LibraryIndex
 from digest.matching import PaperDoc, PaperIndex, Profile, QueryError, match_profile, parse_query, validate_muted
 
 
@@ -81,10 +88,15 @@ def docs_from_db(days: int) -> tuple[list[PaperDoc], dict[int, dict]]:
 
 
 class Command(BaseCommand):
-    help = "Show the papers a query would match (from a JSON Lines file or the last N days), best first."
+    help = (
+        "Show the papers a query and/or a library (--like) would bring (from a JSON Lines file or the last N days),"
+        " best first."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("query", nargs="?", default=None, help='an interest query, e.g. "diffusion -medical"')
+        parser.add_argument(
+            "query", nargs="?", default="", help='an interest query, e.g. "diffusion -medical" (optional with --like)'
+        )
         parser.add_argument(
             "--trending",
             action="store_true",
@@ -96,6 +108,12 @@ class Command(BaseCommand):
             metavar="LIST",
             help="with --trending: only these arXiv categories (cs.CV,cs.LG)",
         )
+        parser.add_argument(
+            "--like",
+            type=Path,
+            metavar="SEEDS",
+            help="a library: papers (ingest JSON Lines) to find more of; they are never listed themselves",
+        )
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--jsonl", type=Path, metavar="FILE", help="papers from a JSON Lines file (ingest format)")
         source.add_argument("--days", type=int, metavar="N", help="papers ingested in the last N days (default 1)")
@@ -105,48 +123,101 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["trending"]:
+            if options["like"] is not None:
+                raise CommandError("--trending lists the database's trending papers: give no --like")
             return self._trending(options)
-        if not options["query"]:
-            raise CommandError('Give a query (e.g. "diffusion -medical"), or --trending for the trending papers.')
         if options["categories"]:
             raise CommandError("--categories only applies with --trending; in a query write category:cs.CV")
+        query = options["query"] or ""
         try:
-            parse_query(options["query"])
+            if query:
+                parse_query(query)
             muted = tuple(validate_muted(w) for w in options["muted"])
         except QueryError as err:
             raise CommandError(str(err)) from err
+        if not query and options["like"] is None:
+            raise CommandError("give a query, --like SEEDS.jsonl, or both (or --trending for the trending papers)")
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1")
+        warn = lambda msg: self.stderr.write(f"warning: {msg}")  # noqa: E731
 
+        docs, extras = self._pool(options, warn)
+
+        limit = options["limit"]
+        everything = []
+        if query:
+            index = PaperIndex.build(docs)
+            # Every match is counted; the best --limit of them are shown.
+            everything = match_profile(index, Profile(key=0, interests=(query,), muted=muted, limit=len(docs) or 1))
+        matches = everything
+        if options["like"] is not None:
+            seeds, _ = docs_from_jsonl(Path(options["like"]), lambda msg: warn(f"{options['like']}: {msg}"))
+            if not seeds:
+                raise CommandError(f"{options['like']}: no papers to find more of")
+            library = [LibraryPaperDoc(key=f"seed:{d.key}", title=d.title, abstract=d.abstract) for d in seeds]
+            own = _seed_papers(docs, extras, seeds, self._seed_ids(options["like"]))
+            # Fused as a digest of --limit is (pool_size(limit) of each list); the count is that fused
+            # pool's (at most 3x --limit), and the best --limit of it are shown.
+            everything = digest_with_library(
+                matches=everything,
+                index=LibraryIndex.build(docs),
+                library=library,
+                own=own,
+                limit=pool_size(limit),
+                pool=pool_size(limit),
+            )
+            matches = everything
+        matches = matches[:limit]
+        self._write(options, query, docs, extras, matches, len(everything))
+
+    @staticmethod
+    def _pool(options, warn):
+        """The papers to rank: a JSON Lines file, or the last --days days in the database."""
         if options["jsonl"] is not None:
-            docs, extras = docs_from_jsonl(Path(options["jsonl"]), lambda msg: self.stderr.write(f"warning: {msg}"))
-        else:
-            days = options["days"] if options["days"] is not None else 1
-            if days < 1:
-                raise CommandError("--days must be at least 1")
-            docs, extras = docs_from_db(days)
+            return docs_from_jsonl(Path(options["jsonl"]), warn)
+        days = options["days"] if options["days"] is not None else 1
+        if days < 1:
+            raise CommandError("--days must be at least 1")
+        return docs_from_db(days)
 
-        index = PaperIndex.build(docs)
-        # Every match is counted; the best --limit of them are shown.
-        everything = match_profile(
-            index, Profile(key=0, interests=(options["query"],), muted=muted, limit=len(docs) or 1)
-        )
-        matches = everything[: options["limit"]]
+    @staticmethod
+    def _seed_ids(path: Path) -> set[str]:
+        ids = set()
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and row.get("id"):
+                ids.add(str(row["id"]))
+        return ids
+
+    def _write(self, options, query, docs, extras, matches, total: int) -> None:
         titles = {d.key: d.title for d in docs}
         if options["format"] == "jsonl":
             for m in matches:
-                record = {"title": titles[m.paper_key], "score": round(m.score, 4), "matches": list(m.matched_terms)}
+                record = {
+                    "title": titles[m.paper_key],
+                    "score": round(m.score, 4),
+                    "matches": list(m.matched_terms),
+                    "reasons": [r.interest for r in m.reasons],
+                }
                 self.stdout.write(json.dumps(record, ensure_ascii=False))
             return
-        shown = f" (the best {len(matches)} shown)" if len(matches) < len(everything) else ""
+        what = " and ".join(x for x in (query, f"papers like {options['like']}" if options["like"] else "") if x)
+        shown = f" (the best {len(matches)} shown)" if len(matches) < total else ""
         self.stdout.write(
-            f"{len(everything)} match{'es' if len(everything) != 1 else ''} among {len(docs)} "
-            f"paper{'s' if len(docs) != 1 else ''}{shown} for: {options['query']}"
+            f"{total} match{'es' if total != 1 else ''} among {len(docs)} "
+            f"paper{'s' if len(docs) != 1 else ''}{shown} for: {what}"
         )
         for rank, m in enumerate(matches, start=1):
             url = extras.get(m.paper_key, {}).get("url") or ""
             self.stdout.write(f"{rank:>3}. [{m.score:.2f}] {titles[m.paper_key]}" + (f"  <{url}>" if url else ""))
-            self.stdout.write(f"     matched: {', '.join(m.described_terms)}")
+            if m.matched_terms:
+                self.stdout.write(f"     matched: {', '.join(m.described_terms)}")
+            for reason in m.reasons:
+                if not reason.terms:
+                    self.stdout.write(f"     {reason.interest}")
             self.stdout.write(f"     {m.snippet}")
 
     def _trending(self, options) -> None:
@@ -178,3 +249,13 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(cards)} trending paper(s){where} of the last {days} day(s), by upvotes:")
         for place, card in enumerate(cards, start=1):
             self.stdout.write(f"{place:>3}. [▲ {card.upvotes}, #{card.rank} on Hugging Face] {card.title}")
+
+
+def _seed_papers(docs, extras, seeds, seed_ids: set[str]) -> frozenset[int]:
+    """The pool's papers that are seed papers (same id, or same title): never listed."""
+    titles = {title_key(s.title) for s in seeds}
+    return frozenset(
+        d.key
+        for d in docs
+        if title_key(d.title) in titles or (seed_ids and str(extras.get(d.key, {}).get("id") or "") in seed_ids)
+    )

@@ -78,6 +78,7 @@ def test_a_card_key_takes_each_field_from_the_item_field_of_that_name():
         snippet_spans=((4, 11),),
         interests=("an interest",),
         near_miss="a near miss",
+        matched_as=("LLM, as 'large language model'",),
     )
     day = ada_email().digest_date
 
