@@ -37,6 +37,7 @@ from pathlib import Path
 
 from benchmarks.counting_sink import Sink
 from benchmarks.processes import cpu_seconds, postgres_pids, process_tree
+from benchmarks.readers import readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
@@ -89,10 +90,7 @@ def papers_load(limit: int = 400) -> list[dict]:
 
 def world_seed(*, subscribers: int, now: datetime) -> int:
     """Papers ingested an hour ago and ``subscribers`` verified readers due in this hour."""
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import User
-    from digest.models import Interest, Paper, Subscription
+    from digest.models import Paper
 
     rng = random.Random(11)
     papers = papers_load()
@@ -113,23 +111,7 @@ def world_seed(*, subscribers: int, now: datetime) -> int:
         ],
         batch_size=1000,
     )
-    users = User.objects.bulk_create(
-        [User(email=f"reader{n:05d}@example.org", password="!") for n in range(subscribers)], batch_size=2000
-    )
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users], batch_size=2000
-    )
-    subs = Subscription.objects.bulk_create(
-        [Subscription(user=u, send_hour=now.hour, timezone="UTC", max_papers=10) for u in users], batch_size=2000
-    )
-    Interest.objects.bulk_create(
-        [
-            Interest(subscription=s, query=q, position=i)
-            for s in subs
-            for i, q in enumerate(rng.sample(INTERESTS, rng.randint(1, 3)))
-        ],
-        batch_size=5000,
-    )
+    readers_seed(subscribers=subscribers, now=now, interests=INTERESTS, rng=rng)
     return len(papers)
 
 

@@ -28,6 +28,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from benchmarks.readers import readers_seed
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
 INTERESTS = (
@@ -73,10 +75,7 @@ def papers_load() -> list[dict]:
 
 
 def world_seed(*, subscribers: int, now: datetime) -> tuple[int, int]:
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import User
-    from digest.models import Interest, Paper, Subscription
+    from digest.models import Paper
 
     rng = random.Random(11)
     papers = papers_load()
@@ -98,23 +97,7 @@ def world_seed(*, subscribers: int, now: datetime) -> tuple[int, int]:
         ],
         batch_size=1000,
     )
-    users = User.objects.bulk_create(
-        [User(email=f"reader{n:06d}@example.org", password="!") for n in range(subscribers)], batch_size=2000
-    )
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users], batch_size=2000
-    )
-    subs = Subscription.objects.bulk_create(
-        [Subscription(user=u, send_hour=now.hour, timezone="UTC", max_papers=10) for u in users], batch_size=2000
-    )
-    Interest.objects.bulk_create(
-        [
-            Interest(subscription=s, query=q, position=i)
-            for s in subs
-            for i, q in enumerate(rng.sample(INTERESTS, rng.randint(1, 3)))
-        ],
-        batch_size=5000,
-    )
+    readers_seed(subscribers=subscribers, now=now, interests=INTERESTS, rng=rng)
     return len(papers), sum(1 for n in range(len(papers)) if n % 4 == 0)
 
 

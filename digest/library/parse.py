@@ -102,9 +102,15 @@ def _text_size_check(text: str) -> None:
         raise LibraryImportError([f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"])
 
 
-def _entries_check(citations: list[Citation]) -> None:
+def _entries_check(citations: list[Citation], *, problems: list[str], none_found: str) -> list[Citation]:
+    """All or nothing: any problem, no entry at all, or too many entries refuse the whole import."""
+    if problems:
+        raise LibraryImportError(problems)
+    if not citations:
+        raise LibraryImportError([none_found])
     if len(citations) > MAX_ENTRIES:
         raise LibraryImportError([f"{len(citations)} entries: at most {MAX_ENTRIES} can be imported at once"])
+    return citations
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,12 +161,11 @@ def citations_from_bibtex(text: str) -> list[Citation]:
             problems.append(f"{where}: no title, arXiv id or DOI")
             continue
         citations.append(citation)
-    if problems:
-        raise LibraryImportError(problems)
-    if not citations:
-        raise LibraryImportError(["no BibTeX entries found (a BibTeX file has entries like @article{key, ...})"])
-    _entries_check(citations)
-    return citations
+    return _entries_check(
+        citations,
+        problems=problems,
+        none_found="no BibTeX entries found (a BibTeX file has entries like @article{key, ...})",
+    )
 
 
 def _bibtex_error(block) -> str:
@@ -240,12 +245,11 @@ def citations_from_ris(text: str) -> list[Citation]:
             problems.append(f"{where}: no title, arXiv id or DOI")
             continue
         citations.append(citation)
-    if problems:
-        raise LibraryImportError(problems)
-    if not citations:
-        raise LibraryImportError(["no RIS records found (a record starts with “TY  - …” and ends with “ER  -”)"])
-    _entries_check(citations)
-    return citations
+    return _entries_check(
+        citations,
+        problems=problems,
+        none_found="no RIS records found (a record starts with “TY  - …” and ends with “ER  -”)",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,12 +280,7 @@ def citations_from_identifiers(text: str) -> list[Citation]:
             if ident not in seen:
                 seen.add(ident)
                 citations.append(citation)
-    if problems:
-        raise LibraryImportError(problems)
-    if not citations:
-        raise LibraryImportError(["paste at least one arXiv id, DOI or paper link"])
-    _entries_check(citations)
-    return citations
+    return _entries_check(citations, problems=problems, none_found="paste at least one arXiv id, DOI or paper link")
 
 
 def identifier_parse(token: str, *, where: str) -> Citation | None:
