@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 _FINEST = 16  # buckets: a float32's sign, exponent and 7 bits of mantissa at most ...
-_HISTOGRAM = 8_000_000  # ... as long as (rows x buckets) stays within this many cells
+_HISTOGRAM = 2_000_000  # ... as long as (rows x buckets) stays within this many cells
 
 
 def top_per_row(
