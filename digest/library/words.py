@@ -79,7 +79,7 @@ class TermVector:
         """The stored vector, or None when there is none (or of another format: count again)."""
         if not data or data.get("v") != TERMS_FORMAT:
             return None
-        hashes = np.frombuffer(base64.b64decode(data["h"]), dtype="<i8").astype(np.int64)
+        hashes = np.frombuffer(base64.b64decode(data["h"]), dtype="<i8").astype(np.int64, copy=False)  # read-only
         counts = np.frombuffer(base64.b64decode(data["n"]), dtype="<i4").astype(np.float64)
         return cls(hashes, counts)
 
