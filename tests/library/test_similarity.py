@@ -155,3 +155,11 @@ def test_top_per_row_is_each_rows_best_by_score_then_column(rows, limit, decimal
         mine = sorted(((-v, k[1]) for k, v in entries if k[0] == row))[:limit]
         expected += [(row, col, -neg) for neg, col in mine]
     assert [(int(r[i]), int(c[i]), float(v)) for i, v in zip(keep, values, strict=True)] == expected
+
+
+def test_the_library_weighs_a_title_as_the_keyword_engine_does():
+    from digest.library import words as library_words
+    from digest.matching import index as engine_index
+
+    assert library_words.TITLE_WEIGHT == engine_index.TITLE_WEIGHT
+    assert TermVector.from_json({"v": library_words.TERMS_FORMAT - 1, "h": "", "n": ""}) is None  # counted again
