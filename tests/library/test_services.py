@@ -11,13 +11,13 @@ import time_machine
 from digest.library.parse import LibraryImportError
 from digest.library.resolve import arxiv_lookup_from_settings
 from digest.library.selectors import libraries_for, library_entries_of
-from digest.library.words import TERMS_FORMAT
 from digest.library.services import (
     library_add_papers,
     library_import_file,
     library_import_identifiers,
     library_item_remove,
 )
+from digest.library.words import TERMS_FORMAT
 from digest.models import Delivery, Feedback, LibraryItem, LibraryPaper, SentPaper
 from tests.digest.test_pipeline import body, send_day
 from tests.factories import paper_make, subscriber_make
