@@ -218,9 +218,9 @@ class _Neighbours:
 
     def cosine_of(self, seeds: np.ndarray, papers: np.ndarray) -> np.ndarray:
         """The cosine of each (library paper, day's paper) pair; -1 where it is not a neighbour."""
-        if self.table is not None:
-            found = self.table[seeds, papers].astype(np.float64)
-            return np.where(found > 0, found, -1.0)
+        if self.table is not None:  # float32, as stored (one flat gather; the cast to float64 is exact)
+            found = self.table.ravel()[seeds * self.n + papers]
+            return np.where(found > 0, found, np.float32(-1.0))
         keys = seeds * max(self.n, 1) + papers
         if not len(self.pair_keys):
             return np.full(len(keys), -1.0)
@@ -424,12 +424,14 @@ def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb:
         return none, np.zeros(0), none, np.zeros(0)
     counts = np.diff(members.indptr)[rows]
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
-    seed = members.indices[np.repeat(members.indptr[rows], counts) + offset].astype(np.int64)
-    sims = nb.cosine_of(seed, np.repeat(cols, counts))
+    # Each entry's library papers: (its library's first place in ``members.indices``) + 0, 1, 2, ...
+    place = np.repeat(members.indptr[rows] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
+    seed = members.indices[place].astype(np.int64)
+    sims = nb.cosine_of(seed, np.repeat(cols.astype(np.int64), counts))
     first, first_sim = _group_best(sims, starts, counts)
     sims[first] = -1.0
     second, second_sim = _group_best(sims, starts, counts)
+    first_sim, second_sim = first_sim.astype(np.float64), second_sim.astype(np.float64)
     second_ok = (counts > 1) & (second_sim > 0) & (second_sim >= SECOND_REASON * first_sim)
     return seed[first], first_sim, np.where(second_ok, seed[second], -1), np.where(second_ok, second_sim, 0.0)
 

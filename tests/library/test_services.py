@@ -17,6 +17,7 @@ from digest.library.services import (
     library_import_identifiers,
     library_item_remove,
 )
+from digest.library.words import TERMS_FORMAT
 from digest.models import Delivery, Feedback, LibraryItem, LibraryPaper, SentPaper
 from tests.digest.test_pipeline import body, send_day
 from tests.factories import paper_make, subscriber_make
@@ -36,7 +37,7 @@ def test_a_zotero_export_is_stored_once_and_shared_between_libraries():
     library_import_file(subscription=bo, name="zotero.bib", data=samples.ZOTERO_BIBTEX.encode())
     assert LibraryPaper.objects.count() == 2
     kaplan = LibraryPaper.objects.get(key="arxiv:2001.08361")
-    assert kaplan.abstract.startswith("We study") and kaplan.terms["v"] == 2
+    assert kaplan.abstract.startswith("We study") and kaplan.terms["v"] == TERMS_FORMAT
     again = library_import_file(subscription=ada, name="My Library.bib", data=samples.ZOTERO_BIBTEX.encode())
     assert (again.added, again.already) == (0, 2)
     assert [e.source for e in library_entries_of(subscription=ada)] == ["BibTeX file", "BibTeX file"]

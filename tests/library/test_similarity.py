@@ -142,15 +142,24 @@ def test_words_fold_plurals_and_pair_neighbours_but_drop_stop_words():
 @given(
     rows=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 30), st.integers(1, 40)), min_size=1, max_size=120),
     limit=st.integers(1, 6),
+    decimals=st.sampled_from([None, 3]),
 )
-def test_top_per_row_is_each_rows_best_by_score_then_column(rows, limit):
+def test_top_per_row_is_each_rows_best_by_score_then_column(rows, limit, decimals):
     entries = sorted({(r, c): s / 8 for r, c, s in rows}.items())  # CSR order, integer eighths make ties
     r = np.array([k[0] for k, _ in entries])
     c = np.array([k[1] for k, _ in entries])
     s = np.array([v for _, v in entries])
-    keep, values = top_per_row(r, c, s, 6, np.full(6, limit))
+    keep, values = top_per_row(r, c, s, 6, np.full(6, limit), decimals=decimals)  # 3: one packed sort key
     expected = []
     for row in range(6):
         mine = sorted(((-v, k[1]) for k, v in entries if k[0] == row))[:limit]
         expected += [(row, col, -neg) for neg, col in mine]
     assert [(int(r[i]), int(c[i]), float(v)) for i, v in zip(keep, values, strict=True)] == expected
+
+
+def test_the_library_weighs_a_title_as_the_keyword_engine_does():
+    from digest.library import words as library_words
+    from digest.matching import index as engine_index
+
+    assert library_words.TITLE_WEIGHT == engine_index.TITLE_WEIGHT
+    assert TermVector.from_json({"v": library_words.TERMS_FORMAT - 1, "h": "", "n": ""}) is None  # counted again
