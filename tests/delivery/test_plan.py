@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.delivery.plan import deliveries_plan
 from digest.models import Delivery, DeliveryRun
@@ -38,3 +40,87 @@ def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(mon
     assert plan.planned == 5 == len(readers)
     again = deliveries_plan(on_chunks=on_chunks)
     assert again.run is None and len(handed) == 3, "a second plan of the same slot plans nothing new"
+
+
+def test_the_due_subscribers_are_split_into_bounded_shards_that_plan_only_their_own(settings):
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    readers = readers_due(5, prefix="shard")
+    from django.utils import timezone
+
+    from digest.delivery.plan import deliveries_plan_shard, plan_shards
+
+    now = timezone.now()
+    shards = plan_shards(now=now)
+    ids = [r.id for r in readers]
+    assert shards == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
+
+    second = deliveries_plan_shard(first_id=ids[2], last_id=ids[3], now=now)
+    assert sorted(Delivery.objects.values_list("subscription_id", flat=True)) == ids[2:4]
+    assert second.planned == 2 and len(second.chunks) == 1
+    # Planned again (a redelivered task, a second planner): nothing twice, and the others are still due.
+    assert deliveries_plan_shard(first_id=ids[2], last_id=ids[3], now=now).planned == 0
+    assert plan_shards(now=now) == [(ids[0], ids[1]), (ids[4], ids[4])]
+    assert deliveries_plan(now=now).planned == 3
+    assert Delivery.objects.count() == 5 and plan_shards(now=now) == []
+
+
+def test_the_shards_of_one_window_build_its_paper_index_once_per_process(monkeypatch, settings):
+    from digest.delivery import plan as delivery_plan
+    from digest.matching import PaperIndex
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    builds = []
+    real_build = PaperIndex.build.__func__
+    monkeypatch.setattr(PaperIndex, "build", classmethod(lambda cls, docs: builds.append(1) or real_build(cls, docs)))
+    monkeypatch.setattr(delivery_plan, "_WINDOWS", type(delivery_plan._WINDOWS)())
+    readers_due(6, prefix="window")
+
+    plan = deliveries_plan()
+
+    assert plan.planned == 6 and len(builds) == 1, "three shards, one index"
+    assert Delivery.objects.filter(state=Delivery.State.PENDING).count() == 6
+
+
+def test_a_window_whose_papers_changed_is_built_again(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from digest.delivery import plan as delivery_plan
+    from tests.factories import paper_make
+
+    monkeypatch.setattr(delivery_plan, "_WINDOWS", type(delivery_plan._WINDOWS)())
+    now = datetime.now(UTC)
+    start = now - timedelta(days=1)
+    paper_make(title="Diffusion one", abstract="diffusion", ingested_at=now - timedelta(hours=2))
+    first = delivery_plan.plan_window(start=start, end=now)
+    assert delivery_plan.plan_window(start=start, end=now) is first
+    late = paper_make(title="Diffusion two", abstract="diffusion", ingested_at=now - timedelta(hours=1))
+    second = delivery_plan.plan_window(start=start, end=now)
+    assert second is not first and late.id in [d.key for d in second.docs]
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "paper": st.integers(0, 10**9),
+                "score": st.floats(0, 1e6, allow_nan=False),
+                "snippet": st.text(max_size=50),
+                "reasons": st.lists(
+                    st.fixed_dictionaries({"interest": st.text(max_size=10), "terms": st.lists(st.text(max_size=5))})
+                ),
+            }
+        ),
+        max_size=6,
+    ),
+    st.lists(st.integers(0, 5), max_size=12),
+)
+def test_content_json_writes_exactly_what_json_dumps_writes(entries, picks):
+    import json
+
+    from digest.content import ContentJson
+
+    encoder = ContentJson()
+    rows = [[entries[i] for i in picks if i < len(entries)], list(entries), []]
+    for content in rows + rows:  # the second time, from the kept texts
+        assert encoder.dumps(content) == json.dumps(content)
+        assert json.loads(encoder.dumps(content)) == content
