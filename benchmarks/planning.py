@@ -147,6 +147,22 @@ def world_seed(*, subscribers: int, papers: int, now: datetime, seed: int) -> di
     return timings
 
 
+def world_reset(*, now: datetime) -> float:
+    """``--reuse-database``: the world a previous run seeded, due again now (its rows and runs deleted,
+    every subscriber due this hour, the papers ingested an hour ago). Returns the seconds it took."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    due = now.replace(minute=0, second=0, microsecond=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE digest_delivery, digest_deliveryrun CASCADE")
+        cursor.execute("UPDATE digest_subscription SET next_due_at = %s", [due])
+        cursor.execute("UPDATE digest_paper SET ingested_at = %s", [now - timedelta(hours=1)])
+        cursor.execute("VACUUM ANALYZE digest_subscription")
+        cursor.execute("VACUUM ANALYZE digest_paper")
+    return time.perf_counter() - started
+
+
 def _profiles(corpus: list[dict], count: int, rng: random.Random) -> Iterator:
     """The matching benchmark's subscribers (3-8 of 4,000 interests), made in blocks to bound memory."""
     block = 100_000
@@ -262,7 +278,8 @@ def run(args) -> dict:
     os.environ.update(env)
     phases: dict[str, float] = {}
     started = time.perf_counter()
-    database_recreate(args.database_url)
+    if not args.reuse_database:
+        database_recreate(args.database_url)
     import django
 
     django.setup()
@@ -278,8 +295,11 @@ def run(args) -> dict:
     client = redis.Redis.from_url(args.redis_url)
     client.delete("planning", "sending", "celery")
     now = datetime.now(UTC)
-    seeding = world_seed(subscribers=args.subscribers, papers=args.papers, now=now, seed=args.seed)
-    phases.update({f"seed {name} (COPY)": s for name, s in seeding.items()})
+    if args.reuse_database:
+        phases.update({"reset the seeded world": world_reset(now=now)})
+    else:
+        seeding = world_seed(subscribers=args.subscribers, papers=args.papers, now=now, seed=args.seed)
+        phases.update({f"seed {name} (COPY)": s for name, s in seeding.items()})
 
     app.conf.task_always_eager = False
     measured = plan_measure(args=args, env=env, client=client, phases=phases)
@@ -338,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12")
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="plan again the world a previous run with the same --subscribers seeded (skips the seeding)",
+    )
     parser.add_argument("--skip-storage", action="store_true", help="skip the bytes-per-row and pruning measurement")
     args = parser.parse_args(argv)
     if os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1] == args.database_url.rsplit("/", 1)[-1]:

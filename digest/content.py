@@ -16,7 +16,7 @@ from typing import NotRequired, TypedDict, cast
 from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
-from digest.matching import Match
+from digest.matching import Match, match_share_key
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
@@ -86,6 +86,39 @@ class ContentJson:
                 found = texts[id(entry)] = (entry, json.dumps(entry))
             parts.append(found[1])
         return "[" + ", ".join(parts) + "]"
+
+
+class ContentShared:
+    """The planner's fast path to a row's ``content`` and its JSON text: each entry is made and
+    serialised once per (matched interests, paper, score) -- ``match_share_key`` -- and shared by every
+    subscriber whose match has that key, however their other interests differ; a match's key is found
+    without working out its explanation. The reference is ``content_from_matches`` + ``json.dumps``
+    (a property test checks they agree). ``content`` says None for anything it does not cover (a
+    suggestion, a match not made by ``match_profiles``): the caller takes the reference path then."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple, tuple[ContentEntry, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def content(self, matches: Sequence[Match]) -> tuple[list[ContentEntry], str] | None:
+        by_key = self._by_key
+        entries: list[ContentEntry] = []
+        texts: list[str] = []
+        for match in matches:
+            key = match_share_key(match)
+            if key is None:
+                return None
+            found = by_key.get(key)
+            if found is None:
+                if not match.reasons:  # a suggestion: content_split stores those last, labelled
+                    return None
+                entry = _content_entry(match, False)
+                found = by_key[key] = (entry, json.dumps(entry))
+            entries.append(found[0])
+            texts.append(found[1])
+        return entries, "[" + ", ".join(texts) + "]"
 
 
 def _content_entry(match: Match, suggested: bool) -> ContentEntry:

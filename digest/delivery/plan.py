@@ -27,21 +27,21 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from digest.content import ContentEntry, ContentJson, ContentMemo, content_from_matches
+from digest.content import ContentEntry, ContentJson, ContentMemo, ContentShared, content_from_matches
 from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import PlannedRow, deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
-from digest.matching import PaperDoc, PaperIndex, Profile, match_profiles
+from digest.matching import Match, PaperDoc, PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
     candidates_due,
     deliveries_pending_of_run,
     interests_by_subscription,
     sent_paper_ids,
-    subscriptions_due_ids,
+    subscriptions_due_shards,
     subscriptions_with_ranker,
     window_starts,
 )
@@ -85,11 +85,14 @@ class PlanWindow:
     index: PaperIndex | None
     memo: ContentMemo = field(default_factory=dict)  # subscribers with the same interests share entries
     encoder: ContentJson = field(default_factory=ContentJson)  # and the entries' JSON text
+    shared: ContentShared = field(default_factory=ContentShared)  # the fast path to both (plain matches)
 
     def memo_bounded(self) -> ContentMemo:
         # Shared entries bound the work, not the memory: past MEMO_MAX the memo starts again.
         if len(self.memo) > MEMO_MAX or len(self.encoder) > MEMO_MAX:
             self.memo, self.encoder = {}, ContentJson()
+        if len(self.shared) > MEMO_MAX:
+            self.shared = ContentShared()
         return self.memo
 
 
@@ -123,6 +126,15 @@ ContentMaker = Callable[[], tuple[list[ContentEntry], str]]
 def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[list[ContentEntry], str]:
     content = make()
     return content, encoder.dumps(content)
+
+
+def _content_of_matches(window: PlanWindow, found: list[Match], memo: ContentMemo) -> tuple[list[ContentEntry], str]:
+    """A subscriber's matches as stored: through the window's shared entries when they cover them
+    (``ContentShared``), else the reference way (``content_split``, with labelled suggestions)."""
+    made = window.shared.content(found)
+    if made is not None:
+        return made
+    return _content_made(window.encoder, functools.partial(content_split, found, memo))
 
 
 def match_candidates(
@@ -180,9 +192,7 @@ def match_candidates(
         for sub_id, matches in fresh.items():
             found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
             if found:
-                results[sub_id] = functools.partial(
-                    _content_made, window.encoder, functools.partial(content_split, found, memo)
-                )
+                results[sub_id] = functools.partial(_content_of_matches, window, found, memo)
         quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
         if quiet:
             notes = quiet_notes_for(profiles=quiet, index=index, exclude=already)
@@ -201,8 +211,7 @@ PLAN_BATCH = 1000  # rows written (and their chunks queued) per transaction whil
 def plan_shards(*, now: datetime, slot: date | None = None, size: int | None = None) -> list[tuple[int, int]]:
     """The due subscribers split into shards: (first id, last id), each holding at most ``size``
     (``PAPERBOY_PLAN_SHARD_SIZE``) of them. Only the due are read (the ``next_due_at`` index)."""
-    ids = subscriptions_due_ids(now=now, slot=slot)
-    return [(shard[0], shard[-1]) for shard in in_batches(ids, size or settings.PAPERBOY_PLAN_SHARD_SIZE)]
+    return subscriptions_due_shards(now=now, slot=slot, size=size or settings.PAPERBOY_PLAN_SHARD_SIZE)
 
 
 def run_open_for_shards(*, now: datetime, shards: Sequence[tuple[int, int]]) -> DeliveryRun:
@@ -342,15 +351,19 @@ def _plan_shard(
             )
             for c in batch
         ]
-        ids = [c.subscription_id for c in batch]
         with transaction.atomic():
-            deliveries_insert(rows=rows)
+            inserted = deliveries_insert(rows=rows)
             if slot is None:
                 subscriptions_reschedule(due_at={c.subscription_id: c.next_due_at for c in batch if c.next_due_at})
-            pending = deliveries_pending_of_run(run_id=run.id, subscription_ids=ids)
+            if inserted is None:  # the database did not say which rows are new (SQLite): ask it
+                ids = [c.subscription_id for c in batch]
+                pending = deliveries_pending_of_run(run_id=run.id, subscription_ids=ids)
+                written = Delivery.objects.filter(run=run, subscription_id__in=ids).count()
+            else:  # what this planner wrote; a row another planner got to first is theirs to queue
+                pending = sorted(i for i, state in inserted if state == Delivery.State.PENDING)
+                written = len(inserted)
             # Kept current batch by batch (shards of one run add theirs): the runs dashboard shows a
             # slot being planned, and a planner that dies half way leaves a run whose count matches its rows.
-            written = Delivery.objects.filter(run=run, subscription_id__in=ids).count()
             result.planned += written
             DeliveryRun.objects.filter(id=run.id).update(planned=F("planned") + written)
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]

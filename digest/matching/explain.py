@@ -174,6 +174,7 @@ class Explainer:
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
         self._row_keys: dict[int, tuple[int, ...]] = {}
+        self._texts = [q.text for q in queries]
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -223,12 +224,8 @@ class Explainer:
         are the same -- most profiles, for most papers -- and every later call on the same index
         (the planner's next shard of the window) share them. The reference, without the sharing, is
         ``explain`` + ``Highlighter.spans`` (a property test checks they agree)."""
-        qids = self._row_keys.get(row)
-        if qids is None:
-            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-            qids = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
-        matched = [q for q in qids if self._matches(q, doc)]
-        key = (tuple([self.queries[q].text for q in matched]), doc)
+        matched = self._matched(row, doc)
+        key = (tuple([self._texts[q] for q in matched]), doc)
         shared = self.index.explained
         found = shared.get(key)
         if found is None:
@@ -237,6 +234,20 @@ class Explainer:
                 shared.clear()  # bounded: a long-lived index (the preview's) starts again
             found = shared[key] = (reasons, *self.highlighter.spans(doc, terms))
         return found
+
+    def share_key(self, row: int, doc: int) -> tuple[tuple[str, ...], int]:
+        """(the texts of the profile's interests that matched the paper, in the profile's order; the
+        paper): what a match's explanation depends on, cheap to work out without making it."""
+        texts = self._texts
+        return (tuple([texts[q] for q in self._matched(row, doc)]), doc)
+
+    def _matched(self, row: int, doc: int) -> list[int]:
+        """The profile's interests (ids, in its order) that matched the paper."""
+        qids = self._row_keys.get(row)
+        if qids is None:
+            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
+            qids = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
+        return [q for q in qids if self._matches(q, doc)]
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms."""
@@ -324,6 +335,19 @@ class _LazyMatch(Match):
 
     def __reduce__(self):
         return (Match, self._fields())
+
+
+def match_share_key(match: Match) -> tuple | None:
+    """A key equal for two matches exactly when their stored form is (same paper, same score, the
+    same interests matched): (matched interest texts, paper index, score). None for a match that was
+    not made lazily by ``match_profiles`` (the caller then stores it the plain way)."""
+    if type(match) is not _LazyMatch:
+        return None
+    _, score, explainer, row, doc = match._d
+    if explainer is None:
+        return None
+    texts, _ = explainer.share_key(row, doc)
+    return (texts, doc, score)
 
 
 _new = object.__new__

@@ -124,3 +124,67 @@ def test_content_json_writes_exactly_what_json_dumps_writes(entries, picks):
     for content in rows + rows:  # the second time, from the kept texts
         assert encoder.dumps(content) == json.dumps(content)
         assert json.loads(encoder.dumps(content)) == content
+
+
+def test_rows_written_with_copy_are_those_the_unnest_insert_writes_and_only_new_ones_come_back():
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import connection, transaction
+
+    from digest.delivery.pg import PlannedRow, deliveries_insert, deliveries_insert_unnest
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    readers = readers_due(4, prefix="copy")
+    run = DeliveryRun.objects.create(slot=datetime.now(UTC).date())
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    # Text that COPY must escape: a backslash, a tab, a newline, quotes, non-ASCII.
+    content = [{"paper": 1, "score": 0.5, "snippet": 'a\\b\t"c"\nd é', "reasons": []}]
+
+    def row(subscription, **extra):
+        values = {
+            "subscription_id": subscription.id,
+            "run_id": run.id,
+            "slot": now.date(),
+            "kind": Delivery.Kind.DIGEST.value,
+            "state": Delivery.State.PENDING.value,
+            "send_at": now,
+            "expires_at": now + timedelta(hours=6),
+            "to_email": subscription.user.email,
+            "message_id": "<x@y>",
+            "content": content,
+            "paper_count": 1,
+            "last_error": "tab\there \\ back",
+            "planned_at": now,
+            "window_start": None,
+            "window_end": now,
+            **extra,
+        }
+        return PlannedRow(values=values, content_json=json.dumps(content))
+
+    with transaction.atomic():
+        deliveries_insert_unnest(rows=[row(readers[0]), row(readers[1])])
+        inserted = deliveries_insert(rows=[row(readers[1]), row(readers[2]), row(readers[3], state="skipped")])
+    assert sorted(state for _, state in inserted) == ["pending", "skipped"], "the row planned already is not new"
+    fields = ["slot", "kind", "state", "send_at", "expires_at", "content", "last_error", "attempts", "subject"]
+    by_unnest = Delivery.objects.filter(subscription=readers[0]).values(*fields).get()
+    by_copy = Delivery.objects.filter(subscription=readers[2]).values(*fields).get()
+    assert by_copy == by_unnest and by_copy["content"] == content
+    assert {i for i, _ in inserted} == set(
+        Delivery.objects.filter(subscription__in=readers[2:]).values_list("id", flat=True)
+    )
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_the_shards_cut_by_the_database_are_the_due_ids_cut_in_runs(size):
+    from django.utils import timezone
+
+    from digest.db import in_batches
+    from digest.selectors.delivery import subscriptions_due_ids, subscriptions_due_shards
+
+    readers_due(6, prefix=f"cut{size}-")
+    now = timezone.now()
+    ids = subscriptions_due_ids(now=now)
+    assert len(ids) == 6
+    assert subscriptions_due_shards(now=now, size=size) == [(b[0], b[-1]) for b in in_batches(ids, size)]

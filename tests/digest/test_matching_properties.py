@@ -204,3 +204,29 @@ def test_explanations_shared_through_the_index_are_those_worked_out_alone(rows, 
         assert [(m.paper_key, m.score, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in got] == [
             (m.paper_key, m.score, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in alone
         ]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(papers, st.lists(st.lists(queries(), min_size=1, max_size=3), min_size=2, max_size=6))
+def test_content_shared_by_match_key_is_what_each_match_stores_alone(rows, interest_lists):
+    """The planner's fast path (``ContentShared``: entries and JSON made once per matched interests,
+    paper and score, across calls on one index) stores what the reference stores for each subscriber:
+    ``content_split`` of their matches, written by ``json.dumps``."""
+    import json
+
+    from digest.content import ContentShared
+    from digest.feedback.personalise import content_split
+
+    assume(all(valid(q) for qs in interest_lists for q in qs))
+    docs = [PaperDoc(key, *row) for key, row in enumerate(rows)]
+    shared_index = PaperIndex.build(docs)
+    profiles = [Profile(k, tuple(qs), limit=5) for k, qs in enumerate(interest_lists)]
+    half = len(profiles) // 2
+    shared = ContentShared()
+    for batch in (profiles[:half], profiles[half:], profiles):  # later calls reuse the first ones' entries
+        for key, found in match_profiles(shared_index, batch).items():
+            made = shared.content(found)
+            assert made is not None
+            reference = content_split(match_profile(PaperIndex.build(docs), profiles[key]))
+            assert made[0] == reference
+            assert made[1] == json.dumps(reference)
