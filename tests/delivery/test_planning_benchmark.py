@@ -21,7 +21,7 @@ def test_the_planning_benchmark_plans_every_subscriber_and_prints_its_figures(co
     redis_url = os.environ.get("REDIS_URL", "")
     if not database.startswith("postgres") or not redis_url:
         service_missing("the planning benchmark needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)")
-    bench_db = database.rsplit("/", 1)[0] + "/pb_plan_test"
+    bench_db = database + "_plan_test"  # beside the test database: two checkouts never share it
     done = subprocess.run(
         [
             *(sys.executable, "-m", "benchmarks.planning", "--subscribers", "400", "--papers", "80"),
