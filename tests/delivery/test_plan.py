@@ -188,3 +188,50 @@ def test_the_shards_cut_by_the_database_are_the_due_ids_cut_in_runs(size):
     ids = subscriptions_due_ids(now=now)
     assert len(ids) == 6
     assert subscriptions_due_shards(now=now, size=size) == [(b[0], b[-1]) for b in in_batches(ids, size)]
+
+
+def test_the_beats_shards_plan_trending_and_library_only_subscribers_and_the_run_counts_them_all(settings):
+    """Issue 18 with 17 and 19: a subscriber with only a library, or the trending digest and no interest,
+    is due through the index like anyone else, and a run planned in shards adds up every shard's counts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from digest.delivery.plan import deliveries_plan_run_shard, plan_shards, run_open_for_shards
+    from digest.library.services import library_import_file
+    from digest.models import Subscription
+    from tests.factories import paper_make, subscriber_make
+    from tests.library import samples
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 1
+    now = timezone.now()
+    paper_make(
+        title="Diffusion models for protein design",
+        popularity=40,
+        categories=["cs.LG"],
+        ingested_at=now - timedelta(hours=1),
+        hf_url="https://huggingface.co/papers/2401.00001",
+    )
+    ada = subscriber_make(email="ada@example.org", interests=["diffusion"], send_hour=now.hour)
+    tess = subscriber_make(
+        email="tess@example.org", interests=[], send_hour=now.hour, digest=Subscription.Digest.TRENDING
+    )
+    lin = subscriber_make(email="lin@example.org", interests=[], send_hour=now.hour)
+    library_import_file(subscription=lin, name="a.bib", data=samples.SCHOLAR_BIBTEX.encode())
+    subscriber_make(email="nobody@example.org", interests=[], send_hour=now.hour)  # nothing to plan: never due
+
+    shards = plan_shards(now=now)
+    assert [first for first, _ in shards] == [ada.id, tess.id, lin.id]
+    run = run_open_for_shards(now=now, shards=shards)
+    for first, last in reversed(shards):
+        run.refresh_from_db()
+        assert run.planning_finished_at is None, "stamped planned only by the shard that strikes off the last"
+        deliveries_plan_run_shard(run_id=run.id, first_id=first, last_id=last, now=now)
+
+    run.refresh_from_db()
+    rows = {d.subscription_id: d for d in Delivery.objects.filter(run=run)}
+    assert sorted(rows) == sorted([ada.id, tess.id, lin.id])
+    assert rows[tess.id].state == Delivery.State.PENDING and rows[tess.id].content[0]["paper"]
+    assert rows[ada.id].state == Delivery.State.PENDING
+    assert (run.planned, run.trending) == (3, 1)
+    assert run.planning_finished_at is not None and plan_shards(now=now) == []
