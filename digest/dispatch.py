@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
+from celery import Task
 from django.conf import settings
 from django.db import transaction
 
@@ -33,30 +35,41 @@ def chunks_enqueue(chunks: Sequence[Sequence[int]]) -> None:
         transaction.on_commit(functools.partial(deliveries_send_chunk_task.delay, ids))
 
 
+def plan_shards_enqueue(*, task: Task, shards: Sequence[tuple[int, int]], now: datetime, run_id: int) -> None:
+    """Queue one planning task per shard (on the ``planning`` queue), once committed.
+
+    The task is passed in (``digest.tasks.planning.plan_shard_task``, by the beat): it queues its
+    chunks through this module, so importing it here would close a cycle."""
+    for first_id, last_id in shards:
+        transaction.on_commit(functools.partial(task.delay, first_id, last_id, now.isoformat(), run_id))
+
+
 def deliveries_enqueue(*, delivery_ids: Sequence[int]) -> None:
     """Hand rows to the delivery workers in chunks of ``PAPERBOY_CHUNK_SIZE`` once committed."""
     chunks_enqueue(list(in_batches(list(delivery_ids), settings.PAPERBOY_CHUNK_SIZE)))
 
 
 def broker_queue_empty() -> bool:
-    """True when the broker holds no task at all: none waiting in the queue and none handed to a worker
+    """True when the broker holds no task at all: none waiting in any queue and none handed to a worker
     and not yet acknowledged (running, prefetched, or waiting for its countdown). Only the Redis broker
     can tell; with any other, or when Redis does not answer, this says False (the safe answer: lost
     chunks are then found after PAPERBOY_REQUEUE_AFTER_SECONDS as before)."""
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return False
-    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    # Every queue: sending's chunks, planning's shards (a shard being planned queues chunks yet to come).
+    queues = {getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery"), *getattr(settings, "CELERY_TASK_QUEUES", {})}
     try:
         client = redis_client(url)
         pipe = client.pipeline()
-        pipe.llen(queue)
+        for queue in sorted(queues):
+            pipe.llen(queue)
         pipe.hlen("unacked")  # kombu's Redis transport keeps every delivered, unacknowledged message here
-        waiting, in_flight = pipe.execute()
+        counts = pipe.execute()
     except Exception:
         logger.warning("could not read the broker's queue length; lost chunks wait for the long requeue", exc_info=True)
         return False
-    return waiting == 0 and in_flight == 0
+    return not any(counts)
 
 
 def feed_fetch_enqueue(*, feed_id: int, only_if_due: bool = False) -> None:

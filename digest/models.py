@@ -169,9 +169,20 @@ class Subscription(models.Model):
     feed_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the next slot's send hour comes (UTC), so the beat reads only the subscribers due now.
+    # Kept by digest.delivery.schedule's rules: set when the hour, zone, frequency or pause changes
+    # and after each slot is planned. NULL (a new subscription) means "work it out at the next beat".
+    next_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["unsubscribed_at", "paused"], name="subscription_active")]
+        indexes = [
+            models.Index(fields=["unsubscribed_at", "paused"], name="subscription_active"),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="subscription_next_due",
+                condition=models.Q(paused=False, unsubscribed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Subscription of {self.user}"
@@ -209,6 +220,10 @@ class DeliveryRun(models.Model):
     planning_finished_at = models.DateTimeField(null=True, blank=True)
     # Of ``planned``, the trending subscribers' digests (the runs dashboard shows them apart).
     trending = models.PositiveIntegerField(default=0)
+    # The first ids of the shards queued for this run and not yet planned (the beat's sharded runs):
+    # the shard that empties it stamps planning_finished_at. Each shard removes its own id, so a shard
+    # planned twice (redelivered after its worker died) cannot finish the run early.
+    shards_open = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:

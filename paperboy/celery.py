@@ -13,7 +13,13 @@ app = Celery("paperboy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every task module, imported when a worker starts (digest/tasks/__init__.py imports none of them).
-app.conf.imports = ("digest.tasks.beat", "digest.tasks.delivery", "digest.tasks.ingest", "digest.feedback.tasks")
+app.conf.imports = (
+    "digest.tasks.beat",
+    "digest.tasks.delivery",
+    "digest.tasks.planning",
+    "digest.tasks.ingest",
+    "digest.feedback.tasks",
+)
 
 # Feeds are fetched on their own cadence; slots are planned every few minutes because each
 # subscriber's send hour is in their own time zone (a slot opens somewhere every 15-60 minutes).
@@ -24,6 +30,8 @@ app.conf.beat_schedule = {
     "send-due-account-emails": {"task": "accounts.account_emails_send_due", "schedule": crontab(minute="*")},
     # Chunks lost with the broker are queued again within minutes (docs/DELIVERY.md, "Lost chunks").
     "requeue-lost-chunks": {"task": "digest.requeue_lost_chunks", "schedule": crontab(minute="*")},
+    # Old digest rows keep only what is still needed (PAPERBOY_DELIVERY_PRUNE_DAYS).
+    "prune-deliveries": {"task": "digest.prune_deliveries", "schedule": crontab(hour=3, minute=17)},
     # Learned rankers are retrained in batches, never in a request.
     "retrain-rankers": {"task": "digest.feedback_retrain_rankers", "schedule": crontab(minute="*/30")},
 }

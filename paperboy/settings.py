@@ -208,6 +208,13 @@ PAPERBOY_POSTAL_ADDRESS = env_str("PAPERBOY_POSTAL_ADDRESS", "Paperboy · a self
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
 # Deliveries sent per Celery chunk task (one SMTP connection each).
 PAPERBOY_CHUNK_SIZE = env_int("PAPERBOY_CHUNK_SIZE", 200, minimum=1, maximum=5000)
+# Due subscribers per planning task (a shard): bounds a planning process's memory and the work a lost
+# worker leaves for the next beat; shards of one slot are planned in parallel by the planning workers.
+PAPERBOY_PLAN_SHARD_SIZE = env_int("PAPERBOY_PLAN_SHARD_SIZE", 5000, minimum=1, maximum=100_000)
+# After this many days a digest row keeps only what the archive, the feedback links and the
+# never-twice ledger need (its papers and why they matched); snippets and highlight spans are pruned,
+# and rows of digests that never went out (skipped, expired, cancelled) are deleted. 0 = keep all.
+PAPERBOY_DELIVERY_PRUNE_DAYS = env_int("PAPERBOY_DELIVERY_PRUNE_DAYS", 30, minimum=0)
 PAPERBOY_MAX_PAPERS_DEFAULT = env_int("PAPERBOY_MAX_PAPERS_DEFAULT", 10, minimum=1, maximum=100)
 # A slot not sent within this many hours after its send time expires instead of going out late.
 PAPERBOY_SEND_WINDOW_HOURS = env_float("PAPERBOY_SEND_WINDOW_HOURS", 6.0, minimum=0.1)
@@ -356,6 +363,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Planning and sending on their own queues, so a large slot being planned never holds every worker
+# process while digests wait (Procfile: `worker` sends, `planner` plans). A worker started without
+# -Q consumes every queue (make worker, tests, a one-host install).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "planning": {}, "sending": {}}
+CELERY_TASK_ROUTES = {
+    "digest.plan_due_slots": {"queue": "planning"},
+    "digest.plan_shard": {"queue": "planning"},
+    "digest.send_chunk": {"queue": "sending"},
+}
 CELERY_RESULT_EXPIRES = 3600
 # Must exceed the longest chunk: an unacked chunk is redelivered after this many seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("PAPERBOY_VISIBILITY_TIMEOUT", 3600, minimum=60)}

@@ -1,27 +1,36 @@
-"""Planning: who is due, what they get, and one ``Delivery`` row each (the batching lives here).
+"""Planning: who is due, what they get, and one ``Delivery`` row each (the sharding and batching live here).
 
-``deliveries_plan`` finds the subscribers whose slot has come, matches the day's papers for all of
-them in one pass of the matching engine, and writes one row each (UNIQUE subscriber + slot, so
-planning twice plans nothing new), ``PLAN_BATCH`` rows per transaction. The matched papers are
-stored on the row. Queueing the rows is the caller's (``on_chunks``): this module imports no task.
+The due subscribers are split into shards (``plan_shards``: bounded runs of ascending ids, found
+through the ``next_due_at`` index). ``deliveries_plan_shard`` plans one shard: it matches its
+subscribers against the papers of their window (``PlanWindow``: the papers and their index, built
+once per process and reused by every shard of the same window), writes one row each (UNIQUE
+subscriber + slot, so planning twice plans nothing new), ``PLAN_BATCH`` rows per transaction, and
+moves each subscriber's ``next_due_at`` to the following slot in the same transaction. The beat
+queues one task per shard (any number of workers plan in parallel); ``deliveries_plan`` runs them
+one after the other in-process (operators, ``make demo``, tests). Queueing the rows is the caller's
+(``on_chunks``): this module imports no task.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+import gc
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from digest.content import ContentEntry, ContentMemo, content_from_matches
+from digest.content import ContentEntry, ContentJson, ContentMemo, ContentShared, content_from_matches
 from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
-from digest.delivery.pg import deliveries_insert
+from digest.delivery.pg import PlannedRow, deliveries_insert
 from digest.delivery.schedule import Candidate, subscriber_zone
 from digest.delivery.trending import trending_merge, trending_test_content
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
@@ -29,17 +38,18 @@ from digest.feedback.quiet import quiet_notes_for
 from digest.library.combine import POOL_FACTOR as LIBRARY_POOL_FACTOR
 from digest.library.planning import digests_with_libraries
 from digest.library.selectors import subscription_ids_with_library
-from digest.matching import PaperIndex, Profile, match_profiles
+from digest.matching import Match, PaperDoc, PaperIndex, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
     candidates_due,
     deliveries_pending_of_run,
     interests_by_subscription,
     sent_paper_ids,
+    subscriptions_due_shards,
     subscriptions_with_ranker,
     window_starts,
 )
-from digest.selectors.papers import paper_docs_ingested_between
+from digest.selectors.papers import paper_docs_ingested_between, paper_window_fingerprint
 
 ChunksQueue = Callable[[list[list[int]]], None]
 
@@ -54,8 +64,83 @@ class PlanResult:
     trending: int = 0  # of planned: trending subscribers' digests
     chunks: list[list[int]] = field(default_factory=list)
 
+    def add(self, other: PlanResult) -> None:
+        self.run = self.run or other.run
+        self.papers = max(self.papers, other.papers)
+        self.planned += other.planned
+        self.skipped += other.skipped
+        self.expired += other.expired
+        self.trending += other.trending
+        self.chunks.extend(other.chunks)
 
-ContentMaker = Callable[[], list[ContentEntry]]
+
+@dataclass
+class PlanWindow:
+    """One paper window (start, end) and what every shard planning it shares within a process: the
+    papers, their index (with the engine's per-term caches), and the stored entries already made.
+
+    Built once per process per window by ``plan_window`` and kept for the next shards: the beat's
+    shards of one slot share one window end, and subscribers whose last digest went out in the same
+    run share its start. Anything else a window's subscribers share (a per-window list) belongs here.
+    """
+
+    start: datetime
+    end: datetime
+    fingerprint: tuple[int, int, int]
+    docs: list[PaperDoc]
+    index: PaperIndex | None
+    memo: ContentMemo = field(default_factory=dict)  # subscribers with the same interests share entries
+    encoder: ContentJson = field(default_factory=ContentJson)  # and the entries' JSON text
+    shared: ContentShared = field(default_factory=ContentShared)  # the fast path to both (plain matches)
+
+    def memo_bounded(self) -> ContentMemo:
+        # Shared entries bound the work, not the memory: past MEMO_MAX the memo starts again.
+        if len(self.memo) > MEMO_MAX or len(self.encoder) > MEMO_MAX:
+            self.memo, self.encoder = {}, ContentJson()
+        if len(self.shared) > MEMO_MAX:
+            self.shared = ContentShared()
+        return self.memo
+
+
+WINDOWS_KEPT = 4  # windows a planning process keeps (a slot has one or two; a few slots overlap)
+MEMO_MAX = 200_000  # stored entries a window keeps for sharing (~1 KB each)
+_WINDOWS: OrderedDict[tuple[datetime, datetime], PlanWindow] = OrderedDict()
+
+
+def plan_window(*, start: datetime, end: datetime) -> PlanWindow:
+    """The papers ingested in (start, end] and their index, built on first use in this process and
+    reused while the window still holds the same papers (one aggregate query checks: a paper hidden
+    or committed late since the window was built makes a new one)."""
+    key = (start, end)
+    fingerprint = paper_window_fingerprint(start=start, end=end)
+    window = _WINDOWS.get(key)
+    if window is None or window.fingerprint != fingerprint:
+        docs = paper_docs_ingested_between(start=start, end=end)
+        index = PaperIndex.build(docs) if docs else None
+        window = PlanWindow(start=start, end=end, fingerprint=fingerprint, docs=docs, index=index)
+        _WINDOWS[key] = window
+        while len(_WINDOWS) > WINDOWS_KEPT:
+            _WINDOWS.popitem(last=False)
+    _WINDOWS.move_to_end(key)
+    return window
+
+
+# Makes one subscriber's ``Delivery.content`` and its JSON text (what the row stores).
+ContentMaker = Callable[[], tuple[list[ContentEntry], str]]
+
+
+def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[list[ContentEntry], str]:
+    content = make()
+    return content, encoder.dumps(content)
+
+
+def _content_of_matches(window: PlanWindow, found: list[Match], memo: ContentMemo) -> tuple[list[ContentEntry], str]:
+    """A subscriber's matches as stored: through the window's shared entries when they cover them
+    (``ContentShared``), else the reference way (``content_split``, with labelled suggestions)."""
+    made = window.shared.content(found)
+    if made is not None:
+        return made
+    return _content_made(window.encoder, functools.partial(content_split, found, memo))
 
 
 def match_candidates(
@@ -79,11 +164,11 @@ def match_candidates(
     results: dict[int, ContentMaker] = {}
     paper_total: set[int] = set()
     for start, group in by_window.items():
-        docs = paper_docs_ingested_between(start=start, end=now)
-        if not docs:
+        window = plan_window(start=start, end=now)
+        docs, index = window.docs, window.index
+        if index is None:
             continue
         paper_total.update(doc.key for doc in docs)
-        index = PaperIndex.build(docs)
         ids = [c.subscription_id for c in group]
         already = sent_paper_ids(subscription_ids=ids, paper_ids=[d.key for d in docs])
         learners = subscriptions_with_ranker(subscription_ids=ids)
@@ -101,7 +186,7 @@ def match_candidates(
             for c in group
         ]
         limits = {c.subscription_id: c.max_papers for c in group}
-        memo: ContentMemo = {}  # subscribers with the same interests share their entries
+        memo = window.memo_bounded()
         fresh = {
             sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
             for sub_id, matches in match_profiles(index, profiles).items()
@@ -126,15 +211,33 @@ def match_candidates(
         for sub_id, matches in fresh.items():
             found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
             if found:
-                results[sub_id] = functools.partial(content_split, found, memo)
+                results[sub_id] = functools.partial(_content_of_matches, window, found, memo)
         quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
         if quiet:
             notes = quiet_notes_for(profiles=quiet, index=index, exclude=already)
-            results.update({sub_id: functools.partial(list, note) for sub_id, note in notes.items()})
+            results.update(
+                {
+                    sub_id: functools.partial(_content_made, window.encoder, functools.partial(list, note))
+                    for sub_id, note in notes.items()
+                }
+            )
     return results, len(paper_total)
 
 
 PLAN_BATCH = 1000  # rows written (and their chunks queued) per transaction while planning
+
+
+def plan_shards(*, now: datetime, slot: date | None = None, size: int | None = None) -> list[tuple[int, int]]:
+    """The due subscribers split into shards: (first id, last id), each holding at most ``size``
+    (``PAPERBOY_PLAN_SHARD_SIZE``) of them. Only the due are read (the ``next_due_at`` index)."""
+    return subscriptions_due_shards(now=now, slot=slot, size=size or settings.PAPERBOY_PLAN_SHARD_SIZE)
+
+
+def run_open_for_shards(*, now: datetime, shards: Sequence[tuple[int, int]]) -> DeliveryRun:
+    """The run the beat opens for the shards it queues: planned in full once every shard is struck off."""
+    return DeliveryRun.objects.create(
+        slot=now.date(), note=f"planned in {len(shards)} shard(s)", shards_open=[first for first, _ in shards]
+    )
 
 
 def deliveries_plan(
@@ -144,25 +247,116 @@ def deliveries_plan(
     papers_until: datetime | None = None,
     on_chunks: ChunksQueue | None = None,
 ) -> PlanResult:
-    """Plan every due slot: one Delivery row per subscriber, matched content stored on it.
+    """Plan every due slot in this process, shard after shard (operators, ``make demo``, tests; the
+    beat queues the shards as tasks instead): one Delivery row per subscriber, content stored on it.
 
     Safe to run any number of times and from several processes at once: the UNIQUE constraint on
-    (subscriber, slot) makes a second plan of the same slot a no-op. Rows are written and committed
-    ``PLAN_BATCH`` at a time, and each batch's chunks go to ``on_chunks`` (the beat task queues them)
-    as soon as it is committed, so workers send the first digests while the rest are still being
-    planned. A planner that dies half way leaves whole batches behind; the next run plans the rest.
+    (subscriber, slot) makes a second plan of the same slot a no-op.
     """
     now = now or timezone.now()
-    # The window's end: normally now; an operator re-running a past date stops at that day's end.
-    until = min(papers_until or now, now)
-    candidates = candidates_due(now=now, slot=slot)
+    result = PlanResult(run=None)
+    for first_id, last_id in plan_shards(now=now, slot=slot):
+        shard = deliveries_plan_shard(
+            first_id=first_id,
+            last_id=last_id,
+            now=now,
+            slot=slot,
+            papers_until=papers_until,
+            run=result.run,
+            on_chunks=on_chunks,
+        )
+        result.add(shard)
+    if result.run is not None:
+        # Only now may the sweeper call the run finished (it has no open rows between two batches, too).
+        run_planning_finish(run=result.run)
+        result.run.refresh_from_db(fields=["planned", "trending", "papers", "planning_finished_at"])
+    return result
+
+
+def deliveries_plan_run_shard(
+    *, run_id: int | None, first_id: int, last_id: int, now: datetime, on_chunks: ChunksQueue | None = None
+) -> PlanResult:
+    """One shard of a run the beat opened (``plan_shard_task``): plan it, then strike it off the run's
+    open shards; the shard that strikes off the last one stamps ``planning_finished_at``. Striking off is
+    by the shard's first id, so a shard planned twice (redelivered) cannot finish the run early."""
+    run = DeliveryRun.objects.filter(id=run_id).first() if run_id else None
+    result = deliveries_plan_shard(first_id=first_id, last_id=last_id, now=now, run=run, on_chunks=on_chunks)
+    if result.run is not None:
+        run_shard_finish(run_id=result.run.id, first_id=first_id)
+    return result
+
+
+def run_shard_finish(*, run_id: int, first_id: int) -> bool:
+    """Strike shard ``first_id`` off run ``run_id``'s open shards; stamp the run planned when none is
+    left. Returns True when this call finished the run's planning."""
+    with transaction.atomic():
+        run = DeliveryRun.objects.select_for_update().filter(id=run_id).first()
+        if run is None:
+            return False
+        run.shards_open = [s for s in run.shards_open if s != first_id]
+        fields = ["shards_open"]
+        finished = not run.shards_open and run.planning_finished_at is None
+        if finished:
+            run.planning_finished_at = timezone.now()
+            fields.append("planning_finished_at")
+        run.save(update_fields=fields)
+    return finished
+
+
+def run_planning_finish(*, run: DeliveryRun) -> None:
+    """Stamp a run planned in full (its last batch is written): from now on the sweeper may finish it."""
+    run.planning_finished_at = timezone.now()
+    DeliveryRun.objects.filter(id=run.id).update(planning_finished_at=run.planning_finished_at, shards_open=[])
+
+
+def deliveries_plan_shard(**kwargs: Any) -> PlanResult:
+    """See ``_plan_shard``. The cyclic garbage collector is paused meanwhile: a shard allocates
+    hundreds of thousands of objects and frees few, and each collection would rescan the process's
+    whole heap (the window's index and shared explanations) for nothing; the next one after the
+    shard finds whatever cycles it left."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_shard(**kwargs)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan_shard(
+    *,
+    first_id: int,
+    last_id: int,
+    now: datetime,
+    slot: date | None = None,
+    papers_until: datetime | None = None,
+    run: DeliveryRun | None = None,
+    on_chunks: ChunksQueue | None = None,
+) -> PlanResult:
+    """Plan the due subscribers with ids ``first_id``..``last_id``: match them against their window,
+    write their rows ``PLAN_BATCH`` at a time, and hand each batch's chunks to ``on_chunks`` as soon
+    as it is committed, so workers send the first digests while the rest are still being planned.
+
+    Each batch also moves its subscribers' ``next_due_at`` to their next slot, in the same
+    transaction: a planner that dies half way leaves whole batches behind, and the rest of the shard
+    is still due, so the next beat plans it. Without a ``run``, one is made when there is something
+    to plan (the beat passes the run it opened for the slot).
+    """
+    until = min(papers_until or now, now)  # an operator re-running a past date stops at that day's end
+    check = candidates_due(now=now, slot=slot, first_id=first_id, last_id=last_id)
+    if slot is None:
+        subscriptions_reschedule(due_at=check.rescheduled)
+    candidates = check.candidates
     if not candidates:
-        return PlanResult(run=None)
+        return PlanResult(run=run)
     starts = window_starts(candidates=candidates, now=until)
     matches, paper_count = match_candidates(candidates=candidates, starts=starts, now=until)
-    trending_ids = trending_merge(candidates=candidates, starts=starts, until=until, contents=matches)
+    trending_ids = _trending_merge(candidates=candidates, starts=starts, until=until, contents=matches)
 
-    run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
+    if run is None:
+        run = DeliveryRun.objects.create(slot=slot or min(c.slot for c in candidates), papers=paper_count)
+    else:
+        DeliveryRun.objects.filter(id=run.id).update(papers=Greatest(F("papers"), paper_count))
     result = PlanResult(run=run, papers=paper_count)
     for batch in _plan_batches(candidates):
         rows = [
@@ -178,24 +372,73 @@ def deliveries_plan(
             for c in batch
         ]
         with transaction.atomic():
-            deliveries_insert(rows=rows)
-            pending = deliveries_pending_of_run(run_id=run.id, subscription_ids=[c.subscription_id for c in batch])
-            # Kept current batch by batch: the runs dashboard shows a slot being planned, and a planner
-            # that dies half way leaves a run whose count matches its rows.
-            result.planned = Delivery.objects.filter(run=run).count()
+            inserted = deliveries_insert(rows=rows)
+            if slot is None:
+                subscriptions_reschedule(due_at={c.subscription_id: c.next_due_at for c in batch if c.next_due_at})
+            if inserted is None:  # the database did not say which rows are new (SQLite): ask it
+                ids = [c.subscription_id for c in batch]
+                pending = deliveries_pending_of_run(run_id=run.id, subscription_ids=ids)
+                written = Delivery.objects.filter(run=run, subscription_id__in=ids).count()
+            else:  # what this planner wrote; a row another planner got to first is theirs to queue
+                pending = sorted(i for i, state in inserted if state == Delivery.State.PENDING)
+                written = len(inserted)
+            # Of those, the trending subscribers' digests (this planner's rows only: a subscriber another
+            # planner took is not counted twice).
             trending_batch = [c.subscription_id for c in batch if c.subscription_id in trending_ids]
-            if trending_batch:  # this run's rows only: a subscriber another planner took is not counted twice
-                result.trending += Delivery.objects.filter(run=run, subscription_id__in=trending_batch).count()
-            DeliveryRun.objects.filter(id=run.id).update(planned=result.planned, trending=result.trending)
+            trending = 0
+            if trending_batch and inserted is None:
+                trending = Delivery.objects.filter(run=run, subscription_id__in=trending_batch).count()
+            elif trending_batch and inserted:
+                mine = [i for i, _ in inserted]
+                trending = Delivery.objects.filter(id__in=mine, subscription_id__in=trending_batch).count()
+            # Kept current batch by batch (shards of one run add theirs): the runs dashboard shows a
+            # slot being planned, and a planner that dies half way leaves a run whose count matches its rows.
+            result.planned += written
+            result.trending += trending
+            DeliveryRun.objects.filter(id=run.id).update(
+                planned=F("planned") + written, trending=F("trending") + trending
+            )
         chunks = [list(chunk) for chunk in in_batches(pending, settings.PAPERBOY_CHUNK_SIZE)]
         result.chunks.extend(chunks)
         if on_chunks is not None and chunks:
             on_chunks(chunks)
-    # Only now may the sweeper call the run finished (it has no open rows between two batches, too).
-    run.planning_finished_at = timezone.now()
-    DeliveryRun.objects.filter(id=run.id).update(planning_finished_at=run.planning_finished_at)
-    run.planned, run.trending = result.planned, result.trending
     return result
+
+
+def _trending_merge(
+    *, candidates: Sequence[Candidate], starts: dict[int, datetime], until: datetime, contents: dict[int, ContentMaker]
+) -> set[int]:
+    """``trending_merge`` (issue 19) over this module's content makers, which also give the row's JSON
+    text: it sees makers of the entries alone, and each maker it replaces (a trending subscriber's list)
+    or wraps (a keyword digest's "Trending today" section) gets its JSON from one encoder per shard.
+    ``contents`` is updated in place; returns the trending subscribers' ids."""
+    entries: dict[int, Callable[[], list[ContentEntry]]] = {
+        sub_id: functools.partial(_entries_only, make) for sub_id, make in contents.items()
+    }
+    before = dict(entries)
+    trending_ids = trending_merge(candidates=candidates, starts=starts, until=until, contents=entries)
+    encoder = ContentJson()
+    for sub_id in [s for s in contents if s not in entries]:
+        del contents[sub_id]  # a trending subscriber with nothing new on their list
+    for sub_id, make in entries.items():
+        if before.get(sub_id) is not make:
+            contents[sub_id] = functools.partial(_content_made, encoder, make)
+    return trending_ids
+
+
+def _entries_only(make: ContentMaker) -> list[ContentEntry]:
+    return make()[0]
+
+
+def subscriptions_reschedule(*, due_at: dict[int, datetime]) -> None:
+    """Write each subscription's next due time; one UPDATE per distinct time (a slot's subscribers
+    mostly share one: same zone, same hour)."""
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for sub_id, when in due_at.items():
+        by_time[when].append(sub_id)
+    for when, ids in by_time.items():
+        for batch in in_batches(ids):
+            Subscription.objects.filter(id__in=batch).update(next_due_at=when)
 
 
 def _plan_batches(candidates: Sequence[Candidate]) -> Iterator[Sequence[Candidate]]:
@@ -214,32 +457,37 @@ def _planned_row(
     until: datetime,
     start: datetime,
     result: PlanResult,
-) -> Delivery:
+) -> PlannedRow:
+    found: list[ContentEntry] = []
+    text = "[]"
     if now >= c.expires_at:  # its content is not worked out: it will never be sent
-        state, found, error = Delivery.State.EXPIRED, [], "send window passed"
+        state, error = Delivery.State.EXPIRED, "send window passed"
         result.expired += 1
     elif content is not None:
-        state, found, error = Delivery.State.PENDING, content(), ""
+        state, error = Delivery.State.PENDING, ""
+        found, text = content()
     else:
-        state, found, error = Delivery.State.SKIPPED, [], "no paper matched this subscriber's interests"
+        state, error = Delivery.State.SKIPPED, "no paper matched this subscriber's interests"
         result.skipped += 1
-    return Delivery(
-        subscription_id=c.subscription_id,
-        run=run,
-        slot=c.slot,
-        kind=Delivery.Kind.DIGEST,
-        state=state,
-        send_at=c.send_at,
-        expires_at=c.expires_at,
-        to_email=c.email,
-        message_id=message_id_make(),
-        content=found,
-        paper_count=len(found),
-        last_error=error,
-        planned_at=now,
-        window_start=start,
-        window_end=until,
-    )
+    # Plain values, not a Delivery: a model instance costs more to make than the rest of the row.
+    values = {
+        "subscription_id": c.subscription_id,
+        "run_id": run.id,
+        "slot": c.slot,
+        "kind": Delivery.Kind.DIGEST.value,
+        "state": state.value,
+        "send_at": c.send_at,
+        "expires_at": c.expires_at,
+        "to_email": c.email,
+        "message_id": message_id_make(),
+        "content": found,
+        "paper_count": len(found),
+        "last_error": error,
+        "planned_at": now,
+        "window_start": start,
+        "window_end": until,
+    }
+    return PlannedRow(values=values, content_json=text)
 
 
 def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: datetime | None = None) -> Delivery:

@@ -38,6 +38,8 @@ class Candidate:
     max_papers: int
     muted: tuple[str, ...]
     quiet_day_note: bool = False
+    # When the slot after this one opens (written with the row, so a planned slot is not looked at again).
+    next_due_at: datetime | None = None
 
 
 def subscriber_zone(name: str) -> ZoneInfo:
@@ -70,3 +72,35 @@ def slot_for(
     if frequency == Subscription.Frequency.WEEKLY and day.weekday() != weekday:
         return None
     return day, send_at
+
+
+def send_time(*, day: date, tz_name: str, send_hour: int) -> datetime:
+    """The UTC instant of ``send_hour`` on the local ``day``.
+
+    An hour that does not exist that day (clocks spring forward over it) maps to the same wall time
+    in the old offset, i.e. one hour later on the new clock; an hour that happens twice (clocks fall
+    back) is its first occurrence. Either way exactly one instant per local day."""
+    local = datetime.combine(day, time(hour=send_hour), tzinfo=subscriber_zone(tz_name))
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def next_due_from(*, day: date, tz_name: str, send_hour: int, frequency: str, weekday: int) -> datetime:
+    """The send time of the first slot on or after the local ``day`` (weekly: the next ``weekday``)."""
+    if frequency == Subscription.Frequency.WEEKLY:
+        day += timedelta(days=(weekday - day.weekday()) % 7)
+    return send_time(day=day, tz_name=tz_name, send_hour=send_hour)
+
+
+def next_due_after_slot(*, slot: date, tz_name: str, send_hour: int, frequency: str, weekday: int) -> datetime:
+    """When the slot after ``slot`` opens: counted in local dates, so a DST change never skips or repeats one."""
+    return next_due_from(
+        day=slot + timedelta(days=1), tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday
+    )
+
+
+def next_due_now(*, now: datetime, tz_name: str, send_hour: int, frequency: str, weekday: int) -> datetime:
+    """After a change of hour, zone, frequency or pause: today's local slot (possibly already open,
+    then due at once, as before the change) or the next one. A slot already planned is not planned
+    again (UNIQUE subscriber + slot); the planner just moves on to the one after."""
+    today = now.astimezone(subscriber_zone(tz_name)).date()
+    return next_due_from(day=today, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday)

@@ -24,9 +24,10 @@ from .records import Match, Profile, Reason
 class Highlighter:
     """Spans and snippets of one index's papers, computed on demand and cached.
 
-    Shared by all the matches of one ``match_profiles`` call; a race between threads only computes
-    the same value twice.  Caches are keyed by ``id(term)``: the terms belong to the batch's parsed
-    queries, which the Explainer keeps alive.
+    One per index (``highlighter_of``), shared by every ``match_profiles`` call on it -- the
+    planner's shards of one window -- so a term's occurrences in a paper are found once per window;
+    a race between threads only computes the same value twice. Caches are keyed by the terms'
+    values (a term parsed again in a later call is the same key).
     """
 
     def __init__(self, index: PaperIndex) -> None:
@@ -34,19 +35,24 @@ class Highlighter:
         self.title_start = index.title_start.tolist()
         self.abstract_start = index.abstract_start.tolist()
         self.doc_end = index.doc_end.tolist()
-        self.terms: dict[int, tuple[TermHits, list[int], list[int]]] = {}
+        self.terms: dict[Term, tuple[TermHits, list[int], list[int]]] = {}
         self.offsets: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        self.occurrences: dict[tuple[int, int], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
-        self.windows: dict[tuple[int, int], tuple[int, int, str]] = {}
-        self.results: dict[tuple[int, tuple[int, ...]], tuple[Spans, str, Spans]] = {}
+        self.occurrences: dict[tuple[int, Term], tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        self.windows: dict[tuple[int, Term | None], tuple[int, int, str]] = {}
+        self.results: dict[tuple[int, tuple[Term, ...]], tuple[Spans, str, Spans]] = {}
+
+    def bound(self) -> None:
+        """A long-lived index (the planner's window, the preview's) keeps at most EXPLAINED_KEPT of each."""
+        if len(self.occurrences) >= EXPLAINED_KEPT or len(self.results) >= EXPLAINED_KEPT:
+            self.occurrences, self.windows, self.results = {}, {}, {}
 
     def term(self, term: Term) -> tuple[TermHits, list[int], list[int]]:
         """A term's hits, with its occurrence starts and lengths as Python lists (for bisect)."""
-        found = self.terms.get(id(term))
+        found = self.terms.get(term)
         if found is None:
             hits = self.index.term_hits(term)
             found = (hits, hits.starts.tolist(), hits.lengths.tolist())
-            self.terms[id(term)] = found
+            self.terms[term] = found
         return found
 
     def _doc_offsets(self, doc: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -59,7 +65,7 @@ class Highlighter:
 
     def _occurrences(self, doc: int, term: Term) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(title spans, abstract spans) of one term in one paper, in original characters."""
-        key = (doc, id(term))
+        key = (doc, term)
         found = self.occurrences.get(key)
         if found is not None:
             return found
@@ -109,7 +115,7 @@ class Highlighter:
         return f"{term.text}, as '{shown}'"
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
-        key = (doc, tuple(map(id, terms)))
+        key = (doc, terms)
         found = self.results.get(key)
         if found is not None:
             return found
@@ -122,7 +128,7 @@ class Highlighter:
             df = len(self.term(term)[0].docs)
             if in_abstract and (anchor is None or df < anchor_df):  # the rarest word anchors the snippet
                 anchor, anchor_df = term, df
-        window_key = (doc, id(anchor))
+        window_key = (doc, anchor)
         window = self.windows.get(window_key)
         if window is None:
             first_hit = self._occurrences(doc, anchor)[1][0][0] if anchor is not None else 0
@@ -141,6 +147,14 @@ class Highlighter:
         return found
 
 
+def highlighter_of(index: PaperIndex) -> Highlighter:
+    """The index's one Highlighter (made on first use)."""
+    found = index.highlighter
+    if found is None:
+        found = index.highlighter = Highlighter(index)
+    return found
+
+
 class Explainer:
     """Everything needed to explain the matches of one ``match_profiles`` call, on demand."""
 
@@ -157,12 +171,12 @@ class Explainer:
         self.profile_q = profile_q
         self.profile_q_indptr = profile_q_indptr
         self.query_docs = query_docs  # sorted paper indexes each query matched
-        self.highlighter = Highlighter(index)
+        self.highlighter = highlighter_of(index)
+        self.highlighter.bound()
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
-        # Subscribers with the same interests get the same explanation of a paper: worked out once.
         self._row_keys: dict[int, tuple[int, ...]] = {}
-        self._explained: dict[tuple[tuple[int, ...], int], tuple] = {}
+        self._texts = [q.text for q in queries]
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -170,6 +184,13 @@ class Explainer:
         found = self._reasons.get(key)
         if found is None:
             query = self.queries[qid]
+            shared = self.index.reasons.get((query.text, doc))
+            if shared is not None:
+                # Worked out by an earlier call on this index: the same terms, in this call's objects.
+                reason, positions = shared
+                terms = (*query.terms, *query.joins)
+                found = self._reasons[key] = (reason, tuple(terms[i] for i in positions))
+                return found
 
             def hit(term: Term) -> TermHits:
                 return self.highlighter.term(term)[0]
@@ -182,6 +203,12 @@ class Explainer:
             described = tuple(labels[w] for w in words)
             found = (Reason(query.text, words, () if described == words else described), present)
             self._reasons[key] = found
+            if len(self.index.reasons) >= EXPLAINED_KEPT:
+                self.index.reasons.clear()
+            # By position in the query's terms: the same text parses to the same terms in every call.
+            all_terms = (*query.terms, *query.joins)
+            positions = tuple(next(i for i, t in enumerate(all_terms) if t is p) for p in present)
+            self.index.reasons[(query.text, doc)] = (found[0], positions)
         return found
 
     def _matches(self, qid: int, doc: int) -> bool:
@@ -191,25 +218,51 @@ class Explainer:
         return doc in found
 
     def explained(self, row: int, doc: int) -> tuple:
-        """(reasons, title spans, snippet, snippet spans) of one match, shared by every profile
-        whose interests are the same (muted words remove papers, they change no explanation)."""
-        profile = self._row_keys.get(row)
-        if profile is None:
-            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-            profile = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
-        key = (profile, doc)
-        found = self._explained.get(key)
+        """(reasons, title spans, snippet, snippet spans) of one match.
+
+        They depend only on the paper and on which of the profile's interests matched it (in the
+        profile's order; muted words remove papers, they change no explanation), so they are kept
+        on the index under (those interests' texts, paper): every profile whose matching interests
+        are the same -- most profiles, for most papers -- and every later call on the same index
+        (the planner's next shard of the window) share them. The reference, without the sharing, is
+        ``explain`` + ``Highlighter.spans`` (a property test checks they agree)."""
+        matched = self._matched(row, doc)
+        key = (tuple([self._texts[q] for q in matched]), doc)
+        shared = self.index.explained
+        found = shared.get(key)
         if found is None:
-            reasons, terms = self.explain(row, doc)
-            found = self._explained[key] = (reasons, *self.highlighter.spans(doc, terms))
+            reasons, terms = self._explain_matched(matched, doc)
+            if len(shared) >= EXPLAINED_KEPT:
+                shared.clear()  # bounded: a long-lived index (the preview's) starts again
+            found = shared[key] = (reasons, *self.highlighter.spans(doc, terms))
         return found
+
+    def share_key(self, row: int, doc: int) -> tuple[tuple[str, ...], int]:
+        """(the texts of the profile's interests that matched the paper, in the profile's order; the
+        paper): what a match's explanation depends on, cheap to work out without making it."""
+        texts = self._texts
+        return (tuple([texts[q] for q in self._matched(row, doc)]), doc)
+
+    def _matched(self, row: int, doc: int) -> list[int]:
+        """The profile's interests (ids, in its order) that matched the paper."""
+        qids = self._row_keys.get(row)
+        if qids is None:
+            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
+            qids = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
+        return [q for q in qids if self._matches(q, doc)]
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms."""
         first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-        found = [self.reason(q, doc) for q in self.profile_q[first:last].tolist() if self._matches(q, doc)]
+        return self._explain_matched([q for q in self.profile_q[first:last].tolist() if self._matches(q, doc)], doc)
+
+    def _explain_matched(self, matched: list[int], doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
+        found = [self.reason(q, doc) for q in matched]
         terms = found[0][1] if len(found) == 1 else tuple(dict.fromkeys(t for _, ts in found for t in ts))
         return tuple(r for r, _ in found), terms
+
+
+EXPLAINED_KEPT = 500_000  # explanations an index keeps (a few hundred bytes each)
 
 
 class _LazyMatch(Match):
@@ -284,6 +337,19 @@ class _LazyMatch(Match):
 
     def __reduce__(self):
         return (Match, self._fields())
+
+
+def match_share_key(match: Match) -> tuple | None:
+    """A key equal for two matches exactly when their stored form is (same paper, same score, the
+    same interests matched): (matched interest texts, paper index, score). None for a match that was
+    not made lazily by ``match_profiles`` (the caller then stores it the plain way)."""
+    if type(match) is not _LazyMatch:
+        return None
+    _, score, explainer, row, doc = match._d
+    if explainer is None:
+        return None
+    texts, _ = explainer.share_key(row, doc)
+    return (texts, doc, score)
 
 
 _new = object.__new__

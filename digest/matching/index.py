@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -133,6 +134,11 @@ class PaperIndex:
     _postings: dict[int, np.ndarray]
     _all_postings: tuple[np.ndarray, np.ndarray] | None
     _terms: dict[tuple[str, tuple[str, ...], bool], TermHits]  # (field, stems, exact)
+    # Explanations by (texts of the interests that matched, paper): shared by every match_profiles
+    # call on this index (the planner's shards of one window, the preview's keystrokes); see explain.py.
+    explained: dict[tuple[tuple[str, ...], int], tuple]
+    reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
+    highlighter: Any  # explain.Highlighter, made on first use (explain.highlighter_of)
     _empty: TermHits
 
     def __init__(self) -> None:  # use PaperIndex.build
@@ -144,7 +150,7 @@ class PaperIndex:
     def __getstate__(self) -> dict:
         # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_terms", "_postings", "_all_postings"):
+        for name in ("_terms", "_postings", "_all_postings", "explained", "reasons", "highlighter"):
             state.pop(name, None)
         return state
 
@@ -153,6 +159,9 @@ class PaperIndex:
         self._terms = {}
         self._postings = {}
         self._all_postings = None
+        self.explained = {}
+        self.reasons = {}
+        self.highlighter = None
 
     @classmethod
     def build(cls, docs: Iterable[PaperDoc], *, acronyms: AcronymTable | None = None) -> PaperIndex:
@@ -221,6 +230,9 @@ class PaperIndex:
         self._postings = {}
         self._all_postings = None
         self._terms = {}
+        self.explained = {}
+        self.reasons = {}
+        self.highlighter = None
         self._empty = TermHits(
             np.zeros(0, np.int32),
             np.zeros(0),

@@ -7,52 +7,132 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db import connection
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from digest.db import in_batches
-from digest.delivery.schedule import FIRST_WINDOW, MAX_WINDOW, Candidate, slot_for
+from digest.delivery.schedule import (
+    FIRST_WINDOW,
+    MAX_WINDOW,
+    Candidate,
+    next_due_after_slot,
+    next_due_now,
+    slot_for,
+)
 from digest.library.selectors import library_has_papers_q
 from digest.models import Delivery, Interest, RankerModel, SentPaper, Subscription, Suppression
 
 
-def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate]:
-    """Active subscribers with a verified, unsuppressed address whose slot has come and is not planned."""
-    window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
-    rows = (
-        Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True)
-        .filter(
-            Exists(Interest.objects.filter(subscription_id=OuterRef("id")))
-            | library_has_papers_q()
-            | Q(digest=Subscription.Digest.TRENDING)
-        )
-        .values_list(
-            "id",
-            "user__email",
-            "timezone",
-            "send_hour",
-            "frequency",
-            "weekday",
-            "max_papers",
-            "muted_words",
-            "quiet_day_note",
-        )
+def _subscriptions_plannable() -> QuerySet[Subscription]:
+    """Active subscriptions of active users with something to plan: at least one interest, a library
+    with papers, or the trending digest. The only ones ever planned."""
+    return Subscription.objects.filter(paused=False, unsubscribed_at__isnull=True, user__is_active=True).filter(
+        Exists(Interest.objects.filter(subscription_id=OuterRef("id")))
+        | library_has_papers_q()
+        | Q(digest=Subscription.Digest.TRENDING)
     )
+
+
+def _due_now(now: datetime) -> Q:
+    # Reads the partial index subscription_next_due; NULL is a subscription nobody has scheduled yet.
+    return Q(next_due_at__lte=now) | Q(next_due_at__isnull=True)
+
+
+def subscriptions_due_ids(*, now: datetime, slot: date | None = None) -> list[int]:
+    """Ids (ascending) of the subscriptions the beat must look at now: those whose ``next_due_at`` has
+    come, found through the index whatever the total. An operator's explicit ``slot`` looks at all."""
+    rows = _subscriptions_plannable()
+    if slot is None:
+        rows = rows.filter(_due_now(now))
+    return list(rows.order_by("id").values_list("id", flat=True))
+
+
+def subscriptions_due_shards(*, now: datetime, slot: date | None = None, size: int) -> list[tuple[int, int]]:
+    """``subscriptions_due_ids`` cut into runs of at most ``size`` ids, as (first id, last id), worked
+    out by the database (a million due ids never travel to the beat; the reference is cutting the
+    list of ids, ``digest.db.in_batches``: a test checks they agree)."""
+    rows = _subscriptions_plannable()
+    if slot is None:
+        rows = rows.filter(_due_now(now))
+    sql, params = rows.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(id), max(id) FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS shard "  # noqa: S608
+            f"FROM ({sql}) AS due) AS numbered GROUP BY shard ORDER BY 1",
+            [size, *params],
+        )
+        return [(int(first), int(last)) for first, last in cursor.fetchall()]
+
+
+@dataclass
+class DueCheck:
+    """A shard's due subscribers: those to plan now, and the next due time of the others (not due
+    after all, their slot planned already, their address unverified or suppressed)."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    rescheduled: dict[int, datetime] = field(default_factory=dict)
+
+
+def candidates_due(
+    *, now: datetime, slot: date | None = None, first_id: int | None = None, last_id: int | None = None
+) -> DueCheck:
+    """Active subscribers with a verified, unsuppressed address whose slot has come and is not planned,
+    among ids ``first_id``..``last_id`` (a shard; both None: everyone due)."""
+    window = timedelta(hours=settings.PAPERBOY_SEND_WINDOW_HOURS)
+    subscriptions = _subscriptions_plannable()
+    if slot is None:
+        subscriptions = subscriptions.filter(_due_now(now))
+    if first_id is not None:
+        subscriptions = subscriptions.filter(id__gte=first_id)
+    if last_id is not None:
+        subscriptions = subscriptions.filter(id__lte=last_id)
+    rows = subscriptions.values_list(
+        "id",
+        "user__email",
+        "timezone",
+        "send_hour",
+        "frequency",
+        "weekday",
+        "max_papers",
+        "muted_words",
+        "quiet_day_note",
+    )
+    check = DueCheck()
     due: list[Candidate] = []
+    # A slot's subscribers share a handful of (zone, hour, frequency, weekday): worked out once each.
+    schedules: dict[tuple[str, int, str, int], tuple[tuple[date, datetime] | None, datetime]] = {}
     for sub_id, email, tz_name, send_hour, frequency, weekday, max_papers, muted, quiet in rows.iterator(2000):
-        when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
+        rule = (tz_name, send_hour, frequency, weekday)
+        schedule = schedules.get(rule)
+        if schedule is None:
+            schedule = schedules[rule] = _schedule(now=now, slot=slot, rule=rule)
+        when, next_due = schedule
         if when is None:
+            check.rescheduled[sub_id] = next_due
             continue
         day, send_at = when
         due.append(
-            Candidate(sub_id, email, day, send_at, send_at + window, frequency, max_papers, tuple(muted or ()), quiet)
+            Candidate(
+                sub_id,
+                email,
+                day,
+                send_at,
+                send_at + window,
+                frequency,
+                max_papers,
+                tuple(muted or ()),
+                quiet,
+                next_due_at=next_due,
+            )
         )
     if not due:
-        return []
+        return check
     verified = verified_emails(user_emails={c.email for c in due})
     suppressed = suppressed_emails(emails=[c.email for c in due])
     planned: set[tuple[int, date]] = set()
@@ -63,11 +143,26 @@ def candidates_due(*, now: datetime, slot: date | None = None) -> list[Candidate
                 "subscription_id", "slot"
             )
         )
-    return [
-        c
-        for c in due
-        if c.email.lower() in verified and c.email not in suppressed and (c.subscription_id, c.slot) not in planned
-    ]
+    for c in due:
+        if c.email.lower() in verified and c.email not in suppressed and (c.subscription_id, c.slot) not in planned:
+            check.candidates.append(c)
+        elif c.next_due_at is not None:
+            # Not this slot (planned already, or the address cannot receive it): looked at again at the next one.
+            check.rescheduled[c.subscription_id] = c.next_due_at
+    return check
+
+
+def _schedule(
+    *, now: datetime, slot: date | None, rule: tuple[str, int, str, int]
+) -> tuple[tuple[date, datetime] | None, datetime]:
+    """(the slot due now and its send time, or None; the next due time after it, or from now)."""
+    tz_name, send_hour, frequency, weekday = rule
+    when = slot_for(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday, slot=slot)
+    if when is None:
+        return None, next_due_now(now=now, tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday)
+    return when, next_due_after_slot(
+        slot=when[0], tz_name=tz_name, send_hour=send_hour, frequency=frequency, weekday=weekday
+    )
 
 
 def suppressed_emails(*, emails: Iterable[str]) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from digest.matching import PaperDoc
 from digest.models import Paper
@@ -22,6 +22,15 @@ def paper_docs_ingested_between(*, start: datetime, end: datetime) -> list[Paper
         .values_list(*_DOC_FIELDS)
     )
     return [paper_doc_from_row(row) for row in rows.iterator(chunk_size=2000)]
+
+
+def paper_window_fingerprint(*, start: datetime, end: datetime) -> tuple[int, int, int]:
+    """(count, max id, sum of ids) of the papers ``paper_docs_ingested_between`` would return: one
+    indexed aggregate, so a cached window can tell it still holds exactly those papers."""
+    found = Paper.objects.filter(
+        hidden=False, duplicate_of__isnull=True, ingested_at__gt=start, ingested_at__lte=end
+    ).aggregate(n=Count("id"), top=Max("id"), total=Sum("id"))
+    return found["n"], found["top"] or 0, found["total"] or 0
 
 
 def paper_doc_from_row(row: tuple) -> PaperDoc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone as dj_timezone
 
+from digest.delivery.schedule import next_due_now
 from digest.delivery.state import deliveries_cancel_pending
 from digest.dispatch import chunks_enqueue
 from digest.library.selectors import subscription_ids_with_library
@@ -147,6 +149,7 @@ def subscription_update_settings(*, subscription: Subscription, new: DeliverySet
     subscription.send_hour = new.send_hour
     subscription.timezone = timezone_clean(name=new.timezone)
     subscription.quiet_day_note = new.quiet_day_note
+    subscription.next_due_at = subscription_next_due(subscription=subscription)
     subscription.save(
         update_fields=[
             "muted_words",
@@ -156,10 +159,23 @@ def subscription_update_settings(*, subscription: Subscription, new: DeliverySet
             "send_hour",
             "timezone",
             "quiet_day_note",
+            "next_due_at",
             "updated_at",
         ]
     )
     return subscription
+
+
+def subscription_next_due(*, subscription: Subscription) -> datetime:
+    """When this subscription is next due under its (new) hour, zone and frequency: today's local slot,
+    possibly open already (then planned at the next beat, unless it was planned before the change)."""
+    return next_due_now(
+        now=dj_timezone.now(),
+        tz_name=subscription.timezone,
+        send_hour=subscription.send_hour,
+        frequency=subscription.frequency,
+        weekday=subscription.weekday,
+    )
 
 
 def subscription_timezone_set(*, subscription: Subscription, name: str) -> Subscription:
@@ -168,7 +184,8 @@ def subscription_timezone_set(*, subscription: Subscription, name: str) -> Subsc
         subscription.timezone = timezone_clean(name=name)
     except SubscriptionError:
         return subscription
-    subscription.save(update_fields=["timezone", "updated_at"])
+    subscription.next_due_at = subscription_next_due(subscription=subscription)
+    subscription.save(update_fields=["timezone", "next_due_at", "updated_at"])
     return subscription
 
 
@@ -184,7 +201,8 @@ def subscription_pause(*, subscription: Subscription) -> Subscription:
 
 def subscription_resume(*, subscription: Subscription) -> Subscription:
     subscription.paused = False
-    subscription.save(update_fields=["paused", "updated_at"])
+    subscription.next_due_at = subscription_next_due(subscription=subscription)
+    subscription.save(update_fields=["paused", "next_due_at", "updated_at"])
     return subscription
 
 
@@ -204,7 +222,8 @@ def subscription_unsubscribe(*, subscription_id: int) -> Subscription:
 def subscription_resubscribe(*, subscription: Subscription) -> Subscription:
     subscription.unsubscribed_at = None
     subscription.paused = False
-    subscription.save(update_fields=["unsubscribed_at", "paused", "updated_at"])
+    subscription.next_due_at = subscription_next_due(subscription=subscription)
+    subscription.save(update_fields=["unsubscribed_at", "paused", "next_due_at", "updated_at"])
     return subscription
 
 

@@ -11,12 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from digest.delivery.circuit import sending_is_paused
-from digest.delivery.plan import deliveries_plan
+from digest.delivery.plan import plan_shards, run_open_for_shards
+from digest.delivery.prune import deliveries_prune
 from digest.delivery.sweeper import deliveries_sweep
-from digest.dispatch import broker_queue_empty, chunks_enqueue, deliveries_enqueue, feed_fetch_enqueue
+from digest.dispatch import broker_queue_empty, deliveries_enqueue, feed_fetch_enqueue, plan_shards_enqueue
 from digest.selectors.delivery import deliveries_due_ids
 from digest.selectors.trending import UPVOTE_FEED_KINDS
 from digest.services.ingest.runs import feeds_due, feeds_refresh_stale
+from digest.tasks.planning import plan_shard_task
 
 
 # The beat's tasks are acknowledged when they start (acks_late=False, against the project's default): losing
@@ -24,22 +26,33 @@ from digest.services.ingest.runs import feeds_due, feeds_refresh_stale
 # when broker_queue_empty looks for lost chunks.
 @shared_task(name="digest.plan_due_slots", ignore_result=True, acks_late=False)
 def digest_plan_task() -> int:
-    """Beat, every few minutes: reconcile what lost workers left, plan the slots whose local send
-    hour has come, fan out chunks, and re-queue pending rows whose (retry) time has come."""
+    """Beat, every few minutes: reconcile what lost workers left, split the subscribers whose slot
+    has come into shards and queue one planning task each, and re-queue pending rows whose (retry)
+    time has come. Returns the number of shards queued.
+
+    Only the due are read (``next_due_at`` index); a shard planned by a worker that died is still
+    due, so it is in the next beat's shards. The shards' own chunks are queued as each commits."""
     deliveries_sweep()
+    now = timezone.now()
     # Trending lists rank by upvotes: a slot is never planned on figures older than their feed's cadence.
-    feeds_refresh_stale(now=timezone.now(), kinds=UPVOTE_FEED_KINDS)
-    # Planning commits batch by batch and queues each batch's chunks once it is committed, so the
-    # workers start sending while the rest of the slot is still being planned.
-    result = deliveries_plan(on_chunks=chunks_enqueue)
+    feeds_refresh_stale(now=now, kinds=UPVOTE_FEED_KINDS)
+    shards = plan_shards(now=now)
+    if shards:
+        run = run_open_for_shards(now=now, shards=shards)
+        plan_shards_enqueue(task=plan_shard_task, shards=shards, now=now, run_id=run.id)
     if sending_is_paused():
-        return result.planned  # the queued chunks wait on the pause by themselves
-    planned = {i for chunk in result.chunks for i in chunk}
-    # Nothing queued and nothing in flight: a pending row's chunk was lost, so it is found after
-    # PAPERBOY_LOST_CHUNK_SECONDS rather than PAPERBOY_REQUEUE_AFTER_SECONDS (docs/DELIVERY.md).
-    idle = not planned and broker_queue_empty()
-    deliveries_enqueue(delivery_ids=[i for i in deliveries_due_ids(queue_empty=idle) if i not in planned])
-    return result.planned
+        return len(shards)  # the queued chunks wait on the pause by themselves
+    # Nothing being planned, nothing queued and nothing in flight: a pending row's chunk was lost, so it
+    # is found after PAPERBOY_LOST_CHUNK_SECONDS rather than PAPERBOY_REQUEUE_AFTER_SECONDS (docs/DELIVERY.md).
+    idle = not shards and broker_queue_empty()
+    deliveries_enqueue(delivery_ids=deliveries_due_ids(now=now, queue_empty=idle))
+    return len(shards)
+
+
+@shared_task(name="digest.prune_deliveries", ignore_result=True)
+def deliveries_prune_task() -> dict:
+    """Beat, daily: digest rows older than PAPERBOY_DELIVERY_PRUNE_DAYS keep only what is still needed."""
+    return deliveries_prune().summary()
 
 
 @shared_task(name="digest.requeue_lost_chunks", ignore_result=True, acks_late=False)

@@ -63,7 +63,7 @@ def test_one_hard_bounce_suppresses_the_address_and_the_planner_skips_it(tmp_pat
     suppression = Suppression.objects.get(email="gone@example.org")
     assert suppression.active and suppression.source == "bounce"
     now = datetime(2026, 3, 11, 9, tzinfo=UTC)
-    assert [c.email for c in candidates_due(now=now)] == []
+    assert [c.email for c in candidates_due(now=now).candidates] == []
 
 
 def test_soft_bounces_suppress_only_at_the_limit_and_re_reading_the_mailbox_counts_nothing_twice(tmp_path, settings):

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 
 import pytest
+from django.utils.timezone import now as timezone_now
 
 from digest.delivery.plan import deliveries_plan
 from digest.mailsink import free_port
@@ -146,6 +147,65 @@ def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
 
     assert_exactly_once(scripted_smtp, readers)
     assert all(w.output().count("succeeded") > 0 for w in workers), "both workers took part"
+
+
+def test_a_planner_killed_mid_shard_leaves_its_rest_to_the_next_beat_with_no_duplicate_and_no_gap(
+    postgres_db, scripted_smtp, celery_worker_process, settings
+):
+    import psycopg
+
+    from digest.selectors.delivery import subscriptions_due_ids
+    from digest.tasks.beat import digest_plan_task
+    from tests.conftest import database_url_for_subprocess
+
+    readers = readers_due(12)
+    env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="1")
+    planner = celery_worker_process(env=env)
+    # Hold the last reader's row: the shard's first batch (one row, one chunk) commits, the second
+    # blocks when it moves its subscribers' next slot -- mid-shard, rows inserted, not committed.
+    lock = psycopg.connect(database_url_for_subprocess())
+    lock.execute("SELECT id FROM digest_subscription WHERE id = %s FOR UPDATE", [readers[-1].id])
+    try:
+        assert digest_plan_task() == 1
+        wait_until(lambda: Delivery.objects.count() == 1, what="the first batch committed", worker=planner)
+        time.sleep(0.5)  # the second batch is waiting on the lock
+        planner.process.send_signal(signal.SIGKILL)
+        planner.process.wait(timeout=10)
+    finally:
+        lock.rollback()
+        lock.close()
+    wait_until(lambda: Delivery.objects.count() == 1, what="the killed batch rolled back")
+    still_due = subscriptions_due_ids(now=timezone_now())
+    assert len(still_due) == 11, "the rest of the shard is still due"
+
+    # The next beat plans what the dead planner left; a new worker plans and sends everything.
+    worker = celery_worker_process(env=env)
+    assert digest_plan_task() == 1
+    wait_until(lambda: states() == Counter({"sent": 12}), timeout=60, what="all 12 sent", worker=worker, state=states)
+    assert_exactly_once(scripted_smtp, readers)
+    assert Delivery.objects.count() == 12
+
+
+def test_two_planners_on_the_same_slot_plan_and_send_each_digest_once(
+    postgres_db, scripted_smtp, celery_worker_process, settings
+):
+    from digest.tasks.beat import digest_plan_task
+
+    readers = readers_due(24)
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 5
+    env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="3", PAPERBOY_PLAN_SHARD_SIZE="5")
+    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+
+    # Two beats in a row before anything is planned: every shard is queued twice, and the two
+    # planners take them as they come (the same shard at the same time, or one after the other).
+    assert digest_plan_task() == 5
+    assert digest_plan_task() == 5
+    wait_until(lambda: states() == Counter({"sent": 24}), timeout=60, what="all 24 sent", worker=workers, state=states)
+
+    assert_exactly_once(scripted_smtp, readers)
+    assert Delivery.objects.count() == 24
+    planned = [w.output().count("planned shard") for w in workers]
+    assert sum(planned) == 10, planned  # ten shard tasks ran; the second plan of each planned nothing
 
 
 @pytest.fixture

@@ -85,3 +85,64 @@ def test_the_broker_is_empty_only_with_nothing_queued_and_nothing_unacknowledged
     client.delete("unacked")
     settings.CELERY_BROKER_URL = "memory://"
     assert not broker_queue_empty()  # a broker it cannot see into: never "empty"
+
+
+def test_a_sharded_run_is_planned_in_full_only_when_its_last_shard_is(settings):
+    from digest.delivery.plan import deliveries_plan_run_shard, plan_shards, run_open_for_shards
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    readers_due(5, prefix="sharded")
+    now = timezone.now()
+    shards = plan_shards(now=now)
+    run = run_open_for_shards(now=now, shards=shards)
+    (first, last), *others = shards
+
+    deliveries_plan_run_shard(run_id=run.id, first_id=first, last_id=last, now=now)
+    Delivery.objects.update(state=Delivery.State.SENT)  # the first shard's rows all went out already
+    run.refresh_from_db()
+    assert run.planning_finished_at is None and deliveries_sweep().runs_finished == 0
+
+    # The first shard redelivered (its worker died before acknowledging): it cannot finish the run early.
+    deliveries_plan_run_shard(run_id=run.id, first_id=first, last_id=last, now=now)
+    run.refresh_from_db()
+    assert run.planning_finished_at is None and len(run.shards_open) == len(others)
+
+    for first_id, last_id in others:
+        deliveries_plan_run_shard(run_id=run.id, first_id=first_id, last_id=last_id, now=now)
+    run.refresh_from_db()
+    assert run.planning_finished_at is not None and run.shards_open == [] and run.planned == 5
+    Delivery.objects.update(state=Delivery.State.SENT)
+    assert deliveries_sweep().runs_finished == 1
+
+
+def test_the_beat_queues_shards_and_requeues_nothing_early_while_they_are_planned(monkeypatch, settings):
+    from digest.tasks import beat
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    readers_due(3, prefix="beat")
+    queued, asked = [], []
+    monkeypatch.setattr(beat, "plan_shards_enqueue", lambda **kw: queued.append(kw["shards"]))
+    monkeypatch.setattr(beat, "broker_queue_empty", lambda: asked.append(1) or True)
+
+    assert beat.digest_plan_task() == 2
+    run = DeliveryRun.objects.get()
+    assert len(queued[0]) == 2 and run.shards_open == [first for first, _ in queued[0]]
+    assert run.planning_finished_at is None
+    assert asked == [], "shards just queued: the broker is not idle, lost chunks wait for the long requeue"
+
+
+@pytest.mark.redis
+def test_the_broker_is_not_empty_while_the_sending_or_planning_queue_holds_a_task(redis_url, settings):
+    import redis
+
+    from digest.dispatch import broker_queue_empty
+
+    settings.CELERY_BROKER_URL = redis_url
+    client = redis.Redis.from_url(redis_url)
+    client.delete("celery", "sending", "planning", "unacked")
+    assert broker_queue_empty()
+    for queue in ("sending", "planning"):
+        client.rpush(queue, b"{}")
+        assert not broker_queue_empty(), queue
+        client.delete(queue)
+    assert broker_queue_empty()

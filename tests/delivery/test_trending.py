@@ -87,7 +87,10 @@ def test_a_second_planner_counts_no_trending_digest_the_first_one_wrote(monkeypa
     _trending_reader("tess@example.org", n=1)
     from digest.delivery import plan as plan_module
 
-    seen = plan_module.candidates_due(now=_now())  # both planners read the due subscribers at once
+    # Both planners read the due subscribers (their shards, then the shard's candidates) at once.
+    shards = plan_module.plan_shards(now=_now())
+    seen = plan_module.candidates_due(now=_now())
+    monkeypatch.setattr(plan_module, "plan_shards", lambda **_: shards)
     monkeypatch.setattr(plan_module, "candidates_due", lambda **_: seen)
     first, second = deliveries_plan(), deliveries_plan()
 

@@ -184,3 +184,49 @@ def test_the_batch_agrees_with_one_profile_at_a_time(rows, interest_lists):
             title = docs[m.paper_key].title
             assert all(0 <= a < b <= len(title) for a, b in m.title_spans)
             assert all(0 <= a < b <= len(m.snippet) for a, b in m.snippet_spans)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(papers, st.lists(st.lists(queries(), min_size=1, max_size=3), min_size=2, max_size=5))
+def test_explanations_shared_through_the_index_are_those_worked_out_alone(rows, interest_lists):
+    """Explanations are kept on the index by (matching interests, paper) and reused by other profiles
+    and later calls (the planner's shards): each must equal the one worked out on a fresh index."""
+    assume(all(valid(q) for qs in interest_lists for q in qs))
+    docs = [PaperDoc(key, *row) for key, row in enumerate(rows)]
+    shared = PaperIndex.build(docs)
+    profiles = [Profile(k, tuple(qs), limit=5) for k, qs in enumerate(interest_lists)]
+    half = len(profiles) // 2
+    first = match_profiles(shared, profiles[:half])
+    later = match_profiles(shared, profiles[half:])  # a second call on the same index, as a next shard
+    for profile in profiles:
+        alone = match_profile(PaperIndex.build(docs), profile)
+        got = (first if profile.key < half else later).get(profile.key, [])
+        assert [(m.paper_key, m.score, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in got] == [
+            (m.paper_key, m.score, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in alone
+        ]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(papers, st.lists(st.lists(queries(), min_size=1, max_size=3), min_size=2, max_size=6))
+def test_content_shared_by_match_key_is_what_each_match_stores_alone(rows, interest_lists):
+    """The planner's fast path (``ContentShared``: entries and JSON made once per matched interests,
+    paper and score, across calls on one index) stores what the reference stores for each subscriber:
+    ``content_split`` of their matches, written by ``json.dumps``."""
+    import json
+
+    from digest.content import ContentShared
+    from digest.feedback.personalise import content_split
+
+    assume(all(valid(q) for qs in interest_lists for q in qs))
+    docs = [PaperDoc(key, *row) for key, row in enumerate(rows)]
+    shared_index = PaperIndex.build(docs)
+    profiles = [Profile(k, tuple(qs), limit=5) for k, qs in enumerate(interest_lists)]
+    half = len(profiles) // 2
+    shared = ContentShared()
+    for batch in (profiles[:half], profiles[half:], profiles):  # later calls reuse the first ones' entries
+        for key, found in match_profiles(shared_index, batch).items():
+            made = shared.content(found)
+            assert made is not None
+            reference = content_split(match_profile(PaperIndex.build(docs), profiles[key]))
+            assert made[0] == reference
+            assert made[1] == json.dumps(reference)
