@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -27,18 +27,19 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from digest.content import ContentEntry, ContentJson, ContentMemo, ContentShared, content_from_matches
+from digest.content import ContentEntry, ContentJson, ContentMemo
 from digest.db import in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import PlannedRow, deliveries_insert
-from digest.delivery.schedule import Candidate, subscriber_zone
-from digest.delivery.trending import trending_merge, trending_test_content
+from digest.delivery.schedule import Candidate
+from digest.delivery.trending import trending_merge
+from digest.delivery.window import PlanWindow, plan_window
 from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
 from digest.feedback.quiet import quiet_notes_for
 from digest.library.combine import POOL_FACTOR as LIBRARY_POOL_FACTOR
 from digest.library.planning import digests_with_libraries
 from digest.library.selectors import subscription_ids_with_library
-from digest.matching import Match, PaperDoc, PaperIndex, Profile, match_profiles
+from digest.matching import Match, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
     candidates_due,
@@ -49,7 +50,6 @@ from digest.selectors.delivery import (
     subscriptions_with_ranker,
     window_starts,
 )
-from digest.selectors.papers import paper_docs_ingested_between, paper_window_fingerprint
 
 ChunksQueue = Callable[[list[list[int]]], None]
 
@@ -72,57 +72,6 @@ class PlanResult:
         self.expired += other.expired
         self.trending += other.trending
         self.chunks.extend(other.chunks)
-
-
-@dataclass
-class PlanWindow:
-    """One paper window (start, end) and what every shard planning it shares within a process: the
-    papers, their index (with the engine's per-term caches), and the stored entries already made.
-
-    Built once per process per window by ``plan_window`` and kept for the next shards: the beat's
-    shards of one slot share one window end, and subscribers whose last digest went out in the same
-    run share its start. Anything else a window's subscribers share (a per-window list) belongs here.
-    """
-
-    start: datetime
-    end: datetime
-    fingerprint: tuple[int, int, int]
-    docs: list[PaperDoc]
-    index: PaperIndex | None
-    memo: ContentMemo = field(default_factory=dict)  # subscribers with the same interests share entries
-    encoder: ContentJson = field(default_factory=ContentJson)  # and the entries' JSON text
-    shared: ContentShared = field(default_factory=ContentShared)  # the fast path to both (plain matches)
-
-    def memo_bounded(self) -> ContentMemo:
-        # Shared entries bound the work, not the memory: past MEMO_MAX the memo starts again.
-        if len(self.memo) > MEMO_MAX or len(self.encoder) > MEMO_MAX:
-            self.memo, self.encoder = {}, ContentJson()
-        if len(self.shared) > MEMO_MAX:
-            self.shared = ContentShared()
-        return self.memo
-
-
-WINDOWS_KEPT = 4  # windows a planning process keeps (a slot has one or two; a few slots overlap)
-MEMO_MAX = 200_000  # stored entries a window keeps for sharing (~1 KB each)
-_WINDOWS: OrderedDict[tuple[datetime, datetime], PlanWindow] = OrderedDict()
-
-
-def plan_window(*, start: datetime, end: datetime) -> PlanWindow:
-    """The papers ingested in (start, end] and their index, built on first use in this process and
-    reused while the window still holds the same papers (one aggregate query checks: a paper hidden
-    or committed late since the window was built makes a new one)."""
-    key = (start, end)
-    fingerprint = paper_window_fingerprint(start=start, end=end)
-    window = _WINDOWS.get(key)
-    if window is None or window.fingerprint != fingerprint:
-        docs = paper_docs_ingested_between(start=start, end=end)
-        index = PaperIndex.build(docs) if docs else None
-        window = PlanWindow(start=start, end=end, fingerprint=fingerprint, docs=docs, index=index)
-        _WINDOWS[key] = window
-        while len(_WINDOWS) > WINDOWS_KEPT:
-            _WINDOWS.popitem(last=False)
-    _WINDOWS.move_to_end(key)
-    return window
 
 
 # Makes one subscriber's ``Delivery.content`` and its JSON text (what the row stores).
@@ -488,56 +437,3 @@ def _planned_row(
         "window_end": until,
     }
     return PlannedRow(values=values, content_json=text)
-
-
-def delivery_send_test(*, subscription_id: int, on_chunks: ChunksQueue, now: datetime | None = None) -> Delivery:
-    """A one-off digest of the last 7 days for the subscriber, sent right away (the web's test button).
-
-    It is a sample of what they would get: it neither skips nor records papers already sent. The row
-    goes to ``on_chunks`` (the caller's queue) when something matched.
-    """
-    now = now or timezone.now()
-    subscription = Subscription.objects.select_related("user").get(id=subscription_id)
-    docs = paper_docs_ingested_between(start=now - timedelta(days=7), end=now)
-    profile = Profile(
-        key=subscription.id,
-        interests=tuple(subscription.interests.values_list("query", flat=True)),
-        muted=tuple(subscription.muted_words or ()),
-        limit=subscription.max_papers * LIBRARY_POOL_FACTOR,  # a library is fused with a deeper pool
-    )
-    found = match_profiles(PaperIndex.build(docs), [profile]).get(subscription.id, []) if docs else []
-    found = digests_with_libraries(
-        matches={subscription.id: found},
-        docs=docs,
-        subscription_ids=[subscription.id],
-        exclude={},
-        limits={subscription.id: subscription.max_papers},
-        muted={subscription.id: profile.muted},
-    ).get(subscription.id, [])[: subscription.max_papers]
-    content = content_from_matches(found)
-    if subscription.digest == Subscription.Digest.TRENDING:  # a sample of their trending digest instead
-        content = trending_test_content(
-            categories=subscription.trending_categories or (),
-            limit=subscription.max_papers,
-            start=now - timedelta(days=7),
-            end=now,
-        )
-    local_day = now.astimezone(subscriber_zone(subscription.timezone)).date()
-    delivery = Delivery.objects.create(
-        subscription=subscription,
-        slot=local_day,
-        kind=Delivery.Kind.TEST,
-        state=Delivery.State.PENDING if content else Delivery.State.SKIPPED,
-        send_at=now,
-        expires_at=now + timedelta(hours=1),
-        to_email=subscription.user.email,
-        message_id=message_id_make(),
-        content=content,
-        paper_count=len(content),
-        last_error="" if content else "no paper of the last 7 days matched your interests",
-        window_start=now - timedelta(days=7),
-        window_end=now,
-    )
-    if content:
-        on_chunks([[delivery.id]])
-    return delivery

@@ -252,7 +252,7 @@ def subscription_send_test(*, subscription: Subscription) -> Delivery:
     try:
         # Imported here, not at the top: the planner loads the learned ranker (scikit-learn, about a second),
         # which a web process otherwise never needs; this keeps it off every page's first request.
-        from digest.delivery.plan import delivery_send_test
+        from digest.delivery.sample import delivery_send_test
 
         delivery = delivery_send_test(subscription_id=subscription.id, on_chunks=chunks_enqueue)
     except Exception:

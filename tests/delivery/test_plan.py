@@ -65,14 +65,14 @@ def test_the_due_subscribers_are_split_into_bounded_shards_that_plan_only_their_
 
 
 def test_the_shards_of_one_window_build_its_paper_index_once_per_process(monkeypatch, settings):
-    from digest.delivery import plan as delivery_plan
+    from digest.delivery import window as delivery_window
     from digest.matching import PaperIndex
 
     settings.PAPERBOY_PLAN_SHARD_SIZE = 2
     builds = []
     real_build = PaperIndex.build.__func__
     monkeypatch.setattr(PaperIndex, "build", classmethod(lambda cls, docs: builds.append(1) or real_build(cls, docs)))
-    monkeypatch.setattr(delivery_plan, "_WINDOWS", type(delivery_plan._WINDOWS)())
+    monkeypatch.setattr(delivery_window, "_WINDOWS", type(delivery_window._WINDOWS)())
     readers_due(6, prefix="window")
 
     plan = deliveries_plan()
@@ -84,17 +84,17 @@ def test_the_shards_of_one_window_build_its_paper_index_once_per_process(monkeyp
 def test_a_window_whose_papers_changed_is_built_again(monkeypatch):
     from datetime import UTC, datetime, timedelta
 
-    from digest.delivery import plan as delivery_plan
+    from digest.delivery import window as delivery_window
     from tests.factories import paper_make
 
-    monkeypatch.setattr(delivery_plan, "_WINDOWS", type(delivery_plan._WINDOWS)())
+    monkeypatch.setattr(delivery_window, "_WINDOWS", type(delivery_window._WINDOWS)())
     now = datetime.now(UTC)
     start = now - timedelta(days=1)
     paper_make(title="Diffusion one", abstract="diffusion", ingested_at=now - timedelta(hours=2))
-    first = delivery_plan.plan_window(start=start, end=now)
-    assert delivery_plan.plan_window(start=start, end=now) is first
+    first = delivery_window.plan_window(start=start, end=now)
+    assert delivery_window.plan_window(start=start, end=now) is first
     late = paper_make(title="Diffusion two", abstract="diffusion", ingested_at=now - timedelta(hours=1))
-    second = delivery_plan.plan_window(start=start, end=now)
+    second = delivery_window.plan_window(start=start, end=now)
     assert second is not first and late.id in [d.key for d in second.docs]
 
 

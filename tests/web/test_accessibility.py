@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from digest.delivery.plan import delivery_send_test
+from digest.delivery.sample import delivery_send_test
 from digest.dispatch import chunks_enqueue
 from digest.models import Feed
 from digest.services.roles import MODERATORS, moderators_group_sync

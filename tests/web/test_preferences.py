@@ -311,7 +311,7 @@ def queued(monkeypatch):
             paper_count=2,
         )
 
-    monkeypatch.setattr("digest.delivery.plan.delivery_send_test", fake_send_test)
+    monkeypatch.setattr("digest.delivery.sample.delivery_send_test", fake_send_test)
     return calls
 
 
