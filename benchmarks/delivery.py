@@ -37,24 +37,10 @@ from pathlib import Path
 
 from benchmarks.counting_sink import Sink
 from benchmarks.processes import cpu_seconds, postgres_pids, process_tree
-from benchmarks.readers import readers_seed
+from benchmarks.readers import INTERESTS, readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
-INTERESTS = (
-    "diffusion",
-    '"language model" OR LLM',
-    "reasoning",
-    "robot*",
-    "reinforcement learning",
-    "benchmark",
-    "agent",
-    "video",
-    "graph",
-    "retrieval",
-    "transformer",
-    "segmentation",
-)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,6 +8,22 @@ import random
 from collections.abc import Sequence
 from datetime import datetime
 
+# What the benchmarks' readers type (each takes one to three).
+INTERESTS = (
+    "diffusion",
+    '"language model" OR LLM',
+    "reasoning",
+    "robot*",
+    "reinforcement learning",
+    "benchmark",
+    "agent",
+    "video",
+    "graph",
+    "retrieval",
+    "transformer",
+    "segmentation",
+)
+
 
 def readers_seed(*, subscribers: int, now: datetime, interests: Sequence[str], rng: random.Random) -> list:
     """``subscribers`` verified readers due at ``now``'s hour (UTC); returns their subscriptions."""

@@ -28,24 +28,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.readers import readers_seed
+from benchmarks.readers import INTERESTS, readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
-INTERESTS = (
-    "diffusion",
-    '"language model" OR LLM',
-    "reasoning",
-    "robot*",
-    "reinforcement learning",
-    "benchmark",
-    "agent",
-    "video",
-    "graph",
-    "retrieval",
-    "transformer",
-    "segmentation",
-)
 CATEGORY_CHOICES = ([], ["cs.CV"], ["cs.CL"], ["cs.CV", "cs.LG"])
 
 
