@@ -91,10 +91,12 @@ def plan_timed(label: str) -> dict:
     from django.db import connection
 
     from digest.delivery.plan import deliveries_plan
-    from digest.models import Delivery, DeliveryRun
+    from digest.models import Delivery, DeliveryRun, Subscription
 
     Delivery.objects.all().delete()
     DeliveryRun.objects.all().delete()
+    # Planning moves each subscriber's next_due_at to tomorrow; every variant starts with all of them due.
+    Subscription.objects.update(next_due_at=None)
     with connection.cursor() as cursor:  # each variant starts from the same clean table
         cursor.execute("VACUUM ANALYZE digest_delivery")
     started, cpu = time.perf_counter(), time.process_time()
