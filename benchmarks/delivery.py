@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.counting_sink import Sink
-from benchmarks.processes import cpu_seconds, postgres_pids, process_tree
+from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_pids, process_tree
 from benchmarks.readers import INTERESTS, readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,23 +102,9 @@ def world_seed(*, subscribers: int, now: datetime) -> int:
 
 
 def worker_start(*, env: dict[str, str], workers: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "paperboy", "worker", "--pool", "prefork"),
-            *("--concurrency", str(workers), "--prefetch-multiplier", "1", "--loglevel", "INFO"),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
+    return celery_worker_start(
+        env=env, log=log, name="bench", options=("--pool", "prefork", "--concurrency", str(workers))
     )
-    deadline = time.monotonic() + 60
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the celery worker did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    return process
 
 
 def worker_timings(log: Path) -> dict[str, float]:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from benchmarks.delivery import database_recreate
 from benchmarks.matching import CORPUS, load_corpus, make_papers, make_profiles
-from benchmarks.processes import cpu_seconds, postgres_pids
+from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_pids
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -176,23 +176,7 @@ def _profiles(corpus: list[dict], count: int, rng: random.Random) -> Iterator:
 
 
 def planner_start(*, env: dict[str, str], log: Path, n: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "paperboy", "worker", "-Q", "planning", "--pool", "solo"),
-            *("--prefetch-multiplier", "1", "--loglevel", "INFO"),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"plan{n}-{os.getpid()}@%h"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the planner did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    return process
+    return celery_worker_start(env=env, log=log, name=f"plan{n}", options=("-Q", "planning", "--pool", "solo"))
 
 
 def peak_mib(pid: int) -> float:

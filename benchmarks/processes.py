@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -36,3 +41,25 @@ def _comm(proc: Path) -> str:
         return (proc / "comm").read_text().strip()
     except OSError:
         return ""
+
+
+def celery_worker_start(*, env: dict[str, str], log: Path, name: str, options: tuple[str, ...]) -> subprocess.Popen:
+    """A real ``celery worker`` subprocess with ``options`` (pool, queues, concurrency), once it says it is
+    ready; its output goes to ``log``."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "paperboy", "worker", *options),
+            *("--prefetch-multiplier", "1", "--loglevel", "INFO"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the celery worker {name} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    return process

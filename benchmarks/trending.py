@@ -28,21 +28,12 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from benchmarks.delivery import database_recreate
 from benchmarks.readers import INTERESTS, readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "papers.jsonl"
 CATEGORY_CHOICES = ([], ["cs.CV"], ["cs.CL"], ["cs.CV", "cs.LG"])
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def papers_load() -> list[dict]:
