@@ -205,12 +205,22 @@ def make_interest_pool(corpus: list[dict], size: int, rng: random.Random) -> lis
     return pool
 
 
-def make_profiles(corpus: list[dict], count: int, rng: random.Random, pool_size: int = 4000) -> list[Profile]:
-    pool = make_interest_pool(corpus, pool_size, rng)
+def make_profiles(
+    corpus: list[dict],
+    count: int,
+    rng: random.Random,
+    pool_size: int = 4000,
+    *,
+    pool: list[str] | None = None,
+    first_key: int = 1,
+) -> list[Profile]:
+    """``count`` subscribers with 3-8 interests of a pool of ``pool_size`` (made here unless given: a
+    caller making subscribers in blocks passes one pool, so every block draws from the same interests)."""
+    pool = pool if pool is not None else make_interest_pool(corpus, pool_size, rng)
     words, _ = mine_phrases(corpus)
     weights = [1.0 / (rank + 20) for rank in range(len(pool))]  # a few interests are very popular
     profiles = []
-    for key in range(1, count + 1):
+    for key in range(first_key, first_key + count):
         interests = tuple(dict.fromkeys(rng.choices(pool, weights, k=rng.randint(3, 8))))
         muted = tuple(rng.sample(words, rng.randint(1, 2))) if rng.random() < 0.2 else ()
         profiles.append(Profile(key, interests, muted, limit=rng.choice((5, 10, 10, 10, 20))))

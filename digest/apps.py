@@ -6,6 +6,7 @@ class DigestConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import digest.db  # noqa: F401 -- registers the ``__any`` lookup
         from digest.email.dkim import dkim_configuration_check
 
         smtp_helo_install()

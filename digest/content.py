@@ -16,7 +16,8 @@ from typing import NotRequired, TypedDict, cast
 from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
-from digest.matching import Match, Reason, match_share_key
+from digest.matching import Match, Reason
+from digest.matching.explain import Highlighter, MatchPart, match_parts
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
@@ -103,36 +104,83 @@ class ContentJson:
 
 
 class ContentShared:
-    """The planner's fast path to a row's ``content`` and its JSON text: each entry is made and
-    serialised once per (matched interests, paper, score) -- ``match_share_key`` -- and shared by every
-    subscriber whose match has that key, however their other interests differ; a match's key is found
-    without working out its explanation. The reference is ``content_from_matches`` + ``json.dumps``
-    (a property test checks they agree). ``content`` says None for anything it does not cover (a
-    suggestion, a match not made by ``match_profiles``): the caller takes the reference path then."""
+    """The planner's fast path to a row's ``content`` JSON text, without making its entries.
+
+    A match made by ``match_profiles`` is written from the parts of the interests that matched it
+    (``match_parts``: kept per interest and paper on the window's index), so a paper matched by a new
+    combination of a subscriber's interests -- most multi-interest matches are new -- costs a merge of
+    spans and a format, not an explanation. A one-interest match, the common case, is its part's whole
+    entry, written once per (part, score) and kept. The entries themselves are only made if something
+    reads them (``ContentEntriesJson``). The reference is ``content_from_matches`` + ``json.dumps`` (a
+    property test checks they agree). ``content`` says None for anything it does not cover (a
+    suggestion, a match not made lazily by ``match_profiles``): the caller takes the reference path."""
 
     def __init__(self) -> None:
-        self._by_key: dict[tuple, tuple[ContentEntry, str]] = {}
+        self._reasons: dict[MatchPart, str] = {}
+        self._alone: dict[MatchPart, tuple[float, str]] = {}
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self._alone) + len(self._reasons)
 
-    def content(self, matches: Sequence[Match]) -> tuple[list[ContentEntry], str] | None:
-        by_key = self._by_key
-        entries: list[ContentEntry] = []
+    def content(self, matches: Sequence[Match]) -> tuple[Sequence[ContentEntry], str] | None:
         texts: list[str] = []
         for match in matches:
-            key = match_share_key(match)
-            if key is None:
-                return None
-            found = by_key.get(key)
+            found = match_parts(match)
             if found is None:
-                if not match.reasons:  # a suggestion: content_split stores those last, labelled
-                    return None
-                entry = _content_entry(match, False)
-                found = by_key[key] = (entry, json.dumps(entry))
-            entries.append(found[0])
-            texts.append(found[1])
-        return entries, "[" + ", ".join(texts) + "]"
+                return None
+            score = round(match.score, 4)
+            parts = found[1]
+            if len(parts) == 1:
+                kept = self._alone.get(parts[0])
+                if kept is None or kept[0] != score:
+                    kept = self._alone[parts[0]] = (score, self._entry_json(match.paper_key, score, *found))
+                texts.append(kept[1])
+            else:
+                texts.append(self._entry_json(match.paper_key, score, *found))
+        return ContentEntriesJson(texts), "[" + ", ".join(texts) + "]"
+
+    def _entry_json(
+        self, paper_key: int, score: float, doc: int, parts: tuple[MatchPart, ...], highlighter: Highlighter
+    ) -> str:
+        """``json.dumps(_content_entry(match, False))``, from the parts (keys in the same order)."""
+        title, snippet, inside = highlighter.compose(doc, parts)
+        reasons = ", ".join([self._reason_json(p) for p in parts])
+        return (
+            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{reasons}], "title_spans": {_spans_json(title)}, '
+            f'"snippet": {_string_json(snippet)}, "snippet_spans": {_spans_json(inside)}, "suggested": false}}'
+        )
+
+    def _reason_json(self, part: MatchPart) -> str:
+        found = self._reasons.get(part)
+        if found is None:
+            found = self._reasons[part] = json.dumps(_reason_entry(part.reason))
+        return found
+
+
+def _spans_json(spans: Spans) -> str:
+    """``json.dumps`` of spans (int pairs): Python's own list display is the same text with brackets."""
+    return str(list(spans)).replace("(", "[").replace(")", "]")
+
+
+# ``json.dumps(text)`` for a str, without the encoder's set-up (json.dumps' own function for strings).
+_string_json = json.encoder.encode_basestring_ascii
+
+
+class ContentEntriesJson(Sequence[ContentEntry]):
+    """A row's entries as their JSON texts, parsed only if something reads them (the planner writes the
+    text; a trending section or the SQLite path reads the entries)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
+        self._entries: list[ContentEntry] | None = None
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i):
+        if self._entries is None:
+            self._entries = [json.loads(text) for text in self._texts]
+        return self._entries[i]
 
 
 def _content_entry(match: Match, suggested: bool) -> ContentEntry:

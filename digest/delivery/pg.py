@@ -28,7 +28,8 @@ class PlannedRow:
     content_json: str
 
     def delivery(self) -> Delivery:
-        return Delivery(**self.values)
+        # ``content`` may be entries parsed on read (digest.content.ContentEntriesJson): a list for the field.
+        return Delivery(**{**self.values, "content": list(self.values.get("content", []))})
 
 
 def deliveries_insert(*, rows: Sequence[PlannedRow]) -> list[tuple[int, str]] | None:

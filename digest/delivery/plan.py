@@ -28,7 +28,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from digest.content import ContentEntry, ContentJson, ContentMemo
-from digest.db import in_batches
+from digest.db import Listed, in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import PlannedRow, deliveries_insert
 from digest.delivery.schedule import Candidate
@@ -46,6 +46,7 @@ from digest.selectors.delivery import (
     deliveries_pending_of_run,
     interests_by_subscription,
     sent_paper_ids,
+    subscriptions_due_first_shard,
     subscriptions_due_shards,
     subscriptions_with_ranker,
     window_starts,
@@ -75,15 +76,17 @@ class PlanResult:
 
 
 # Makes one subscriber's ``Delivery.content`` and its JSON text (what the row stores).
-ContentMaker = Callable[[], tuple[list[ContentEntry], str]]
+ContentMaker = Callable[[], tuple[Sequence[ContentEntry], str]]
 
 
-def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[list[ContentEntry], str]:
+def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[Sequence[ContentEntry], str]:
     content = make()
     return content, encoder.dumps(content)
 
 
-def _content_of_matches(window: PlanWindow, found: list[Match], memo: ContentMemo) -> tuple[list[ContentEntry], str]:
+def _content_of_matches(
+    window: PlanWindow, found: list[Match], memo: ContentMemo
+) -> tuple[Sequence[ContentEntry], str]:
     """A subscriber's matches as stored: through the window's shared entries when they cover them
     (``ContentShared``), else the reference way (``content_split``, with labelled suggestions)."""
     made = window.shared.content(found)
@@ -176,17 +179,51 @@ def match_candidates(
 PLAN_BATCH = 1000  # rows written (and their chunks queued) per transaction while planning
 
 
-def plan_shards(*, now: datetime, slot: date | None = None, size: int | None = None) -> list[tuple[int, int]]:
-    """The due subscribers split into shards: (first id, last id), each holding at most ``size``
-    (``PAPERBOY_PLAN_SHARD_SIZE``) of them. Only the due are read (the ``next_due_at`` index)."""
-    return subscriptions_due_shards(now=now, slot=slot, size=size or settings.PAPERBOY_PLAN_SHARD_SIZE)
+def plan_shards(
+    *, now: datetime, slot: date | None = None, size: int | None = None, after: int | None = None
+) -> list[tuple[int, int]]:
+    """The due subscribers (with ids above ``after``, when given) split into shards: (first id, last
+    id), each holding at most ``size`` (``PAPERBOY_PLAN_SHARD_SIZE``) of them. Only the due are read
+    (the ``next_due_at`` index)."""
+    return subscriptions_due_shards(now=now, slot=slot, size=size or settings.PAPERBOY_PLAN_SHARD_SIZE, after=after)
 
 
-def run_open_for_shards(*, now: datetime, shards: Sequence[tuple[int, int]]) -> DeliveryRun:
-    """The run the beat opens for the shards it queues: planned in full once every shard is struck off."""
+def plan_shard_first(*, now: datetime) -> tuple[int, int] | None:
+    """The first shard of ``plan_shards`` alone (cheap however many are due): the beat queues it,
+    then cuts the rest (``plan_shards(after=...)``), so the first digests do not wait for the cut."""
+    return subscriptions_due_first_shard(now=now, size=settings.PAPERBOY_PLAN_SHARD_SIZE)
+
+
+# In a run's ``shards_open`` while the beat is still cutting the slot into shards: no shard can then
+# strike off the last one and call the run planned (no shard starts at id 0).
+CUTTING = 0
+
+
+def run_open_for_shards(*, now: datetime, shards: Sequence[tuple[int, int]], cutting: bool = False) -> DeliveryRun:
+    """The run the beat opens for the shards it queues: planned in full once every shard is struck off.
+    ``cutting``: more shards are still to come (``run_shards_add``)."""
     return DeliveryRun.objects.create(
-        slot=now.date(), note=f"planned in {len(shards)} shard(s)", shards_open=[first for first, _ in shards]
+        slot=now.date(),
+        note=f"planned in {len(shards)} shard(s)",
+        shards_open=[first for first, _ in shards] + ([CUTTING] if cutting else []),
     )
+
+
+def run_shards_add(*, run_id: int, shards: Sequence[tuple[int, int]]) -> bool:
+    """The beat has cut the rest of the slot: add ``shards`` to the run's open shards in place of
+    ``CUTTING``. When none is left open (the first shard was planned meanwhile and nothing else is
+    due), the run is planned now. Returns True when this call finished the run's planning."""
+    with transaction.atomic():
+        run = DeliveryRun.objects.select_for_update().get(id=run_id)
+        run.shards_open = [s for s in run.shards_open if s != CUTTING] + [first for first, _ in shards]
+        run.note = f"planned in {len(shards) + 1} shard(s)"
+        fields = ["shards_open", "note"]
+        finished = not run.shards_open and run.planning_finished_at is None
+        if finished:
+            run.planning_finished_at = timezone.now()
+            fields.append("planning_finished_at")
+        run.save(update_fields=fields)
+    return finished
 
 
 def deliveries_plan(
@@ -339,7 +376,9 @@ def _plan_shard(
                 trending = Delivery.objects.filter(run=run, subscription_id__in=trending_batch).count()
             elif trending_batch and inserted:
                 mine = [i for i, _ in inserted]
-                trending = Delivery.objects.filter(id__in=mine, subscription_id__in=trending_batch).count()
+                trending = Delivery.objects.filter(
+                    id__any=Listed(mine), subscription_id__any=Listed(trending_batch)
+                ).count()
             # Kept current batch by batch (shards of one run add theirs): the runs dashboard shows a
             # slot being planned, and a planner that dies half way leaves a run whose count matches its rows.
             result.planned += written
@@ -376,7 +415,7 @@ def _trending_merge(
 
 
 def _entries_only(make: ContentMaker) -> list[ContentEntry]:
-    return make()[0]
+    return list(make()[0])
 
 
 def subscriptions_reschedule(*, due_at: dict[int, datetime]) -> None:
@@ -387,7 +426,7 @@ def subscriptions_reschedule(*, due_at: dict[int, datetime]) -> None:
         by_time[when].append(sub_id)
     for when, ids in by_time.items():
         for batch in in_batches(ids):
-            Subscription.objects.filter(id__in=batch).update(next_due_at=when)
+            Subscription.objects.filter(id__any=Listed(batch)).update(next_due_at=when)
 
 
 def _plan_batches(candidates: Sequence[Candidate]) -> Iterator[Sequence[Candidate]]:
@@ -407,7 +446,7 @@ def _planned_row(
     start: datetime,
     result: PlanResult,
 ) -> PlannedRow:
-    found: list[ContentEntry] = []
+    found: Sequence[ContentEntry] = []
     text = "[]"
     if now >= c.expires_at:  # its content is not worked out: it will never be sent
         state, error = Delivery.State.EXPIRED, "send window passed"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q
 
+from digest.db import Listed
 from digest.models import Feedback, LibraryItem, LibraryPaper, Paper, SentPaper, Subscription
 
 from .records import LibraryPaperDoc
@@ -78,7 +79,7 @@ def libraries_for(*, subscription_ids: Sequence[int]) -> LibraryData:
     for start in range(0, len(subscription_ids), _BATCH):
         batch = subscription_ids[start : start + _BATCH]
         rows = (
-            LibraryItem.objects.filter(subscription_id__in=batch)
+            LibraryItem.objects.filter(subscription_id__any=Listed(batch))
             .order_by("subscription_id", "id")
             .values_list("subscription_id", "paper_id")
         )
@@ -106,7 +107,7 @@ def _doc(key: str, title: str, abstract: str, terms: dict | None) -> LibraryPape
 
 
 def _likes_add(batch: Sequence[int], data: LibraryData, keys: dict[int, list[str]]) -> None:
-    likes = Feedback.objects.filter(subscription_id__in=batch, kind=Feedback.Kind.LIKE).values_list(
+    likes = Feedback.objects.filter(subscription_id__any=Listed(batch), kind=Feedback.Kind.LIKE).values_list(
         "subscription_id", "paper_id"
     )
     by_paper: dict[int, list[int]] = defaultdict(list)
@@ -157,9 +158,11 @@ def subscription_ids_with_library(*, subscription_ids: Iterable[int]) -> set[int
     found: set[int] = set()
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
-        found.update(LibraryItem.objects.filter(subscription_id__in=batch).values_list("subscription_id", flat=True))
         found.update(
-            Feedback.objects.filter(subscription_id__in=batch, kind=Feedback.Kind.LIKE).values_list(
+            LibraryItem.objects.filter(subscription_id__any=Listed(batch)).values_list("subscription_id", flat=True)
+        )
+        found.update(
+            Feedback.objects.filter(subscription_id__any=Listed(batch), kind=Feedback.Kind.LIKE).values_list(
                 "subscription_id", flat=True
             )
         )

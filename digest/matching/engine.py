@@ -35,6 +35,7 @@ MAX_LIMIT = 10_000
 _MUTE_PENALTY = 1e12
 _BLOCK = 8192  # profiles combined and ranked at a time (bounds memory at ~100 MB per block)
 _GC_PAUSE_FROM = 1000  # profiles; the live preview (one profile) leaves the collector alone
+EVALUATED_KEPT = 100_000  # interests' evaluations an index keeps (a few KB each at most)
 _SCORE_DECIMALS = 6  # scores are rounded so equal-looking scores tie-break by key, visibly
 
 
@@ -52,8 +53,15 @@ class _Batch:
         return self._intern(text, self.query_ids, self.queries, self.parse, "an interest that does not parse", strict)
 
     def parse(self, text: str) -> Query:
-        """Parse with the index's acronym table (bare words spelling out a long form match the acronym)."""
-        return parse_query(text, acronyms=self.index.acronyms)
+        """Parse with the index's acronym table (bare words spelling out a long form match the acronym);
+        kept on the index by text, so a later call on it (the planner's next shard) parses only new ones."""
+        cache = self.index.parsed
+        found = cache.get(text)
+        if found is None:
+            if len(cache) >= EVALUATED_KEPT:
+                cache.clear()
+            found = cache[text] = parse_query(text, acronyms=self.index.acronyms)
+        return found
 
     def muted_id(self, text: str, *, strict: bool) -> int:
         return self._intern(text, self.muted_ids, self.muted, muted_term, "a muted word that is not valid", strict)
@@ -90,7 +98,17 @@ class _Batch:
         return out
 
     def evaluate(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
-        """Indexes of the papers a query matches and its score for each."""
+        """Indexes of the papers a query matches and its score for each (kept on the index by the
+        query's text: the same text parses to the same query against the same index)."""
+        cache = self.index.evaluated
+        found = cache.get(query.text)
+        if found is None:
+            if len(cache) >= EVALUATED_KEPT:
+                cache.clear()  # bounded: a long-lived index (the preview's) starts again
+            found = cache[query.text] = self._evaluate(query)
+        return found
+
+    def _evaluate(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         docs = np.flatnonzero(self.mask(query.root))
         if not len(docs):
             return docs.astype(np.int32), np.zeros(0)

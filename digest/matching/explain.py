@@ -9,16 +9,35 @@ access and cached per (interest, paper) and per (paper, words), where subscriber
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise, repeat
 
 import numpy as np
 
 from .acronyms import describe
-from .highlight import ELLIPSIS, Spans, snippet_window, spans_merge
+from .highlight import ELLIPSIS, Spans, snippet_window, spans_merge, spans_merge_pairs
 from .index import PaperIndex, TermHits, token_spans
 from .normalize import has_spelling_variant, spelled
 from .query import TEXT, Query, Term
 from .records import Match, Profile, Reason
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MatchPart:
+    """What one interest contributes to explaining one paper: its reason, its terms found there, their
+    title spans (merged), their occurrences in the abstract, and the rarest of them found in the abstract
+    (which anchors the snippet). A match's explanation is composed from its matched interests' parts
+    (``Highlighter.compose``), so a paper matched by a new combination of interests costs a merge, not
+    a new search. Compared by identity (it is cached; a dict key stays cheap)."""
+
+    reason: Reason
+    terms: tuple[Term, ...]
+    title: Spans
+    abstract: tuple[tuple[int, int], ...]
+    anchor: Term | None
+    anchor_df: int
+    window: tuple[int, int, str]  # the snippet window around the anchor (``Highlighter._window``)
 
 
 class Highlighter:
@@ -115,6 +134,8 @@ class Highlighter:
         return f"{term.text}, as '{shown}'"
 
     def spans(self, doc: int, terms: tuple[Term, ...]) -> tuple[Spans, str, Spans]:
+        """(title spans, snippet, snippet spans) of ``terms`` in paper ``doc``: the reference for
+        ``compose`` (a property test checks they agree), and what a match outside the planner uses."""
         key = (doc, terms)
         found = self.results.get(key)
         if found is not None:
@@ -128,13 +149,7 @@ class Highlighter:
             df = len(self.term(term)[0].docs)
             if in_abstract and (anchor is None or df < anchor_df):  # the rarest word anchors the snippet
                 anchor, anchor_df = term, df
-        window_key = (doc, anchor)
-        window = self.windows.get(window_key)
-        if window is None:
-            first_hit = self._occurrences(doc, anchor)[1][0][0] if anchor is not None else 0
-            window = snippet_window(self.index.docs[doc].abstract, first_hit)
-            self.windows[window_key] = window
-        start, end, snippet = window
+        start, end, snippet = self._window(doc, anchor)
         shift = (len(ELLIPSIS) if start > 0 else 0) - start
         inside = [
             (s + shift, e + shift)
@@ -145,6 +160,54 @@ class Highlighter:
         found = (spans_merge(title), snippet, spans_merge(inside))
         self.results[key] = found
         return found
+
+    def _window(self, doc: int, anchor: Term | None) -> tuple[int, int, str]:
+        """The snippet window of paper ``doc`` around the first occurrence of ``anchor`` in its abstract."""
+        window_key = (doc, anchor)
+        window = self.windows.get(window_key)
+        if window is None:
+            first_hit = self._occurrences(doc, anchor)[1][0][0] if anchor is not None else 0
+            window = snippet_window(self.index.docs[doc].abstract, first_hit)
+            self.windows[window_key] = window
+        return window
+
+    def part(self, doc: int, reason: Reason, terms: tuple[Term, ...]) -> MatchPart:
+        """One interest's part of explaining paper ``doc`` (see :class:`MatchPart`)."""
+        title: list[tuple[int, int]] = []
+        abstract: list[tuple[int, int]] = []
+        anchor: Term | None = None
+        anchor_df = 0
+        for term in terms:
+            in_title, in_abstract = self._occurrences(doc, term)
+            title += in_title
+            abstract += in_abstract
+            df = len(self.term(term)[0].docs)
+            if in_abstract and (anchor is None or df < anchor_df):  # as in ``spans``: first rarest
+                anchor, anchor_df = term, df
+        return MatchPart(
+            reason, terms, spans_merge_pairs(title), tuple(abstract), anchor, anchor_df, self._window(doc, anchor)
+        )
+
+    def compose(self, doc: int, parts: Sequence[MatchPart]) -> tuple[Spans, str, Spans]:
+        """``spans(doc, the parts' terms, deduplicated in order)`` from the parts alone.
+
+        Equal because: spans are merged (a term two parts share adds the same spans again, which merge
+        away), and the snippet's anchor -- the first of the rarest terms in the union -- is the first
+        rarest of the first part holding one of the rarest terms, i.e. the part anchors' minimum by
+        (document frequency, part order)."""
+        best = parts[0]
+        if len(parts) == 1:
+            title = best.title
+        else:
+            titled = [p.title for p in parts if p.title]
+            title = titled[0] if len(titled) == 1 else spans_merge_pairs([span for t in titled for span in t])
+            for p in parts[1:]:
+                if p.anchor is not None and (best.anchor is None or p.anchor_df < best.anchor_df):
+                    best = p
+        start, end, snippet = best.window
+        shift = (len(ELLIPSIS) if start > 0 else 0) - start
+        inside = [(s + shift, e + shift) for p in parts for s, e in p.abstract if s >= start and e <= end]
+        return title, snippet, spans_merge_pairs(inside)
 
 
 def highlighter_of(index: PaperIndex) -> Highlighter:
@@ -175,7 +238,6 @@ class Explainer:
         self.highlighter.bound()
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
-        self._row_keys: dict[int, tuple[int, ...]] = {}
         self._texts = [q.text for q in queries]
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
@@ -217,42 +279,41 @@ class Explainer:
             found = self._query_sets[qid] = set(self.query_docs[qid].tolist())
         return doc in found
 
-    def explained(self, row: int, doc: int) -> tuple:
-        """(reasons, title spans, snippet, snippet spans) of one match.
-
-        They depend only on the paper and on which of the profile's interests matched it (in the
-        profile's order; muted words remove papers, they change no explanation), so they are kept
-        on the index under (those interests' texts, paper): every profile whose matching interests
-        are the same -- most profiles, for most papers -- and every later call on the same index
-        (the planner's next shard of the window) share them. The reference, without the sharing, is
-        ``explain`` + ``Highlighter.spans`` (a property test checks they agree)."""
-        matched = self._matched(row, doc)
-        key = (tuple([self._texts[q] for q in matched]), doc)
-        shared = self.index.explained
-        found = shared.get(key)
+    def part(self, qid: int, doc: int) -> MatchPart:
+        """Interest ``qid``'s part of explaining paper ``doc``, kept on the index by (interest text,
+        paper): every profile with that interest, in this call and the later ones on the index (the
+        planner's next shards), shares it."""
+        key = (self._texts[qid], doc)
+        parts = self.index.parts
+        found = parts.get(key)
         if found is None:
-            reasons, terms = self._explain_matched(matched, doc)
-            if len(shared) >= EXPLAINED_KEPT:
-                shared.clear()  # bounded: a long-lived index (the preview's) starts again
-            found = shared[key] = (reasons, *self.highlighter.spans(doc, terms))
+            reason, terms = self.reason(qid, doc)
+            if len(parts) >= EXPLAINED_KEPT:
+                parts.clear()  # bounded: a long-lived index (the preview's) starts again
+            found = parts[key] = self.highlighter.part(doc, reason, terms)
         return found
 
-    def share_key(self, row: int, doc: int) -> tuple[tuple[str, ...], int]:
+    def parts(self, doc: int, matched: tuple[int, ...]) -> tuple[MatchPart, ...]:
+        """The parts of the interests ``matched`` (ids, in the profile's order) for paper ``doc``."""
+        return tuple([self.part(q, doc) for q in matched])
+
+    def explained(self, doc: int, matched: tuple[int, ...]) -> tuple:
+        """(reasons, title spans, snippet, snippet spans) of one match: composed from the parts of the
+        interests that matched (they depend only on the paper and on which of the profile's interests
+        matched it, in the profile's order; muted words remove papers, they change no explanation).
+        The reference, without the parts, is ``explain`` + ``Highlighter.spans`` (a property test)."""
+        parts = self.parts(doc, matched)
+        return (tuple([p.reason for p in parts]), *self.highlighter.compose(doc, parts))
+
+    def share_key(self, doc: int, matched: tuple[int, ...]) -> tuple[tuple[str, ...], int]:
         """(the texts of the profile's interests that matched the paper, in the profile's order; the
         paper): what a match's explanation depends on, cheap to work out without making it."""
         texts = self._texts
-        return (tuple([texts[q] for q in self._matched(row, doc)]), doc)
-
-    def _matched(self, row: int, doc: int) -> list[int]:
-        """The profile's interests (ids, in its order) that matched the paper."""
-        qids = self._row_keys.get(row)
-        if qids is None:
-            first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
-            qids = self._row_keys[row] = tuple(self.profile_q[first:last].tolist())
-        return [q for q in qids if self._matches(q, doc)]
+        return (tuple([texts[q] for q in matched]), doc)
 
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
-        """Reasons (the profile's interests that matched, in its order) and their terms."""
+        """Reasons (the profile's interests that matched, in its order) and their terms: the reference
+        for ``matched_sets`` + ``explained``, interest by interest."""
         first, last = int(self.profile_q_indptr[row]), int(self.profile_q_indptr[row + 1])
         return self._explain_matched([q for q in self.profile_q[first:last].tolist() if self._matches(q, doc)], doc)
 
@@ -260,6 +321,36 @@ class Explainer:
         found = [self.reason(q, doc) for q in matched]
         terms = found[0][1] if len(found) == 1 else tuple(dict.fromkeys(t for _, ts in found for t in ts))
         return tuple(r for r, _ in found), terms
+
+
+def matched_sets(
+    query_docs: list[np.ndarray],
+    ndocs: int,
+    profile_q: np.ndarray,
+    profile_q_indptr: np.ndarray,
+    rows: np.ndarray,
+    docs: np.ndarray,
+) -> list[tuple[int, ...]]:
+    """For every winner (profile row, paper), the profile's interests (ids, in its order) that matched
+    the paper, for all winners at once: each (interest, paper) pair is looked up among every
+    interest's matches with one sorted search. ``Explainer.explain`` is the one-at-a-time reference."""
+    if not len(rows):
+        return []
+    # Interest q matched paper d  <=>  q * ndocs + d is among these keys (sorted: ids ascending, and
+    # each interest's papers ascending).
+    keyed = [q * ndocs + found.astype(np.int64) for q, found in enumerate(query_docs)]
+    known = np.concatenate(keyed) if keyed else np.zeros(0, np.int64)
+    first = profile_q_indptr[rows]
+    counts = profile_q_indptr[rows + 1] - first
+    winner = np.repeat(np.arange(len(rows)), counts)
+    offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    qids = profile_q[np.repeat(first, counts) + offset].astype(np.int64)
+    wanted = qids * ndocs + docs[winner]
+    at = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
+    hit = known[at] == wanted if len(known) else np.zeros(len(wanted), dtype=bool)
+    found_ids = qids[hit].tolist()
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(winner[hit], minlength=len(rows))))).tolist()
+    return [tuple(found_ids[a:b]) for a, b in pairwise(bounds)]
 
 
 EXPLAINED_KEPT = 500_000  # explanations an index keeps (a few hundred bytes each)
@@ -277,11 +368,12 @@ class _LazyMatch(Match):
     _d: tuple
     _x: tuple
 
-    # _d = (paper_key, score, explainer, profile row, paper index); _x = (reasons, spans...) once read.
+    # _d = (paper_key, score, explainer, profile row, paper index, ids of the profile's interests that
+    # matched the paper); _x = (reasons, spans...) once read.
 
     def __init__(self, paper_key, score, reasons, title_spans, snippet, snippet_spans) -> None:
         # Only reached through dataclasses.replace(): the batch creates these with _lazy().
-        object.__setattr__(self, "_d", (paper_key, score, None, -1, -1))
+        object.__setattr__(self, "_d", (paper_key, score, None, -1, -1, ()))
         object.__setattr__(self, "_x", (reasons, title_spans, snippet, snippet_spans))
 
     @property
@@ -296,8 +388,8 @@ class _LazyMatch(Match):
         try:
             return self._x
         except AttributeError:
-            _, _, explainer, row, doc = self._d
-            x = explainer.explained(row, doc)
+            _, _, explainer, _, doc, matched = self._d
+            x = explainer.explained(doc, matched)
             object.__setattr__(self, "_x", x)
             return x
 
@@ -345,20 +437,32 @@ def match_share_key(match: Match) -> tuple | None:
     not made lazily by ``match_profiles`` (the caller then stores it the plain way)."""
     if type(match) is not _LazyMatch:
         return None
-    _, score, explainer, row, doc = match._d
+    _, score, explainer, _, doc, matched = match._d
     if explainer is None:
         return None
-    texts, _ = explainer.share_key(row, doc)
+    texts, _ = explainer.share_key(doc, matched)
     return (texts, doc, score)
+
+
+def match_parts(match: Match) -> tuple[int, tuple[MatchPart, ...], Highlighter] | None:
+    """(paper index, the matched interests' parts, the highlighter that composes them) of a match made
+    lazily by ``match_profiles`` and not yet explained; None otherwise (the caller reads the match's
+    fields instead). What the planner needs to store a match without making its explanation objects."""
+    if type(match) is not _LazyMatch:
+        return None
+    _, _, explainer, _, doc, matched = match._d
+    if explainer is None:
+        return None
+    return doc, explainer.parts(doc, matched), explainer.highlighter
 
 
 _new = object.__new__
 _set_data = _LazyMatch.__dict__["_d"].__set__
 
 
-def _lazy(paper_key: int, score: float, explainer: Explainer, row: int, doc: int) -> Match:
+def _lazy(paper_key: int, score: float, explainer: Explainer, row: int, doc: int, matched: tuple[int, ...]) -> Match:
     match = _new(_LazyMatch)
-    _set_data(match, (paper_key, score, explainer, row, doc))
+    _set_data(match, (paper_key, score, explainer, row, doc, matched))
     return match
 
 
@@ -376,8 +480,17 @@ def explain(
     """One (lazily explained) Match per winner, grouped per profile, best first."""
     explainer = Explainer(index, queries, profile_q, profile_q_indptr, query_docs)
     n = len(rows)
+    matched = matched_sets(query_docs, len(index), profile_q, profile_q_indptr, rows, docs)
     matches = list(
-        map(_lazy, index.keys[docs].tolist(), scores.tolist(), repeat(explainer, n), rows.tolist(), docs.tolist())
+        map(
+            _lazy,
+            index.keys[docs].tolist(),
+            scores.tolist(),
+            repeat(explainer, n),
+            rows.tolist(),
+            docs.tolist(),
+            matched,
+        )
     )
     bounds = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1], [True]))).tolist()
     keys = [profiles[r].key for r in rows[bounds[:-1]].tolist()]

@@ -22,9 +22,16 @@ def spans_merge(spans: Iterable[Sequence[int]], length: int | None = None) -> Sp
     makes touching spans (a token ends where a non-token character starts), so no output changed.
     """
     if length is None:
-        pairs = sorted((int(s[0]), int(s[1])) for s in spans)
+        pairs = [(int(s[0]), int(s[1])) for s in spans]
     else:
-        pairs = sorted((max(0, int(s[0])), min(length, int(s[1]))) for s in spans)
+        pairs = [(max(0, int(s[0])), min(length, int(s[1]))) for s in spans]
+    return spans_merge_pairs(pairs)
+
+
+def spans_merge_pairs(pairs: list[tuple[int, int]]) -> Spans:
+    """``spans_merge`` of a list of (int, int) pairs, as they are (the explainer's hot path: its spans
+    are already plain ints within the text). Sorts ``pairs`` in place."""
+    pairs.sort()
     merged: list[tuple[int, int]] = []
     for start, end in pairs:
         if start >= end:

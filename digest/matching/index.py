@@ -134,10 +134,15 @@ class PaperIndex:
     _postings: dict[int, np.ndarray]
     _all_postings: tuple[np.ndarray, np.ndarray] | None
     _terms: dict[tuple[str, tuple[str, ...], bool], TermHits]  # (field, stems, exact)
-    # Explanations by (texts of the interests that matched, paper): shared by every match_profiles
-    # call on this index (the planner's shards of one window, the preview's keystrokes); see explain.py.
-    explained: dict[tuple[tuple[str, ...], int], tuple]
+    # Each interest's part of explaining a paper, by (interest text, paper): shared by every
+    # match_profiles call on this index (the planner's shards of one window, the preview's
+    # keystrokes); a match's explanation is composed from its parts (see explain.py).
+    parts: dict[tuple[str, int], Any]
     reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
+    # Each interest's evaluation (the papers it matches, its score for each), by its text: a later
+    # call on this index (the planner's next shard) evaluates only interests it has not seen.
+    evaluated: dict[str, tuple[np.ndarray, np.ndarray]]
+    parsed: dict[str, Any]  # interest text -> its Query, parsed against this index's acronyms
     highlighter: Any  # explain.Highlighter, made on first use (explain.highlighter_of)
     _empty: TermHits
 
@@ -150,17 +155,22 @@ class PaperIndex:
     def __getstate__(self) -> dict:
         # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_terms", "_postings", "_all_postings", "explained", "reasons", "highlighter"):
+        for name in ("_terms", "_postings", "_all_postings", "parts", "reasons", "evaluated", "parsed", "highlighter"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._terms = {}
+        self._caches_empty()
+
+    def _caches_empty(self) -> None:
         self._postings = {}
         self._all_postings = None
-        self.explained = {}
+        self._terms = {}
+        self.parts = {}
         self.reasons = {}
+        self.evaluated = {}
+        self.parsed = {}
         self.highlighter = None
 
     @classmethod
@@ -227,12 +237,7 @@ class PaperIndex:
         # near ties but never beats a better textual match such as a title hit.
         self.popularity_factor = 1.0 + POPULARITY_WEIGHT * np.minimum(np.log1p(pop) / math.log(1001.0), 1.0)
 
-        self._postings = {}
-        self._all_postings = None
-        self._terms = {}
-        self.explained = {}
-        self.reasons = {}
-        self.highlighter = None
+        self._caches_empty()
         self._empty = TermHits(
             np.zeros(0, np.int32),
             np.zeros(0),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field  # Term has a field named "field"
 from typing import TYPE_CHECKING
 
 from .normalize import fold, name_tokens, stem, tokens
@@ -75,6 +76,19 @@ class Term:
     bare: bool = False
     parts: tuple[Term, ...] = ()
     exact: bool = False
+    # Terms key every cache of the engine and the explainer (millions of lookups a planning shard):
+    # the hash is worked out once, not from all six fields at every lookup.
+    _hash: int = dataclass_field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.field, self.unit, self.text, self.bare, self.parts, self.exact)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt through __init__ in the receiving process: a string's hash differs between processes.
+        return (Term, (self.field, self.unit, self.text, self.bare, self.parts, self.exact))
 
 
 @dataclass(frozen=True, slots=True)

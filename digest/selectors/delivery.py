@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from digest.db import in_batches
+from digest.db import Listed, in_batches
 from digest.delivery.schedule import (
     FIRST_WINDOW,
     MAX_WINDOW,
@@ -53,13 +53,17 @@ def subscriptions_due_ids(*, now: datetime, slot: date | None = None) -> list[in
     return list(rows.order_by("id").values_list("id", flat=True))
 
 
-def subscriptions_due_shards(*, now: datetime, slot: date | None = None, size: int) -> list[tuple[int, int]]:
-    """``subscriptions_due_ids`` cut into runs of at most ``size`` ids, as (first id, last id), worked
-    out by the database (a million due ids never travel to the beat; the reference is cutting the
-    list of ids, ``digest.db.in_batches``: a test checks they agree)."""
+def subscriptions_due_shards(
+    *, now: datetime, slot: date | None = None, size: int, after: int | None = None
+) -> list[tuple[int, int]]:
+    """``subscriptions_due_ids`` (those above ``after``, when given) cut into runs of at most ``size``
+    ids, as (first id, last id), worked out by the database (a million due ids never travel to the
+    beat; the reference is cutting the list of ids, ``digest.db.in_batches``: a test checks they agree)."""
     rows = _subscriptions_plannable()
     if slot is None:
         rows = rows.filter(_due_now(now))
+    if after is not None:
+        rows = rows.filter(id__gt=after)
     sql, params = rows.values("id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -68,6 +72,13 @@ def subscriptions_due_shards(*, now: datetime, slot: date | None = None, size: i
             [size, *params],
         )
         return [(int(first), int(last)) for first, last in cursor.fetchall()]
+
+
+def subscriptions_due_first_shard(*, now: datetime, size: int) -> tuple[int, int] | None:
+    """The first shard of ``subscriptions_due_shards`` alone, found without numbering every due row
+    (the lowest ``size`` due ids, walking the primary key): the beat queues it before cutting the rest."""
+    found = list(_subscriptions_plannable().filter(_due_now(now)).order_by("id").values_list("id", flat=True)[:size])
+    return (found[0], found[-1]) if found else None
 
 
 @dataclass
@@ -139,9 +150,9 @@ def candidates_due(
     slots = {c.slot for c in due}
     for batch in in_batches([c.subscription_id for c in due]):
         planned.update(
-            Delivery.objects.filter(kind=Delivery.Kind.DIGEST, subscription_id__in=batch, slot__in=slots).values_list(
-                "subscription_id", "slot"
-            )
+            Delivery.objects.filter(
+                kind=Delivery.Kind.DIGEST, subscription_id__any=Listed(batch), slot__in=slots
+            ).values_list("subscription_id", "slot")
         )
     for c in due:
         if c.email.lower() in verified and c.email not in suppressed and (c.subscription_id, c.slot) not in planned:
@@ -169,7 +180,7 @@ def suppressed_emails(*, emails: Iterable[str]) -> set[str]:
     """Those of ``emails`` on the active suppression list (exact spelling: suppressions store the account's)."""
     found: set[str] = set()
     for batch in in_batches(list(emails)):
-        found.update(Suppression.objects.filter(active=True, email__in=batch).values_list("email", flat=True))
+        found.update(Suppression.objects.filter(active=True, email__any=Listed(batch)).values_list("email", flat=True))
     return found
 
 
@@ -179,7 +190,9 @@ def verified_emails(*, user_emails: set[str]) -> set[str]:
     for batch in in_batches(list(user_emails)):
         found.update(
             e.lower()
-            for e in EmailAddress.objects.filter(email__in=batch, verified=True).values_list("email", flat=True)
+            for e in EmailAddress.objects.filter(email__any=Listed(batch), verified=True).values_list(
+                "email", flat=True
+            )
         )
     return found
 
@@ -192,7 +205,7 @@ def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int
         rows = (
             Delivery.objects.filter(
                 kind=Delivery.Kind.DIGEST,
-                subscription_id__in=batch,
+                subscription_id__any=Listed(batch),
                 state__in=[Delivery.State.SENT, Delivery.State.SKIPPED],
                 window_end__isnull=False,
             )
@@ -212,7 +225,7 @@ def window_starts(*, candidates: Sequence[Candidate], now: datetime) -> dict[int
 def interests_by_subscription(*, subscription_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
     grouped: dict[int, list[str]] = defaultdict(list)
     for batch in in_batches(list(subscription_ids)):
-        rows = Interest.objects.filter(subscription_id__in=batch).order_by("subscription_id", "position", "id")
+        rows = Interest.objects.filter(subscription_id__any=Listed(batch)).order_by("subscription_id", "position", "id")
         for sub_id, query in rows.values_list("subscription_id", "query"):
             grouped[sub_id].append(query)
     return {key: tuple(value) for key, value in grouped.items()}
@@ -224,9 +237,9 @@ def sent_paper_ids(*, subscription_ids: Sequence[int], paper_ids: Sequence[int])
     if not paper_ids:
         return sent
     for batch in in_batches(subscription_ids):
-        rows = SentPaper.objects.filter(subscription_id__in=batch, paper_id__in=paper_ids).values_list(
-            "subscription_id", "paper_id"
-        )
+        rows = SentPaper.objects.filter(
+            subscription_id__any=Listed(batch), paper_id__any=Listed(paper_ids)
+        ).values_list("subscription_id", "paper_id")
         for sub_id, paper_id in rows:
             sent[sub_id].add(paper_id)
     return sent
@@ -236,7 +249,9 @@ def subscriptions_with_ranker(*, subscription_ids: Sequence[int]) -> set[int]:
     """The subscribers among ``subscription_ids`` who have a learned ranking model."""
     found: set[int] = set()
     for batch in in_batches(subscription_ids):
-        found.update(RankerModel.objects.filter(subscription_id__in=batch).values_list("subscription_id", flat=True))
+        found.update(
+            RankerModel.objects.filter(subscription_id__any=Listed(batch)).values_list("subscription_id", flat=True)
+        )
     return found
 
 

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.db.models.functions import Left
 from django.utils import timezone
 
-from digest.db import in_batches
+from digest.db import Listed, in_batches
 from digest.models import Feed, Paper, SentPaper, Subscription
 
 # The feeds whose papers carry community upvotes (``Paper.popularity``).
@@ -112,7 +112,7 @@ def trending_choices(*, subscription_ids: Sequence[int]) -> dict[int, TrendingCh
     found: dict[int, TrendingChoice] = {}
     wants = Q(digest=Subscription.Digest.TRENDING) | Q(trending_section__gt=0)
     for batch in in_batches(list(subscription_ids)):
-        rows = Subscription.objects.filter(wants, id__in=batch).values_list(
+        rows = Subscription.objects.filter(wants, id__any=Listed(batch)).values_list(
             "id", "digest", "trending_categories", "max_papers", "trending_section"
         )
         for sub_id, digest, categories, max_papers, section in rows:

@@ -6,12 +6,14 @@ import graph stays one-way: beat -> dispatch -> tasks -> services.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
 from digest.delivery.circuit import sending_is_paused
-from digest.delivery.plan import plan_shards, run_open_for_shards
+from digest.delivery.plan import plan_shard_first, plan_shards, run_open_for_shards, run_shards_add
 from digest.delivery.prune import deliveries_prune
 from digest.delivery.sweeper import deliveries_sweep
 from digest.dispatch import broker_queue_empty, deliveries_enqueue, feed_fetch_enqueue, plan_shards_enqueue
@@ -36,10 +38,7 @@ def digest_plan_task() -> int:
     now = timezone.now()
     # Trending lists rank by upvotes: a slot is never planned on figures older than their feed's cadence.
     feeds_refresh_stale(now=now, kinds=UPVOTE_FEED_KINDS)
-    shards = plan_shards(now=now)
-    if shards:
-        run = run_open_for_shards(now=now, shards=shards)
-        plan_shards_enqueue(task=plan_shard_task, shards=shards, now=now, run_id=run.id)
+    shards = _plan_shards_enqueue(now=now)
     if sending_is_paused():
         return len(shards)  # the queued chunks wait on the pause by themselves
     # Nothing being planned, nothing queued and nothing in flight: a pending row's chunk was lost, so it
@@ -47,6 +46,21 @@ def digest_plan_task() -> int:
     idle = not shards and broker_queue_empty()
     deliveries_enqueue(delivery_ids=deliveries_due_ids(now=now, queue_empty=idle))
     return len(shards)
+
+
+def _plan_shards_enqueue(*, now: datetime) -> list[tuple[int, int]]:
+    """Queue the due subscribers' shards, the first one before the rest are cut: cutting a million due
+    rows into shards takes seconds, and the first digests should not wait for it. The run stays open
+    (``CUTTING``) until the rest are added, so the first shard cannot call it planned on its own."""
+    first = plan_shard_first(now=now)
+    if first is None:
+        return []
+    run = run_open_for_shards(now=now, shards=[first], cutting=True)
+    plan_shards_enqueue(task=plan_shard_task, shards=[first], now=now, run_id=run.id)
+    rest = plan_shards(now=now, after=first[1])
+    run_shards_add(run_id=run.id, shards=rest)
+    plan_shards_enqueue(task=plan_shard_task, shards=rest, now=now, run_id=run.id)
+    return [first, *rest]
 
 
 @shared_task(name="digest.prune_deliveries", ignore_result=True)

@@ -235,3 +235,62 @@ def test_the_beats_shards_plan_trending_and_library_only_subscribers_and_the_run
     assert rows[ada.id].state == Delivery.State.PENDING
     assert (run.planned, run.trending) == (3, 1)
     assert run.planning_finished_at is not None and plan_shards(now=now) == []
+
+
+def test_the_first_shard_alone_and_the_shards_after_it_are_the_shards_of_the_whole_cut(settings):
+    from django.utils import timezone
+
+    from digest.delivery.plan import plan_shard_first, plan_shards
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    readers_due(5, prefix="cut")
+    now = timezone.now()
+    whole = plan_shards(now=now)
+    first = plan_shard_first(now=now)
+    assert first == whole[0]
+    assert plan_shards(now=now, after=first[1]) == whole[1:]
+
+
+def test_the_run_stays_open_while_the_beat_cuts_the_rest_even_when_the_first_shard_is_planned_already(settings):
+    """The beat queues the first shard before cutting the rest: that shard, planned at once, must not
+    call the run planned (it is the only shard the run knows of yet)."""
+    from django.utils import timezone
+
+    from digest.delivery.plan import (
+        deliveries_plan_run_shard,
+        plan_shard_first,
+        plan_shards,
+        run_open_for_shards,
+        run_shards_add,
+    )
+
+    settings.PAPERBOY_PLAN_SHARD_SIZE = 2
+    readers = readers_due(3, prefix="cutting")
+    now = timezone.now()
+    first = plan_shard_first(now=now)
+    run = run_open_for_shards(now=now, shards=[first], cutting=True)
+    deliveries_plan_run_shard(run_id=run.id, first_id=first[0], last_id=first[1], now=now)
+    run.refresh_from_db()
+    assert run.planning_finished_at is None, "the beat has not said which shards are left"
+
+    rest = plan_shards(now=now, after=first[1])
+    assert rest == [(readers[2].id, readers[2].id)]
+    assert run_shards_add(run_id=run.id, shards=rest) is False
+    deliveries_plan_run_shard(run_id=run.id, first_id=rest[0][0], last_id=rest[0][1], now=now)
+    run.refresh_from_db()
+    assert run.planning_finished_at is not None and run.planned == 3
+
+
+def test_a_cut_that_finds_nothing_more_after_a_planned_first_shard_finishes_the_run(settings):
+    from django.utils import timezone
+
+    from digest.delivery.plan import deliveries_plan_run_shard, plan_shard_first, run_open_for_shards, run_shards_add
+
+    readers_due(2, prefix="alone")
+    now = timezone.now()
+    first = plan_shard_first(now=now)
+    run = run_open_for_shards(now=now, shards=[first], cutting=True)
+    deliveries_plan_run_shard(run_id=run.id, first_id=first[0], last_id=first[1], now=now)
+    assert run_shards_add(run_id=run.id, shards=[]) is True
+    run.refresh_from_db()
+    assert run.planning_finished_at is not None and run.shards_open == []
