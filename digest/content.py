@@ -103,6 +103,10 @@ class ContentJson:
         return "[" + ", ".join(parts) + "]"
 
 
+ALONE_KEPT = 300_000  # one-interest entries a window keeps (~0.8 KB each); at most one per (interest, paper)
+TOGETHER_KEPT = 100_000  # entries of papers matched by several interests a window keeps (~0.8 KB each)
+
+
 class ContentShared:
     """The planner's fast path to a row's ``content`` JSON text, without making its entries.
 
@@ -118,9 +122,17 @@ class ContentShared:
     def __init__(self) -> None:
         self._reasons: dict[MatchPart, str] = {}
         self._alone: dict[MatchPart, tuple[float, str]] = {}
+        self._together: dict[tuple[tuple[MatchPart, ...], float], str] = {}
 
     def __len__(self) -> int:
-        return len(self._alone) + len(self._reasons)
+        return len(self._alone) + len(self._reasons) + len(self._together)
+
+    def bound(self) -> None:
+        """Bounded memory: past ALONE_KEPT one-interest entries, those and the reasons start again (the
+        parts behind them are bounded on the index); entries of several interests stop being kept at
+        TOGETHER_KEPT (the first kept are the most shared: two popular interests meet early)."""
+        if len(self._alone) > ALONE_KEPT or len(self._reasons) > ALONE_KEPT:
+            self._alone, self._reasons = {}, {}
 
     def content(self, matches: Sequence[Match]) -> tuple[Sequence[ContentEntry], str] | None:
         texts: list[str] = []
@@ -136,7 +148,15 @@ class ContentShared:
                     kept = self._alone[parts[0]] = (score, self._entry_json(match.paper_key, score, *found))
                 texts.append(kept[1])
             else:
-                texts.append(self._entry_json(match.paper_key, score, *found))
+                # Several interests together: new combinations are most of them, but subscribers who share
+                # two popular interests share their papers' entries (kept while there is room).
+                key = (parts, score)
+                text = self._together.get(key)
+                if text is None:
+                    text = self._entry_json(match.paper_key, score, *found)
+                    if len(self._together) < TOGETHER_KEPT:
+                        self._together[key] = text
+                texts.append(text)
         return ContentEntriesJson(texts), "[" + ", ".join(texts) + "]"
 
     def _entry_json(

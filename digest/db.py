@@ -65,6 +65,10 @@ class AnyOf(Lookup):
         if not values:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
+            if all(type(v) is int for v in values):
+                # As one array literal: psycopg dumps a list element by element in Python (~0.2 ms per
+                # thousand); the literal is one join.
+                return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, "{" + ",".join(map(str, values)) + "}"]
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 

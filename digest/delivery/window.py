@@ -35,8 +35,7 @@ class PlanWindow:
         # Shared entries bound the work, not the memory: past MEMO_MAX the memo starts again.
         if len(self.memo) > MEMO_MAX or len(self.encoder) > MEMO_MAX:
             self.memo, self.encoder = {}, ContentJson()
-        if len(self.shared) > MEMO_MAX:
-            self.shared = ContentShared()
+        self.shared.bound()
         return self.memo
 
 

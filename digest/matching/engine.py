@@ -36,6 +36,7 @@ _MUTE_PENALTY = 1e12
 _BLOCK = 8192  # profiles combined and ranked at a time (bounds memory at ~100 MB per block)
 _GC_PAUSE_FROM = 1000  # profiles; the live preview (one profile) leaves the collector alone
 EVALUATED_KEPT = 100_000  # interests' evaluations an index keeps (a few KB each at most)
+_HIST_CELLS = 32_000_000  # cells of the per-row score histogram that prefilters the top-n sort
 _SCORE_DECIMALS = 6  # scores are rounded so equal-looking scores tie-break by key, visibly
 
 
@@ -337,7 +338,7 @@ def _top_n(
     bucket = scores.astype(np.float32).view(np.int32) >> 18
     bucket -= bucket.min()
     nb = int(bucket.max()) + 1
-    while nb * nrows > 32_000_000:
+    while nb * nrows > _HIST_CELLS:
         bucket >>= 1
         nb = int(bucket.max()) + 1
     hist = np.bincount(row_of.astype(np.int64) * nb + bucket, minlength=nrows * nb).reshape(nrows, nb)

@@ -338,8 +338,10 @@ def matched_sets(
         return []
     # Interest q matched paper d  <=>  q * ndocs + d is among these keys (sorted: ids ascending, and
     # each interest's papers ascending).
-    keyed = [q * ndocs + found.astype(np.int64) for q, found in enumerate(query_docs)]
-    known = np.concatenate(keyed) if keyed else np.zeros(0, np.int64)
+    lengths = np.fromiter((len(found) for found in query_docs), dtype=np.int64, count=len(query_docs))
+    known = np.repeat(np.arange(len(query_docs), dtype=np.int64) * ndocs, lengths)
+    if len(known):
+        known += np.concatenate(query_docs)
     first = profile_q_indptr[rows]
     counts = profile_q_indptr[rows + 1] - first
     winner = np.repeat(np.arange(len(rows)), counts)
