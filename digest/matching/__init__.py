@@ -10,7 +10,6 @@ list).  See ``docs/MATCHING.md`` for the query language and ``docs/PERFORMANCE.m
 
 from .acronyms import AcronymTable
 from .engine import match_profile, match_profiles
-from .explain import match_share_key
 from .index import PaperIndex
 from .naive import naive_match, naive_prepare
 from .query import MAX_QUERY_LENGTH, Query, QueryError, parse_query, validate_muted
@@ -28,7 +27,6 @@ __all__ = [
     "Reason",
     "match_profile",
     "match_profiles",
-    "match_share_key",
     "naive_match",
     "naive_prepare",
     "parse_query",

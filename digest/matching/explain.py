@@ -305,12 +305,6 @@ class Explainer:
         parts = self.parts(doc, matched)
         return (tuple([p.reason for p in parts]), *self.highlighter.compose(doc, parts))
 
-    def share_key(self, doc: int, matched: tuple[int, ...]) -> tuple[tuple[str, ...], int]:
-        """(the texts of the profile's interests that matched the paper, in the profile's order; the
-        paper): what a match's explanation depends on, cheap to work out without making it."""
-        texts = self._texts
-        return (tuple([texts[q] for q in matched]), doc)
-
     def explain(self, row: int, doc: int) -> tuple[tuple[Reason, ...], tuple[Term, ...]]:
         """Reasons (the profile's interests that matched, in its order) and their terms: the reference
         for ``matched_sets`` + ``explained``, interest by interest."""
@@ -431,19 +425,6 @@ class _LazyMatch(Match):
 
     def __reduce__(self):
         return (Match, self._fields())
-
-
-def match_share_key(match: Match) -> tuple | None:
-    """A key equal for two matches exactly when their stored form is (same paper, same score, the
-    same interests matched): (matched interest texts, paper index, score). None for a match that was
-    not made lazily by ``match_profiles`` (the caller then stores it the plain way)."""
-    if type(match) is not _LazyMatch:
-        return None
-    _, score, explainer, _, doc, matched = match._d
-    if explainer is None:
-        return None
-    texts, _ = explainer.share_key(doc, matched)
-    return (texts, doc, score)
 
 
 def match_parts(match: Match) -> tuple[int, tuple[MatchPart, ...], Highlighter] | None:
