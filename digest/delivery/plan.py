@@ -215,14 +215,21 @@ def run_shards_add(*, run_id: int, shards: Sequence[tuple[int, int]]) -> bool:
     due), the run is planned now. Returns True when this call finished the run's planning."""
     with transaction.atomic():
         run = DeliveryRun.objects.select_for_update().get(id=run_id)
-        run.shards_open = [s for s in run.shards_open if s != CUTTING] + [first for first, _ in shards]
         run.note = f"planned in {len(shards) + 1} shard(s)"
-        fields = ["shards_open", "note"]
-        finished = not run.shards_open and run.planning_finished_at is None
-        if finished:
-            run.planning_finished_at = timezone.now()
-            fields.append("planning_finished_at")
-        run.save(update_fields=fields)
+        open_now = [s for s in run.shards_open if s != CUTTING] + [first for first, _ in shards]
+        return _run_shards_save(run, shards_open=open_now, also=["note"])
+
+
+def _run_shards_save(run: DeliveryRun, *, shards_open: list[int], also: Sequence[str] = ()) -> bool:
+    """Save the run's open shards (and the fields in ``also``), under its row lock; with none left open,
+    stamp it planned. Returns True when this call finished the run's planning."""
+    run.shards_open = shards_open
+    fields = ["shards_open", *also]
+    finished = not shards_open and run.planning_finished_at is None
+    if finished:
+        run.planning_finished_at = timezone.now()
+        fields.append("planning_finished_at")
+    run.save(update_fields=fields)
     return finished
 
 
@@ -279,14 +286,7 @@ def run_shard_finish(*, run_id: int, first_id: int) -> bool:
         run = DeliveryRun.objects.select_for_update().filter(id=run_id).first()
         if run is None:
             return False
-        run.shards_open = [s for s in run.shards_open if s != first_id]
-        fields = ["shards_open"]
-        finished = not run.shards_open and run.planning_finished_at is None
-        if finished:
-            run.planning_finished_at = timezone.now()
-            fields.append("planning_finished_at")
-        run.save(update_fields=fields)
-    return finished
+        return _run_shards_save(run, shards_open=[s for s in run.shards_open if s != first_id])
 
 
 def run_planning_finish(*, run: DeliveryRun) -> None:
