@@ -42,6 +42,7 @@ from scipy import sparse
 from .records import Library, LibraryPaperDoc, LikeMatch
 from .results import LibraryMatches
 from .topk import csr_rows, top_per_row
+from .vocabulary import HashedVocabulary
 from .words import TermVector, term_counts, term_hash, term_vector
 
 NEIGHBOURS = 64  # day's papers kept per library paper
@@ -86,8 +87,7 @@ class LibraryIndex:
         self.lengths = np.asarray(self.tf.sum(axis=1)).ravel()
         # The vocabulary by term hash, for looking up stored term vectors (words.TermVector).
         hashes = np.fromiter((term_hash(t) for t in self.vocabulary), dtype=np.int64, count=len(self.vocabulary))
-        self.hash_order = np.argsort(hashes, kind="stable")
-        self.sorted_hashes = hashes[self.hash_order]
+        self.hashed = HashedVocabulary(hashes)
 
     @classmethod
     def build(cls, docs: Iterable[Any]) -> LibraryIndex:
@@ -142,17 +142,12 @@ def _library_tf(
     hashes = np.concatenate([v.hashes for v in vectors]) if vectors else np.zeros(0, np.int64)
     counts = np.concatenate([v.counts for v in vectors]) if vectors else np.zeros(0)
     rows = np.repeat(np.arange(len(vectors), dtype=np.int64), lengths)
-    vocabulary = len(index.sorted_hashes)
-    if vocabulary:
-        where = np.minimum(np.searchsorted(index.sorted_hashes, hashes), vocabulary - 1)
-        inside = index.sorted_hashes[where] == hashes
-    else:
-        where = np.zeros(len(hashes), dtype=np.int64)
-        inside = np.zeros(len(hashes), dtype=bool)
+    vocabulary = len(index.hashed)
+    where, inside = index.hashed.find(hashes)
     # Each paper's entries are contiguous already: CSR directly (no COO sort); columns within a row are
     # left unsorted (nothing downstream needs them sorted, and a row's words are distinct).
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[inside], minlength=len(docs)))))
-    tf = sparse.csr_matrix((counts[inside], index.hash_order[where[inside]], indptr), shape=(len(docs), vocabulary))
+    tf = sparse.csr_matrix((counts[inside], index.hashed.order[where[inside]], indptr), shape=(len(docs), vocabulary))
     return tf, rows[~inside], counts[~inside]
 
 
@@ -217,15 +212,15 @@ class _Neighbours:
         return found
 
     def cosine_of(self, seeds: np.ndarray, papers: np.ndarray) -> np.ndarray:
-        """The cosine of each (library paper, day's paper) pair; -1 where it is not a neighbour."""
+        """The cosine of each (library paper, day's paper) pair; 0 where it is not a neighbour (a
+        neighbour's cosine is above 0: it shares a word with the library paper)."""
         if self.table is not None:  # float32, as stored (one flat gather; the cast to float64 is exact)
-            found = self.table.ravel()[seeds * self.n + papers]
-            return np.where(found > 0, found, np.float32(-1.0))
+            return self.table.ravel()[seeds * self.n + papers]
         keys = seeds * max(self.n, 1) + papers
         if not len(self.pair_keys):
-            return np.full(len(keys), -1.0)
+            return np.zeros(len(keys))
         where = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
-        return np.where(self.pair_keys[where] == keys, self.cosine.data[where], -1.0)
+        return np.where(self.pair_keys[where] == keys, self.cosine.data[where], 0.0)
 
 
 def query_terms(rows: sparse.csr_matrix, terms: int | None = None) -> sparse.csr_matrix:

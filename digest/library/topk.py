@@ -81,12 +81,15 @@ def row_order(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, decimals: 
     order = np.argsort(key, kind="stable")
     coarse = key[order] >> col_bits  # (row, quantised value): equal for neighbours in a near-tie
     tied = coarse[1:] == coarse[:-1]
-    if tied.any():
-        in_run = np.concatenate(([False], tied)) | np.concatenate((tied, [False]))
-        places = np.flatnonzero(in_run)
-        run = np.cumsum(np.concatenate(([True], ~tied))[in_run])  # one id per run of equal coarse keys
+    ordered = values[order]
+    # Equal values are in column order already; only runs of equal coarse keys holding different
+    # values (a near-tie) are put in exact order.
+    if (tied & (ordered[1:] != ordered[:-1])).any():
+        run = np.cumsum(np.concatenate(([True], ~tied)))  # one id per run of equal coarse keys
+        mixed = np.unique(run[1:][tied & (ordered[1:] != ordered[:-1])])
+        places = np.flatnonzero(np.isin(run, mixed, assume_unique=False))
         sub = order[places]
-        order[places] = sub[np.lexsort((cols[sub], -values[sub], run))]
+        order[places] = sub[np.lexsort((cols[sub], -values[sub], run[places]))]
     return order
 
 
