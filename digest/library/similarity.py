@@ -215,8 +215,8 @@ class _Neighbours:
         """The cosine of each (library paper, day's paper) pair; 0 where it is not a neighbour (a
         neighbour's cosine is above 0: it shares a word with the library paper)."""
         if self.table is not None:  # float32, as stored (one flat gather; the cast to float64 is exact)
-            return self.table.ravel()[seeds * self.n + papers]
-        keys = seeds * max(self.n, 1) + papers
+            return self.table.ravel()[seeds * self.n + papers]  # < _DENSE_TABLE: fits 32-bit positions
+        keys = seeds.astype(np.int64) * max(self.n, 1) + papers
         if not len(self.pair_keys):
             return np.zeros(len(keys))
         where = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
@@ -428,26 +428,34 @@ def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb:
         none = np.zeros(0, dtype=np.int64)
         return none, np.zeros(0), none, np.zeros(0)
     counts = np.diff(members.indptr)[rows]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    # One (entry, library paper) triple per library paper of each entry's library: ~25 million for the
+    # best 10 of 100,000 libraries, so 32-bit positions while they fit (half the memory traffic).
+    width = np.int32 if ends[-1] < 2**31 else np.int64
     # Each entry's library papers: (its library's first place in ``members.indices``) + 0, 1, 2, ...
-    place = np.repeat(members.indptr[rows] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
-    seed = members.indices[place].astype(np.int64)
-    sims = nb.cosine_of(seed, np.repeat(cols.astype(np.int64), counts))
+    place = np.repeat((members.indptr[rows] - starts).astype(width), counts)
+    place += np.arange(int(ends[-1]), dtype=width)
+    seed = members.indices[place]
+    sims = nb.cosine_of(seed, np.repeat(cols.astype(width), counts))
     first, first_sim = _group_best(sims, starts, counts)
     sims[first] = -1.0
     second, second_sim = _group_best(sims, starts, counts)
     first_sim, second_sim = first_sim.astype(np.float64), second_sim.astype(np.float64)
     second_ok = (counts > 1) & (second_sim > 0) & (second_sim >= SECOND_REASON * first_sim)
-    return seed[first], first_sim, np.where(second_ok, seed[second], -1), np.where(second_ok, second_sim, 0.0)
+    return (
+        seed[first].astype(np.int64),
+        first_sim,
+        np.where(second_ok, seed[second], -1).astype(np.int64),
+        np.where(second_ok, second_sim, 0.0),
+    )
 
 
 def _group_best(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Position and value of each group's largest value (groups: contiguous, non-empty; ties: first)."""
     best = np.maximum.reduceat(values, starts)
     hits = np.flatnonzero(values == np.repeat(best, counts))
-    group = np.searchsorted(starts, hits, side="right") - 1
-    first = np.concatenate(([True], group[1:] != group[:-1]))
-    return hits[first], best
+    return hits[np.searchsorted(hits, starts)], best  # each group's first hit: at or after its start
 
 
 def library_match(

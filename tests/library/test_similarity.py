@@ -179,7 +179,7 @@ def test_the_packed_sort_orders_as_the_plain_three_key_sort(entries, scale):
     assert np.array_equal(row_order(rows, cols, rounded, 3), row_order_plain(rows, cols, rounded))
 
 
-def test_block_sizes_never_change_what_a_library_gets(corpus_docs, monkeypatch):
+def test_block_sizes_and_the_cosine_table_never_change_what_a_library_gets(corpus_docs, monkeypatch):
     pool = corpus_docs[:120]
     libraries = [
         Library(key=i, papers=tuple(f"seed:{d.key}" for d in corpus_docs[120 + 7 * i : 120 + 7 * i + size]), limit=12)
@@ -191,8 +191,11 @@ def test_block_sizes_never_change_what_a_library_gets(corpus_docs, monkeypatch):
     monkeypatch.setattr(similarity, "_SEED_BLOCK", 3)  # library papers compared with the day, query terms cut
     monkeypatch.setattr(similarity, "_BLOCK", 2)  # libraries scored at a time
     blocks = libraries_match(index, papers, libraries)
-    assert {k: comparable(v) for k, v in blocks.items()} == {k: comparable(v) for k, v in whole.items()}
-    assert [m.like for k in whole for m in whole[k]] == [m.like for k in blocks for m in blocks[k]]
+    monkeypatch.setattr(similarity, "_DENSE_TABLE", 0)  # cosines looked up in the sorted pairs, not a table
+    pairs = libraries_match(index, papers, libraries)
+    for other in (blocks, pairs):
+        assert {k: comparable(v) for k, v in other.items()} == {k: comparable(v) for k, v in whole.items()}
+        assert [m.like for k in whole for m in whole[k]] == [m.like for k in other for m in other[k]]
 
 
 def test_the_library_weighs_a_title_as_the_keyword_engine_does():
