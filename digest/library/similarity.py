@@ -369,9 +369,15 @@ def _match_block(
     best = np.ones(len(block))
     if len(filled):
         best[filled] = np.maximum.reduceat(mean, product.indptr[filled])
-    # The L8 norm's eighth root as three square roots (several times faster than a power).
-    closest = np.sqrt(np.sqrt(np.sqrt(np.maximum(product.data.imag, 0.0))))
-    score = mean / best[rows] + MAX_WEIGHT * closest
+    # The L8 norm's eighth root as three square roots (several times faster than a power); in place,
+    # as mean / best + MAX_WEIGHT * closest (the same operations: bit for bit the same scores).
+    closest = np.maximum(product.data.imag, 0.0)
+    for _ in range(3):
+        np.sqrt(closest, out=closest)
+    closest *= MAX_WEIGHT
+    score = mean
+    score /= best[rows]
+    score += closest
     excluded = [(r, index.position[k]) for r, lib in enumerate(block) for k in lib.exclude if k in index.position]
     if excluded:
         pair = np.array([r * len(index) + c for r, c in excluded], dtype=np.int64)

@@ -37,8 +37,9 @@ class HashedVocabulary:
             return np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=bool)
         bucket = hashes >> self.shift
         where = self.bounds[bucket]
-        width = self.bounds[bucket + 1] - where
-        where = np.minimum(where, len(self.sorted_hashes) - 1)
+        width = self.bounds[1:][bucket]  # the bucket's end ...
+        width -= where  # ... less its start
+        np.minimum(where, len(self.sorted_hashes) - 1, out=where)
         found = (width > 0) & (self.sorted_hashes[where] == hashes)
         crowded = np.flatnonzero(width > 1)
         if len(crowded):
