@@ -16,15 +16,16 @@ The simulation, and why it is built this way:
   any paper in today's sample, so it cannot have seen what it ranks.
 * **Library.** Each reader also has a small library (issue 17): three papers they already know that
   their hidden interest matches (drawn once per reader, seeded). Those papers are never shown to the
-  learned arms (a digest never lists a library's own papers).
+  learned arms (a digest never lists a library's own papers). As in Paperboy, "more like this" puts
+  a paper in the library: the papers a reader liked so far (none of today's) join the three.
 * **Digest.** Every arm matches the day with the reader's stated interests (same engine, same
   matches). *Keywords* shows the top 10 by keyword score. *Learned* is what Paperboy does for a
   reader with keywords, a library and clicks: the keyword matches and the papers most like the
   library ranked together (``digest.library.combine``), then re-ordered by the reader's model once
   there is one, trained on their likes *and their library* (the prior) against their dislikes
   (a model needs 5 positives and 3 dislikes, as in production). *Clicks only* is the learned ranking
-  without a library (the figure before issue 17). Up to 3 "you might also like" papers are reported
-  separately; precision@10 is measured on the 10 papers shown first.
+  with no library at all, not even the liked papers (the figure before issue 17). Up to 3 "you might
+  also like" papers are reported separately; precision@10 is measured on the 10 papers shown first.
 * **Feedback.** A reader clicks "more like this" on a relevant paper shown with probability 0.7
   and "less like this" on an irrelevant one with probability 0.4 (people skip most cards). The
   learned arm's model is retrained after every day, as the Celery task does.
@@ -171,6 +172,11 @@ class Day:
     like_index: LibraryIndex
 
 
+def library_docs(papers: list[PaperDoc]) -> list[LibraryPaperDoc]:
+    """Corpus papers as a library's papers."""
+    return [LibraryPaperDoc(key=f"library:{d.key}", title=d.title, abstract=d.abstract) for d in papers]
+
+
 def learned_digest(
     *,
     day: Day,
@@ -187,7 +193,9 @@ def learned_digest(
     model = ranker_train(liked=liked, disliked=disliked, background=day.features, prior=library)
     found = [m for m in matches if m.paper_key not in own]
     if library:
-        like = library_match(day.like_index, library, limit=POOL, exclude=own)
+        # As the planner reads a library (digest.library.selectors.libraries_for): the imported papers
+        # and the papers liked so far ("more like this" puts a paper in the library).
+        like = library_match(day.like_index, [*library, *library_docs(liked)], limit=POOL, exclude=own)
         found = matches_combine(keyword=found, like=like, limit=POOL, abstract_of=day.like_index.abstracts)
     if model is None:
         return [m.paper_key for m in found[:DIGEST_SIZE]], [], False
@@ -223,10 +231,7 @@ def run(config: Config = Config(), *, corpus: list[PaperDoc] | None = None, out=
             truth = relevant[reader.name]
             matches = match_profile(day.index, Profile(key=0, interests=reader.stated, limit=POOL))
             shown = {"keywords": [m.paper_key for m in matches[:DIGEST_SIZE]]}
-            library = [
-                LibraryPaperDoc(key=f"library:{k}", title=by_key[k].title, abstract=by_key[k].abstract)
-                for k in libraries[reader.name]
-            ]
+            library = library_docs([by_key[k] for k in libraries[reader.name]])
             own = set(libraries[reader.name])
             for arm, arm_library, arm_own in (("learned", library, own), ("clicks_only", [], set())):
                 arm_shown, suggested, had_model = learned_digest(

@@ -42,6 +42,7 @@ from scipy import sparse
 from .records import Library, LibraryPaperDoc, LikeMatch
 from .results import LibraryMatches
 from .topk import csr_rows, top_per_row
+from .vocabulary import HashedVocabulary
 from .words import TermVector, term_counts, term_hash, term_vector
 
 NEIGHBOURS = 64  # day's papers kept per library paper
@@ -86,8 +87,7 @@ class LibraryIndex:
         self.lengths = np.asarray(self.tf.sum(axis=1)).ravel()
         # The vocabulary by term hash, for looking up stored term vectors (words.TermVector).
         hashes = np.fromiter((term_hash(t) for t in self.vocabulary), dtype=np.int64, count=len(self.vocabulary))
-        self.hash_order = np.argsort(hashes, kind="stable")
-        self.sorted_hashes = hashes[self.hash_order]
+        self.hashed = HashedVocabulary(hashes)
 
     @classmethod
     def build(cls, docs: Iterable[Any]) -> LibraryIndex:
@@ -142,17 +142,12 @@ def _library_tf(
     hashes = np.concatenate([v.hashes for v in vectors]) if vectors else np.zeros(0, np.int64)
     counts = np.concatenate([v.counts for v in vectors]) if vectors else np.zeros(0)
     rows = np.repeat(np.arange(len(vectors), dtype=np.int64), lengths)
-    vocabulary = len(index.sorted_hashes)
-    if vocabulary:
-        where = np.minimum(np.searchsorted(index.sorted_hashes, hashes), vocabulary - 1)
-        inside = index.sorted_hashes[where] == hashes
-    else:
-        where = np.zeros(len(hashes), dtype=np.int64)
-        inside = np.zeros(len(hashes), dtype=bool)
+    vocabulary = len(index.hashed)
+    where, inside = index.hashed.find(hashes)
     # Each paper's entries are contiguous already: CSR directly (no COO sort); columns within a row are
     # left unsorted (nothing downstream needs them sorted, and a row's words are distinct).
     indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[inside], minlength=len(docs)))))
-    tf = sparse.csr_matrix((counts[inside], index.hash_order[where[inside]], indptr), shape=(len(docs), vocabulary))
+    tf = sparse.csr_matrix((counts[inside], index.hashed.order[where[inside]], indptr), shape=(len(docs), vocabulary))
     return tf, rows[~inside], counts[~inside]
 
 
@@ -217,27 +212,36 @@ class _Neighbours:
         return found
 
     def cosine_of(self, seeds: np.ndarray, papers: np.ndarray) -> np.ndarray:
-        """The cosine of each (library paper, day's paper) pair; -1 where it is not a neighbour."""
+        """The cosine of each (library paper, day's paper) pair; 0 where it is not a neighbour (a
+        neighbour's cosine is above 0: it shares a word with the library paper)."""
         if self.table is not None:  # float32, as stored (one flat gather; the cast to float64 is exact)
-            found = self.table.ravel()[seeds * self.n + papers]
-            return np.where(found > 0, found, np.float32(-1.0))
-        keys = seeds * max(self.n, 1) + papers
+            return self.table.ravel()[seeds * self.n + papers]  # < _DENSE_TABLE: fits 32-bit positions
+        keys = seeds.astype(np.int64) * max(self.n, 1) + papers
         if not len(self.pair_keys):
-            return np.full(len(keys), -1.0)
+            return np.zeros(len(keys))
         where = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
-        return np.where(self.pair_keys[where] == keys, self.cosine.data[where], -1.0)
+        return np.where(self.pair_keys[where] == keys, self.cosine.data[where], 0.0)
 
 
 def query_terms(rows: sparse.csr_matrix, terms: int | None = None) -> sparse.csr_matrix:
     """Each row cut to its ``QUERY_TERMS`` heaviest words (ties: lower column), as "more like this"
     queries are: a paper's most distinctive words say what it is about; its long tail is noise."""
     terms = QUERY_TERMS if terms is None else terms
-    row_of = csr_rows(rows)
-    keep, _ = top_per_row(
-        row_of, rows.indices.astype(np.int64), rows.data, rows.shape[0], np.full(rows.shape[0], terms)
-    )
-    keep.sort()
-    out = sparse.csr_matrix((rows.data[keep], (row_of[keep], rows.indices[keep])), shape=rows.shape)
+    # A block of rows at a time: fewer rows let top_per_row's histogram use finer buckets (all 20,000
+    # library papers at once left ~90 candidates a row to sort for 32 kept; a block leaves ~40).
+    kept: list[np.ndarray] = []
+    for start in range(0, rows.shape[0], _SEED_BLOCK):
+        lo, hi = rows.indptr[start], rows.indptr[min(start + _SEED_BLOCK, rows.shape[0])]
+        sizes = np.diff(rows.indptr[start : start + _SEED_BLOCK + 1])
+        row_of = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+        cols = rows.indices[lo:hi].astype(np.int64)
+        keep, _ = top_per_row(row_of, cols, rows.data[lo:hi], len(sizes), np.full(len(sizes), terms))
+        kept.append(np.sort(keep) + lo)
+    keep = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    # Kept in CSR order: each row's kept words are contiguous, so the CSR is built directly.
+    counts = np.bincount(csr_rows(rows)[keep], minlength=rows.shape[0])
+    indptr = np.concatenate(([0], np.cumsum(counts)))
+    out = sparse.csr_matrix((rows.data[keep], rows.indices[keep], indptr), shape=rows.shape)
     out.sort_indices()
     return out
 
@@ -291,17 +295,18 @@ def libraries_match(
             part = _match_block([libraries[i] for i in rows], members[rows], scoring, neighbours, index)
             parts.append((rows[part[0]], *part[1:]))
     stats["libraries_s"] = clock() - mark
+    # Each library's matches are contiguous (libraries grouped by neighbour level, then in blocks): the
+    # arrays stay in that order and ``starts`` says where each library's are (reads go by library key).
     if parts:
-        order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")  # back to library order
-        lib_rows = np.concatenate([p[0] for p in parts])[order]
-        columns = [np.concatenate([p[k] for p in parts])[order] for k in range(1, 7)]
+        lib_rows = np.concatenate([p[0] for p in parts])
+        columns = [np.concatenate([p[k] for p in parts]) for k in range(1, 7)]
     else:
         lib_rows, columns = empty, [empty, np.zeros(0), empty, np.zeros(0), empty, np.zeros(0)]
     starts: dict[int, tuple[int, int]] = {}
     if len(lib_rows):
         bounds = np.flatnonzero(np.concatenate(([True], lib_rows[1:] != lib_rows[:-1], [True])))
-        for b_start, b_end in itertools.pairwise(bounds):
-            starts[libraries[int(lib_rows[b_start])].key] = (int(b_start), int(b_end))
+        keys = [libraries[i].key for i in lib_rows[bounds[:-1]].tolist()]
+        starts = dict(zip(keys, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True), strict=True))
     stats["delivered_pairs"] = len(lib_rows)
     return LibraryMatches(
         library_keys=[lib.key for lib in libraries],
@@ -340,11 +345,11 @@ def _membership(block: Sequence[Library], row_of: Mapping[str, int], nseeds: int
     flat = np.fromiter(map(lookup, keys), dtype=np.int64, count=sum(sizes))
     owner = np.repeat(np.arange(len(block), dtype=np.int64), sizes)
     known = flat >= 0
-    pairs = np.sort(owner[known] * max(nseeds, 1) + flat[known])  # sorted by (library, paper) ...
-    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]  # ... once each
-    rows, cols = np.divmod(pairs, max(nseeds, 1))
-    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=len(block)))))
-    return sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(block), nseeds))
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(owner[known], minlength=len(block)))))
+    members = sparse.csr_matrix((np.ones(int(known.sum())), flat[known], indptr), shape=(len(block), nseeds))
+    members.sum_duplicates()  # each row's papers sorted (per row, not one global sort) and merged ...
+    members.data[:] = 1.0  # ... once each
+    return members
 
 
 def _match_block(
@@ -364,9 +369,15 @@ def _match_block(
     best = np.ones(len(block))
     if len(filled):
         best[filled] = np.maximum.reduceat(mean, product.indptr[filled])
-    # The L8 norm's eighth root as three square roots (several times faster than a power).
-    closest = np.sqrt(np.sqrt(np.sqrt(np.maximum(product.data.imag, 0.0))))
-    score = mean / best[rows] + MAX_WEIGHT * closest
+    # The L8 norm's eighth root as three square roots (several times faster than a power); in place,
+    # as mean / best + MAX_WEIGHT * closest (the same operations: bit for bit the same scores).
+    closest = np.maximum(product.data.imag, 0.0)
+    for _ in range(3):
+        np.sqrt(closest, out=closest)
+    closest *= MAX_WEIGHT
+    score = mean
+    score /= best[rows]
+    score += closest
     excluded = [(r, index.position[k]) for r, lib in enumerate(block) for k in lib.exclude if k in index.position]
     if excluded:
         pair = np.array([r * len(index) + c for r, c in excluded], dtype=np.int64)
@@ -423,26 +434,34 @@ def _explain(rows: np.ndarray, cols: np.ndarray, members: sparse.csr_matrix, nb:
         none = np.zeros(0, dtype=np.int64)
         return none, np.zeros(0), none, np.zeros(0)
     counts = np.diff(members.indptr)[rows]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    # One (entry, library paper) triple per library paper of each entry's library: ~25 million for the
+    # best 10 of 100,000 libraries, so 32-bit positions while they fit (half the memory traffic).
+    width = np.int32 if ends[-1] < 2**31 else np.int64
     # Each entry's library papers: (its library's first place in ``members.indices``) + 0, 1, 2, ...
-    place = np.repeat(members.indptr[rows] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
-    seed = members.indices[place].astype(np.int64)
-    sims = nb.cosine_of(seed, np.repeat(cols.astype(np.int64), counts))
+    place = np.repeat((members.indptr[rows] - starts).astype(width), counts)
+    place += np.arange(int(ends[-1]), dtype=width)
+    seed = members.indices[place]
+    sims = nb.cosine_of(seed, np.repeat(cols.astype(width), counts))
     first, first_sim = _group_best(sims, starts, counts)
     sims[first] = -1.0
     second, second_sim = _group_best(sims, starts, counts)
     first_sim, second_sim = first_sim.astype(np.float64), second_sim.astype(np.float64)
     second_ok = (counts > 1) & (second_sim > 0) & (second_sim >= SECOND_REASON * first_sim)
-    return seed[first], first_sim, np.where(second_ok, seed[second], -1), np.where(second_ok, second_sim, 0.0)
+    return (
+        seed[first].astype(np.int64),
+        first_sim,
+        np.where(second_ok, seed[second], -1).astype(np.int64),
+        np.where(second_ok, second_sim, 0.0),
+    )
 
 
 def _group_best(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Position and value of each group's largest value (groups: contiguous, non-empty; ties: first)."""
     best = np.maximum.reduceat(values, starts)
     hits = np.flatnonzero(values == np.repeat(best, counts))
-    group = np.searchsorted(starts, hits, side="right") - 1
-    first = np.concatenate(([True], group[1:] != group[:-1]))
-    return hits[first], best
+    return hits[np.searchsorted(hits, starts)], best  # each group's first hit: at or after its start
 
 
 def library_match(

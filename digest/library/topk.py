@@ -45,7 +45,7 @@ def top_per_row(
     threshold[from_top[:, -1] < limits] = 0
     candidates = np.flatnonzero(bucket >= threshold[rows])
     values = scores[candidates] if decimals is None else np.round(scores[candidates], decimals)
-    order = _order(rows[candidates], cols[candidates], values, decimals)
+    order = row_order(rows[candidates], cols[candidates], values, decimals)
     ordered_rows = rows[candidates[order]]
     group = np.flatnonzero(np.concatenate(([True], ordered_rows[1:] != ordered_rows[:-1])))
     first = np.repeat(group, np.diff(np.concatenate((group, [len(order)]))))
@@ -53,19 +53,48 @@ def top_per_row(
     return candidates[keep], values[keep]
 
 
-def _order(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, decimals: int | None) -> np.ndarray:
-    """The order by row asc, value desc, column asc. Rounded values are whole multiples of 10**-decimals,
-    so (row, value, column) packs into one int64 when it fits: one sort instead of three passes."""
-    if decimals is not None and len(values):
+def row_order(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, decimals: int | None) -> np.ndarray:
+    """The order by row asc, value desc, column asc (:func:`row_order_plain`'s), by one int64 sort when the
+    key fits. Rounded values are whole multiples of 10**-decimals, so (row, value, column) packs exactly;
+    unrounded ones pack as a monotone quantisation of the value, and only the runs whose quantised
+    values are equal (near-ties, rare) are put in exact order afterwards."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    col_bits = max(1, int(cols.max()).bit_length())
+    row_bits = max(1, int(rows.max()).bit_length())
+    if decimals is not None:
         scaled = np.rint(values * 10.0**decimals).astype(np.int64)
         top = int(scaled.max())
         low = min(0, int(scaled.min()))
-        col_bits = max(1, int(cols.max()).bit_length())
         value_bits = max(1, (top - low).bit_length())
-        row_bits = max(1, int(rows.max()).bit_length())
         if col_bits + value_bits + row_bits <= 62:
             key = (rows.astype(np.int64) << (value_bits + col_bits)) | ((top - scaled) << col_bits) | cols
             return np.argsort(key, kind="stable")
+        return row_order_plain(rows, cols, values)
+    value_bits = 62 - col_bits - row_bits
+    peak = float(values.max())
+    if value_bits < 16 or not peak > 0 or float(values.min()) < 0:
+        return row_order_plain(rows, cols, values)
+    most = (1 << value_bits) - 1
+    quantised = np.minimum(np.floor(values * (most / peak)).astype(np.int64), most)  # monotone in the value
+    key = (rows.astype(np.int64) << (value_bits + col_bits)) | ((most - quantised) << col_bits) | cols
+    order = np.argsort(key, kind="stable")
+    coarse = key[order] >> col_bits  # (row, quantised value): equal for neighbours in a near-tie
+    tied = coarse[1:] == coarse[:-1]
+    ordered = values[order]
+    # Equal values are in column order already; only runs of equal coarse keys holding different
+    # values (a near-tie) are put in exact order.
+    if (tied & (ordered[1:] != ordered[:-1])).any():
+        run = np.cumsum(np.concatenate(([True], ~tied)))  # one id per run of equal coarse keys
+        mixed = np.unique(run[1:][tied & (ordered[1:] != ordered[:-1])])
+        places = np.flatnonzero(np.isin(run, mixed, assume_unique=False))
+        sub = order[places]
+        order[places] = sub[np.lexsort((cols[sub], -values[sub], run[places]))]
+    return order
+
+
+def row_order_plain(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The plain reference of :func:`row_order`: row asc, value desc, column asc (a stable three-key sort)."""
     return np.lexsort((cols, -values, rows))
 
 

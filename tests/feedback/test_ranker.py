@@ -89,9 +89,41 @@ def test_rerank_orders_matches_by_the_model_blended_with_keyword_score(docs):
     # Equal keyword scores: the model decides.
     order = [key for key, _ in matches_rerank(model, matched, {d.key: 1.0 for d in matched})]
     assert set(order[:2]) == {bottleneck[5].key, bottleneck[6].key}
-    # A much stronger keyword match still counts: the blend keeps it above a weak liked one.
-    strong = {d.key: 0.1 for d in matched} | {llm[5].key: 100.0}
-    assert matches_rerank(model, matched, strong)[0][0] == llm[5].key
+    # The keyword score still counts: the paper the model likes least, with the strongest keyword
+    # match, ranks above where the model alone puts it.
+    least = order[-1]
+    strong = {d.key: 0.1 for d in matched} | {least: 100.0}
+    assert [key for key, _ in matches_rerank(model, matched, strong)].index(least) < len(order) - 1
+
+
+def test_rerank_follows_a_model_whose_probabilities_are_close_together(docs):
+    """An uncalibrated model's probabilities span a narrow band; its order counts all the same."""
+    bottleneck, llm = topics(docs)
+    matched = [llm[5], bottleneck[5], llm[6], bottleneck[6]]
+    trained = ranker_train(liked=bottleneck[:5], disliked=llm[:4], background=docs)
+    # The same model's weights scaled down: the same order, probabilities within ~0.01 of 0.5.
+    timid = LearnedRanker(
+        indices=trained.indices,
+        weights=tuple(w / 100 for w in trained.weights),
+        intercept=0.0,
+        n_likes=trained.n_likes,
+        n_dislikes=trained.n_dislikes,
+    )
+    probabilities = rank(timid, matched)
+    assert max(probabilities) - min(probabilities) < 0.05
+    favourite = max(matched, key=lambda d: probabilities[matched.index(d)]).key
+    # One other paper matched the keywords a little better (0.1 of 1): the model's favourite still leads.
+    keyword = {d.key: 0.9 for d in matched} | {llm[5].key: 1.0}
+    assert favourite != llm[5].key
+    assert matches_rerank(timid, matched, keyword)[0][0] == favourite
+
+
+def test_rerank_keeps_keyword_order_when_the_model_cannot_tell_the_papers_apart(docs):
+    bottleneck, llm = topics(docs)
+    model = ranker_train(liked=bottleneck[:5], disliked=llm[:4], background=docs)
+    twins = [PaperDoc(key=100 + i, title=llm[5].title, abstract=llm[5].abstract) for i in range(3)]
+    keyword = {100: 0.2, 101: 0.9, 102: 0.5}
+    assert [key for key, _ in matches_rerank(model, twins, keyword)] == [101, 102, 100]
 
 
 def test_suggestions_are_few_confident_and_never_excluded_papers(docs):

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from digest.library import similarity
 from digest.library.naive import library_match_naive
 from digest.library.records import Library, LibraryPaperDoc
 from digest.library.similarity import LibraryIndex, libraries_match, library_match
-from digest.library.topk import top_per_row
+from digest.library.topk import row_order, row_order_plain, top_per_row
 from digest.library.words import TermVector, term_vector, words
 from digest.matching import PaperDoc
 from tests.conftest import CORPUS_PATH, service_missing
@@ -155,6 +156,46 @@ def test_top_per_row_is_each_rows_best_by_score_then_column(rows, limit, decimal
         mine = sorted(((-v, k[1]) for k, v in entries if k[0] == row))[:limit]
         expected += [(row, col, -neg) for neg, col in mine]
     assert [(int(r[i]), int(c[i]), float(v)) for i, v in zip(keep, values, strict=True)] == expected
+
+
+@settings(max_examples=100)
+@given(
+    entries=st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 3000), st.integers(1, 6), st.integers(0, 3)),
+        min_size=1,
+        max_size=200,
+    ),
+    scale=st.sampled_from([1e-3, 1.0, 37.5]),
+)
+def test_the_packed_sort_orders_as_the_plain_three_key_sort(entries, scale):
+    """Ties and near-ties (a few ulps apart, below any quantisation) come out as the plain lexsort puts them."""
+    unique = {(r, c): (base, ulps) for r, c, base, ulps in entries}
+    rows = np.array([k[0] for k in unique], dtype=np.int64)
+    cols = np.array([k[1] for k in unique], dtype=np.int64)
+    values = np.array([base * scale for base, _ in unique.values()])
+    values = np.array([v + ulps * np.spacing(v) for v, (_, ulps) in zip(values, unique.values(), strict=True)])
+    assert np.array_equal(row_order(rows, cols, values, None), row_order_plain(rows, cols, values))
+    rounded = np.round(values, 3)
+    assert np.array_equal(row_order(rows, cols, rounded, 3), row_order_plain(rows, cols, rounded))
+
+
+def test_block_sizes_and_the_cosine_table_never_change_what_a_library_gets(corpus_docs, monkeypatch):
+    pool = corpus_docs[:120]
+    libraries = [
+        Library(key=i, papers=tuple(f"seed:{d.key}" for d in corpus_docs[120 + 7 * i : 120 + 7 * i + size]), limit=12)
+        for i, size in enumerate((1, 3, 7, 13, 20, 5))
+    ]
+    papers = {f"seed:{d.key}": seed_of(d) for d in corpus_docs[120:200]}
+    index = LibraryIndex.build(pool)
+    whole = libraries_match(index, papers, libraries)
+    monkeypatch.setattr(similarity, "_SEED_BLOCK", 3)  # library papers compared with the day, query terms cut
+    monkeypatch.setattr(similarity, "_BLOCK", 2)  # libraries scored at a time
+    blocks = libraries_match(index, papers, libraries)
+    monkeypatch.setattr(similarity, "_DENSE_TABLE", 0)  # cosines looked up in the sorted pairs, not a table
+    pairs = libraries_match(index, papers, libraries)
+    for other in (blocks, pairs):
+        assert {k: comparable(v) for k, v in other.items()} == {k: comparable(v) for k, v in whole.items()}
+        assert [m.like for k in whole for m in whole[k]] == [m.like for k in other for m in other[k]]
 
 
 def test_the_library_weighs_a_title_as_the_keyword_engine_does():
