@@ -14,14 +14,19 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from digest.mailsink import MemoryHandler, sink_start
-from tests.flush import delete_flush_install
 
 # No per-example deadline: the machines these run on are shared and noisy, and no property here is
 # about speed (benchmarks/ measures that); a slow example must not fail a run as "DeadlineExceeded".
 hypothesis_settings.register_profile("paperboy", deadline=None)
 hypothesis_settings.load_profile("paperboy")
-# Transactional tests empty the tables with DELETE rather than TRUNCATE (tests/flush.py says why).
-delete_flush_install()
+
+
+def pytest_configure(config) -> None:
+    # Transactional tests empty the tables with DELETE rather than TRUNCATE (tests/flush.py says why).
+    from tests.flush import delete_flush_install
+
+    delete_flush_install()
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # ../shared/ sits beside the checkout; PAPERBOY_SHARED points elsewhere (e.g. from a git worktree).
