@@ -245,36 +245,75 @@ class WorkerProcess:
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "ready." in self.log_path.read_text(errors="replace"):
                 return
             if self.process.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise RuntimeError(f"celery worker did not start:\n{self.output()}")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int | None = None) -> None:
+        self.stop_begin(sig)
+        self.stop_wait()
+
+    def stop_begin(self, sig: int | None = None) -> None:
+        """Ask the worker to stop (a warm shutdown unless ``sig`` says otherwise) without waiting for it."""
         import signal
 
         if self.process.poll() is None:
             self.process.send_signal(sig or signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except Exception:
-                self.process.kill()
-                self.process.wait(timeout=10)
+
+    def stop_wait(self) -> None:
+        import subprocess
+
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
         self.log.close()
+
+
+class WorkerStarter:
+    """What ``celery_worker_process`` gives a test: ``start(env={...})`` starts one worker and waits until
+    it is ready; ``start.several(2, env={...})`` starts that many side by side, then waits for them all."""
+
+    def __init__(self, *, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.workers: list[WorkerProcess] = []
+
+    def __call__(self, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo") -> WorkerProcess:
+        [worker] = self.several(1, env=env, concurrency=concurrency, pool=pool)
+        return worker
+
+    def several(
+        self, count: int, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo"
+    ) -> list[WorkerProcess]:
+        started = [
+            WorkerProcess(redis_url=self.redis_url, env=env or {}, concurrency=concurrency, pool=pool)
+            for _ in range(count)
+        ]
+        self.workers.extend(started)
+        for worker in started:
+            worker.wait_ready()
+        return started
+
+    def stop_all(self) -> None:
+        """Every worker gets its signal at once, then each is waited for (they shut down side by side)."""
+        for worker in self.workers:
+            worker.stop_begin()
+        for worker in self.workers:
+            worker.stop_wait()
 
 
 @pytest.fixture
 def celery_worker_process(redis_url, settings):
-    """Start real Celery workers on demand: ``start(env={...}) -> WorkerProcess``.
+    """Start real Celery workers on demand: ``start(env={...}) -> WorkerProcess`` (``WorkerStarter``).
 
     The test process publishes to the same broker (eager mode is switched off), so tasks really
     travel through Redis. Use with ``@pytest.mark.django_db(transaction=True)`` so the worker sees
@@ -286,18 +325,10 @@ def celery_worker_process(redis_url, settings):
     app.conf.broker_url = redis_url
     app.conf.task_always_eager = False
     app.control.purge()
-    workers: list[WorkerProcess] = []
-
-    def start(*, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo") -> WorkerProcess:
-        worker = WorkerProcess(redis_url=redis_url, env=env or {}, concurrency=concurrency, pool=pool)
-        workers.append(worker)
-        worker.wait_ready()
-        return worker
-
+    start = WorkerStarter(redis_url=redis_url)
     try:
         yield start
     finally:
-        for worker in workers:
-            worker.stop()
+        start.stop_all()
         app.control.purge()
         app.conf.broker_url, app.conf.task_always_eager = previous

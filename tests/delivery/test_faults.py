@@ -137,7 +137,7 @@ def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
     scripted_smtp.delay_seconds = 0.01
     settings.PAPERBOY_CHUNK_SIZE = 5
     env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="5")
-    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+    workers = celery_worker_process.several(2, env=env)
 
     plan = deliveries_plan()
     # Every chunk is queued three times (a beat that ran twice, an operator re-queueing by hand).
@@ -194,7 +194,7 @@ def test_two_planners_on_the_same_slot_plan_and_send_each_digest_once(
     readers = readers_due(24)
     settings.PAPERBOY_PLAN_SHARD_SIZE = 5
     env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="3", PAPERBOY_PLAN_SHARD_SIZE="5")
-    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+    workers = celery_worker_process.several(2, env=env)
 
     # Two beats in a row before anything is planned: every shard is queued twice, and the two
     # planners take them as they come (the same shard at the same time, or one after the other).
