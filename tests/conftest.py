@@ -204,45 +204,43 @@ def database_url_for_subprocess() -> str:
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess on the real broker, sharing the test's database."""
+    """A real ``celery worker`` process on the real broker, sharing the test's database.
 
-    def __init__(self, *, redis_url: str, env: dict[str, str], concurrency: int = 1, pool: str = "solo") -> None:
+    Started warm (forked from a server that has imported the libraries, tests/workers.py) unless
+    ``warm=False``, which runs ``python -m celery`` from scratch.
+    """
+
+    def __init__(
+        self, *, redis_url: str, env: dict[str, str], concurrency: int = 1, pool: str = "solo", warm: bool = True
+    ) -> None:
         import subprocess
         import sys
 
+        from tests.workers import warm_start
+
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"paperboy-worker-{os.getpid()}-{id(self)}.log"
         self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "paperboy",
-                "worker",
-                "--pool",
-                pool,
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"test-{os.getpid()}-{id(self)}@%h",
-            ],
-            cwd=REPO_ROOT,
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url_for_subprocess(),
-                "REDIS_URL": redis_url,
-                "CELERY_TASK_ALWAYS_EAGER": "0",
-                **env,
-            },
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        argv = [
+            *("-A", "paperboy", "worker", "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h"),
+        ]
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **env,
+        }
+        if warm:
+            self.process = warm_start(argv=argv, env=environment, cwd=REPO_ROOT, log_path=self.log_path)
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", *argv],
+                cwd=REPO_ROOT,
+                env=environment,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -287,15 +285,23 @@ class WorkerStarter:
         self.redis_url = redis_url
         self.workers: list[WorkerProcess] = []
 
-    def __call__(self, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo") -> WorkerProcess:
-        [worker] = self.several(1, env=env, concurrency=concurrency, pool=pool)
+    def __call__(
+        self, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo", warm: bool = True
+    ) -> WorkerProcess:
+        [worker] = self.several(1, env=env, concurrency=concurrency, pool=pool, warm=warm)
         return worker
 
     def several(
-        self, count: int, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo"
+        self,
+        count: int,
+        *,
+        env: dict[str, str] | None = None,
+        concurrency: int = 1,
+        pool: str = "solo",
+        warm: bool = True,
     ) -> list[WorkerProcess]:
         started = [
-            WorkerProcess(redis_url=self.redis_url, env=env or {}, concurrency=concurrency, pool=pool)
+            WorkerProcess(redis_url=self.redis_url, env=env or {}, concurrency=concurrency, pool=pool, warm=warm)
             for _ in range(count)
         ]
         self.workers.extend(started)
