@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlencode, urlparse
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -200,7 +200,9 @@ def database_url_for_subprocess() -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{cfg['NAME']}"
     auth = cfg["USER"] + (f":{cfg['PASSWORD']}" if cfg["PASSWORD"] else "")
-    return f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+    url = f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+    options = cfg.get("OPTIONS", {}).get("options")
+    return f"{url}?{urlencode({'options': options}, quote_via=quote)}" if options else url
 
 
 class WorkerProcess:
@@ -338,3 +340,21 @@ def celery_worker_process(redis_url, settings):
         start.stop_all()
         app.control.purge()
         app.conf.broker_url, app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """The test databases' commits do not wait for the disk (``synchronous_commit=off``, on this run's own
+    connections and the processes it starts): a commit is as visible, as locked and as ordered as before;
+    only a crash of the PostgreSQL server could lose the last ones, and no test crashes it. Transactional
+    tests and real workers commit every write, ~3 ms each with the flush to disk on this machine."""
+    from django.db import connections
+
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+            options = settings_dict.setdefault("OPTIONS", {})
+            options["options"] = f"{options.get('options', '')} {SYNCHRONOUS_COMMIT_OFF}".strip()
+
+
+SYNCHRONOUS_COMMIT_OFF = "-c synchronous_commit=off"
