@@ -342,6 +342,9 @@ def celery_worker_process(redis_url, settings):
         app.conf.broker_url, app.conf.task_always_eager = previous
 
 
+SYNCHRONOUS_COMMIT_OFF = "-c synchronous_commit=off"
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
     """The test databases' commits do not wait for the disk (``synchronous_commit=off``, on this run's own
@@ -355,6 +358,3 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
         if settings_dict["ENGINE"] == "django.db.backends.postgresql":
             options = settings_dict.setdefault("OPTIONS", {})
             options["options"] = f"{options.get('options', '')} {SYNCHRONOUS_COMMIT_OFF}".strip()
-
-
-SYNCHRONOUS_COMMIT_OFF = "-c synchronous_commit=off"

@@ -5,7 +5,7 @@ Loaded with ``-p tests.parallel`` before Django reads its settings, so the worke
 every process a test starts from it: Celery workers, ``manage.py``) points at its own database, and two
 workers' queues, rate-limit buckets and circuit breakers never meet.
 
-It also deals the tests out so that both processes finish together: the slow ones first, a couple at
+It also deals the tests out so that both processes finish together: the slow ones first, one at
 a time (``pytest_collection_modifyitems``, ``pytest_configure``). Without xdist it does nothing.
 """
 
@@ -27,9 +27,15 @@ if worker.startswith("gw") and url:
 
 
 def pytest_configure(config) -> None:
-    """Hand tests out two at a time (xdist's default sends long runs of consecutive tests at once)."""
+    """Hand the tests out one at a time, so each process always has one test running and one waiting.
+
+    xdist's default sends long runs of consecutive tests at once; with ``--maxschedchunk 2`` a process
+    that runs quick tests still collects a queue one test longer with each (xdist refills a chunk per
+    test that took under 0.1 s), and in one run here it ended with 100 s of tests queued while the
+    other process had nothing left. With 1 the queue stays at two.
+    """
     if getattr(config.option, "maxschedchunk", "absent") is None and worker == "":  # the controller, no choice made
-        config.option.maxschedchunk = 2
+        config.option.maxschedchunk = 1
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
@@ -39,7 +45,7 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     pytest-django runs the tests in three groups, and that order must stay: tests in a rolled-back
     transaction first (some read rows the migrations wrote), then transactional ones (which empty every
     table, those rows included), then tests without the database. Within a group, with the tests handed
-    out a couple at a time, each process takes the next test as it finishes one: the long ones start
+    out one at a time, each process takes the next test as it finishes one: the long ones start
     early, side by side, and the group ends on short ones, so neither process idles at the end while the
     other finishes a 40 s test. Otherwise the order is unchanged (modules stay together, so their
     module-scoped servers start once).
