@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlencode, urlparse
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -19,6 +19,14 @@ from digest.mailsink import MemoryHandler, sink_start
 # about speed (benchmarks/ measures that); a slow example must not fail a run as "DeadlineExceeded".
 hypothesis_settings.register_profile("paperboy", deadline=None)
 hypothesis_settings.load_profile("paperboy")
+
+
+def pytest_configure(config) -> None:
+    # Transactional tests empty the tables with DELETE rather than TRUNCATE (tests/flush.py says why).
+    from tests.flush import delete_flush_install
+
+    delete_flush_install()
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # ../shared/ sits beside the checkout; PAPERBOY_SHARED points elsewhere (e.g. from a git worktree).
@@ -192,81 +200,128 @@ def database_url_for_subprocess() -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{cfg['NAME']}"
     auth = cfg["USER"] + (f":{cfg['PASSWORD']}" if cfg["PASSWORD"] else "")
-    return f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+    url = f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+    options = cfg.get("OPTIONS", {}).get("options")
+    return f"{url}?{urlencode({'options': options}, quote_via=quote)}" if options else url
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess on the real broker, sharing the test's database."""
+    """A real ``celery worker`` process on the real broker, sharing the test's database.
 
-    def __init__(self, *, redis_url: str, env: dict[str, str], concurrency: int = 1, pool: str = "solo") -> None:
+    Started warm (forked from a server that has imported the libraries, tests/workers.py) unless
+    ``warm=False``, which runs ``python -m celery`` from scratch.
+    """
+
+    def __init__(
+        self, *, redis_url: str, env: dict[str, str], concurrency: int = 1, pool: str = "solo", warm: bool = True
+    ) -> None:
         import subprocess
         import sys
 
+        from tests.workers import warm_start
+
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"paperboy-worker-{os.getpid()}-{id(self)}.log"
         self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "paperboy",
-                "worker",
-                "--pool",
-                pool,
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"test-{os.getpid()}-{id(self)}@%h",
-            ],
-            cwd=REPO_ROOT,
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url_for_subprocess(),
-                "REDIS_URL": redis_url,
-                "CELERY_TASK_ALWAYS_EAGER": "0",
-                **env,
-            },
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        argv = [
+            *("-A", "paperboy", "worker", "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h"),
+        ]
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **env,
+        }
+        if warm:
+            self.process = warm_start(argv=argv, env=environment, cwd=REPO_ROOT, log_path=self.log_path)
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", *argv],
+                cwd=REPO_ROOT,
+                env=environment,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "ready." in self.log_path.read_text(errors="replace"):
                 return
             if self.process.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise RuntimeError(f"celery worker did not start:\n{self.output()}")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int | None = None) -> None:
+        self.stop_begin(sig)
+        self.stop_wait()
+
+    def stop_begin(self, sig: int | None = None) -> None:
+        """Ask the worker to stop (a warm shutdown unless ``sig`` says otherwise) without waiting for it."""
         import signal
 
         if self.process.poll() is None:
             self.process.send_signal(sig or signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except Exception:
-                self.process.kill()
-                self.process.wait(timeout=10)
+
+    def stop_wait(self) -> None:
+        import subprocess
+
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
         self.log.close()
+
+
+class WorkerStarter:
+    """What ``celery_worker_process`` gives a test: ``start(env={...})`` starts one worker and waits until
+    it is ready; ``start.several(2, env={...})`` starts that many side by side, then waits for them all."""
+
+    def __init__(self, *, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.workers: list[WorkerProcess] = []
+
+    def __call__(
+        self, *, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo", warm: bool = True
+    ) -> WorkerProcess:
+        [worker] = self.several(1, env=env, concurrency=concurrency, pool=pool, warm=warm)
+        return worker
+
+    def several(
+        self,
+        count: int,
+        *,
+        env: dict[str, str] | None = None,
+        concurrency: int = 1,
+        pool: str = "solo",
+        warm: bool = True,
+    ) -> list[WorkerProcess]:
+        started = [
+            WorkerProcess(redis_url=self.redis_url, env=env or {}, concurrency=concurrency, pool=pool, warm=warm)
+            for _ in range(count)
+        ]
+        self.workers.extend(started)
+        for worker in started:
+            worker.wait_ready()
+        return started
+
+    def stop_all(self) -> None:
+        """Every worker gets its signal at once, then each is waited for (they shut down side by side)."""
+        for worker in self.workers:
+            worker.stop_begin()
+        for worker in self.workers:
+            worker.stop_wait()
 
 
 @pytest.fixture
 def celery_worker_process(redis_url, settings):
-    """Start real Celery workers on demand: ``start(env={...}) -> WorkerProcess``.
+    """Start real Celery workers on demand: ``start(env={...}) -> WorkerProcess`` (``WorkerStarter``).
 
     The test process publishes to the same broker (eager mode is switched off), so tasks really
     travel through Redis. Use with ``@pytest.mark.django_db(transaction=True)`` so the worker sees
@@ -278,18 +333,28 @@ def celery_worker_process(redis_url, settings):
     app.conf.broker_url = redis_url
     app.conf.task_always_eager = False
     app.control.purge()
-    workers: list[WorkerProcess] = []
-
-    def start(*, env: dict[str, str] | None = None, concurrency: int = 1, pool: str = "solo") -> WorkerProcess:
-        worker = WorkerProcess(redis_url=redis_url, env=env or {}, concurrency=concurrency, pool=pool)
-        workers.append(worker)
-        worker.wait_ready()
-        return worker
-
+    start = WorkerStarter(redis_url=redis_url)
     try:
         yield start
     finally:
-        for worker in workers:
-            worker.stop()
+        start.stop_all()
         app.control.purge()
         app.conf.broker_url, app.conf.task_always_eager = previous
+
+
+SYNCHRONOUS_COMMIT_OFF = "-c synchronous_commit=off"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """The test databases' commits do not wait for the disk (``synchronous_commit=off``, on this run's own
+    connections and the processes it starts): a commit is as visible, as locked and as ordered as before;
+    only a crash of the PostgreSQL server could lose the last ones, and no test crashes it. Transactional
+    tests and real workers commit every write, ~3 ms each with the flush to disk on this machine."""
+    from django.db import connections
+
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+            options = settings_dict.setdefault("OPTIONS", {})
+            options["options"] = f"{options.get('options', '')} {SYNCHRONOUS_COMMIT_OFF}".strip()

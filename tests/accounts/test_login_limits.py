@@ -19,7 +19,7 @@ from tests.conftest import REPO_ROOT
 from tests.web.conftest import CsrfClient
 
 # Account emails leave after the request commits (accounts/outbox.py): these tests need real commits.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ADA = "ada@example.org"
 RIGHT = "correct horse battery staple"

@@ -101,6 +101,7 @@ def test_signing_up_while_smtp_is_down_succeeds_and_the_email_goes_out_when_it_i
     confirm_from(message, client, "newbie@example.org")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_celery_worker_retries_the_verification_email_until_smtp_is_back(
     smtp_down, celery_worker_process, settings

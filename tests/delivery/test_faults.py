@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 
@@ -137,7 +138,7 @@ def test_two_workers_running_the_same_slot_at_once_send_each_digest_once(
     scripted_smtp.delay_seconds = 0.01
     settings.PAPERBOY_CHUNK_SIZE = 5
     env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="5")
-    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+    workers = celery_worker_process.several(2, env=env)
 
     plan = deliveries_plan()
     # Every chunk is queued three times (a beat that ran twice, an operator re-queueing by hand).
@@ -194,7 +195,7 @@ def test_two_planners_on_the_same_slot_plan_and_send_each_digest_once(
     readers = readers_due(24)
     settings.PAPERBOY_PLAN_SHARD_SIZE = 5
     env = worker_env(scripted_smtp, PAPERBOY_CHUNK_SIZE="3", PAPERBOY_PLAN_SHARD_SIZE="5")
-    workers = [celery_worker_process(env=env), celery_worker_process(env=env)]
+    workers = celery_worker_process.several(2, env=env)
 
     # Two beats in a row before anything is planned: every shard is queued twice, and the two
     # planners take them as they come (the same shard at the same time, or one after the other).
@@ -208,38 +209,41 @@ def test_two_planners_on_the_same_slot_plan_and_send_each_digest_once(
     assert sum(planned) == 10, planned  # ten shard tasks ran; the second plan of each planned nothing
 
 
-@pytest.fixture
-def private_redis():
-    """A redis-server of our own on a free port (never the shared one), restartable by the test."""
-    if shutil.which("redis-server") is None:
-        service_missing("redis-server is not installed")
-    folder = tempfile.mkdtemp(prefix="paperboy-redis-")
-    port = free_port()
+class PrivateRedis:
+    """A redis-server of our own on a free port (never the shared one), that the test kills and starts."""
 
-    def start() -> subprocess.Popen:
-        process = subprocess.Popen(
+    def __init__(self, *, port: int, folder: str) -> None:
+        self.port, self.folder = port, folder
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = self.start()
+
+    def start(self) -> subprocess.Popen:
+        self.process = subprocess.Popen(
             [
-                *("redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", ""),
-                *("--appendonly", "yes", "--appendfsync", "always"),
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder),
+                *("--save", "", "--appendonly", "yes", "--appendfsync", "always"),
             ],
             stdout=subprocess.DEVNULL,
         )
-        wait_until(lambda: _redis_ping(port), timeout=10, what="redis-server up")
-        return process
+        wait_until(lambda: _redis_ping(self.port), timeout=10, what="redis-server up")
+        return self.process
 
-    server = {"process": start()}
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
 
-    def restart() -> None:
-        server["process"].send_signal(signal.SIGKILL)
-        server["process"].wait(timeout=10)
-        time.sleep(0.3)
-        server["process"] = start()
 
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        service_missing("redis-server is not installed")
+    folder = tempfile.mkdtemp(prefix="paperboy-redis-")
+    redis = PrivateRedis(port=free_port(), folder=folder)
     try:
-        yield f"redis://127.0.0.1:{port}/0", restart
+        yield redis
     finally:
-        server["process"].terminate()
-        server["process"].wait(timeout=10)
+        redis.process.terminate()
+        redis.process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -268,9 +272,18 @@ def test_a_redis_restart_during_the_run_completes_the_run_and_duplicates_nothing
     from digest.tasks.beat import digest_plan_task
     from paperboy.celery import app
 
-    url, restart = private_redis
+    url = private_redis.url
     readers = readers_due(24)
     scripted_smtp.delay_seconds = 0.05
+    killed = threading.Event()
+
+    def kill_mid_chunk(accepted: int) -> None:
+        # The first chunk's 4th message is in, its 250 not yet sent: the worker is in the middle of a chunk.
+        if accepted == 4:
+            private_redis.kill()
+            killed.set()
+
+    scripted_smtp.on_accept = kill_mid_chunk
     settings.PAPERBOY_CHUNK_SIZE = 6
     settings.PAPERBOY_RATELIMIT_REDIS_URL = url
     previous = app.conf.broker_url, app.conf.task_always_eager
@@ -285,8 +298,9 @@ def test_a_redis_restart_during_the_run_completes_the_run_and_duplicates_nothing
         worker.wait_ready()
         plan = deliveries_plan()
         queue_chunks(plan.chunks)
-        wait_until(lambda: len(scripted_smtp.accepted) >= 4, what="the run under way", worker=worker)
-        restart()
+        wait_until(killed.is_set, what="Redis killed with the run under way", worker=worker)
+        time.sleep(0.3)
+        private_redis.start()
         wait_until(
             lambda: len(scripted_smtp.accepted) >= 24,
             timeout=45,

@@ -286,6 +286,7 @@ def test_two_claims_of_the_same_chunk_send_each_row_once(smtp_sink):
     assert len(smtp_sink.received) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_celery_worker_sends_the_day_and_a_second_run_sends_nothing_new(
     postgres_db, smtp_sink, celery_worker_process, settings

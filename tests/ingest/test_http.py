@@ -184,7 +184,7 @@ class TrickleServer:
 
     HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n"
 
-    def __init__(self, *, phase: str, interval: float = 0.05, total: int = 600) -> None:
+    def __init__(self, *, phase: str, interval: float = 0.02, total: int = 600) -> None:
         import socket
         import threading
 
@@ -225,11 +225,11 @@ class TrickleServer:
 
 @pytest.mark.parametrize("phase", ["headers", "body"])
 def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_deadline(fast_http, phase):
-    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.5  # each byte (every 0.05 s) is well inside this
-    server = TrickleServer(phase=phase)  # 600 bytes: 30 s of trickle
+    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.25  # each byte (every 0.02 s) is well inside this; the deadline is 6 times it
+    server = TrickleServer(phase=phase)  # 600 bytes: 12 s of trickle
     client = HttpClient.from_settings(retries=0)
     try:
-        with pytest.raises(FetchError, match=r"still arriving after 3s"):
+        with pytest.raises(FetchError, match=r"still arriving after 1.5s"):
             client.get(server.url)
         server.thread.join(timeout=10)
     finally:
@@ -239,7 +239,7 @@ def test_a_server_trickling_one_byte_at_a_time_is_cut_off_at_the_deadline(fast_h
 
 
 def test_the_deadline_covers_every_redirect_hop_together(feed_server, fast_http):
-    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.5
+    fast_http.PAPERBOY_HTTP_TIMEOUT = 0.25
     server = TrickleServer(phase="body")
     feed_server.serve("/hop", Reply(status=302, headers={"Location": server.url}))
     try:

@@ -33,21 +33,30 @@ def production_settings(*names: str) -> dict:
     return json.loads(line.removeprefix("SETTINGS "))
 
 
+@pytest.fixture(scope="module")
+def production() -> dict:
+    """What a production process's settings say, read once for the tests below (one real start-up)."""
+    return production_settings("ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS")
+
+
+@pytest.mark.slow
 def test_check_deploy_finds_nothing_with_production_settings():
     done = start("manage.py", "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout
 
 
-def test_production_serves_only_the_sites_own_host_over_https():
-    values = production_settings("ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS")
+@pytest.mark.slow
+def test_production_serves_only_the_sites_own_host_over_https(production):
+    values = production
     assert values["ALLOWED_HOSTS"] == ["papers.example.org"]
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
 
 
-def test_a_reset_requested_with_another_host_header_is_refused_in_production(settings, smtp_sink):
-    settings.ALLOWED_HOSTS = production_settings("ALLOWED_HOSTS")["ALLOWED_HOSTS"]
+@pytest.mark.slow
+def test_a_reset_requested_with_another_host_header_is_refused_in_production(settings, smtp_sink, production):
+    settings.ALLOWED_HOSTS = production["ALLOWED_HOSTS"]
     factories.user_make(email="bo@example.org")
     response = Client(HTTP_HOST="localhost").post("/accounts/password/reset/", {"email": "bo@example.org"})
     assert response.status_code == 400

@@ -15,6 +15,8 @@ import pytest
 from paperboy.secret_key import DEVELOPMENT_KEY, secret_key_weakness
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # each test starts Python processes that load the settings or all of Django
+
 STRONG = "k3Y-" + "Zq9xW2vR7tLm4pNs8dFh1jKc6bGy0aEu5oTi3wQe7rYu2iOp9"  # 53 characters, many different
 
 

@@ -22,7 +22,7 @@ from digest.dispatch import chunks_enqueue
 from digest.models import Feed
 from digest.services.roles import MODERATORS, moderators_group_sync
 from tests import factories
-from tests.a11y import axe_check
+from tests.a11y import axe_check, axe_source
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,6 +38,8 @@ class Audit:
         # the audit is about the markup, so the browser is told to let axe in.
         self.base = base
         self.context = browser.new_context(viewport=WIDTHS["desktop"], bypass_csp=bypass_csp, locale="en-GB")
+        # axe is in every page from its start (Chromium keeps it compiled), not sent again for each page.
+        self.context.add_init_script(script=axe_source())
         self.context.set_default_timeout(15_000)
         if session:
             self.context.add_cookies([{"name": "sessionid", "value": session, "url": base}])

@@ -197,6 +197,7 @@ def test_the_dns_record_command_prints_the_record_for_the_configured_key(setting
     )
 
 
+@pytest.mark.slow
 def test_a_bad_dkim_key_stops_start_up_naming_the_variable(tmp_path):
     path = tmp_path / "broken.pem"
     path.write_text("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
