@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.counting_sink import Sink
-from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_pids, process_tree
+from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_cpu_seconds, process_tree
 from benchmarks.readers import INTERESTS, readers_seed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,7 +150,7 @@ def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
         "planner": time.process_time(),
         "workers": cpu_seconds(process_tree(worker.pid)),
         "sink": cpu_seconds([sink.process.pid]),
-        "postgres": cpu_seconds(postgres_pids()),
+        "postgres": postgres_cpu_seconds(),
     }
     try:
         started = time.perf_counter()
@@ -174,7 +174,7 @@ def paperboy_run(*, args, env: dict[str, str], folder: Path) -> dict:
             "planner": time.process_time() - cpu_before["planner"],
             "workers": cpu_seconds(process_tree(worker.pid)) - cpu_before["workers"],
             "sink": cpu_seconds([sink.process.pid]) - cpu_before["sink"],
-            "postgres": cpu_seconds(postgres_pids()) - cpu_before["postgres"],
+            "postgres": postgres_cpu_seconds() - cpu_before["postgres"],
         }
     finally:
         delivery_services.match_candidates = real_match

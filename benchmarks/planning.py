@@ -39,7 +39,7 @@ from pathlib import Path
 
 from benchmarks.delivery import database_recreate
 from benchmarks.matching import CORPUS, load_corpus, make_interest_pool, make_papers, make_profiles
-from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_pids
+from benchmarks.processes import celery_worker_start, cpu_seconds, postgres_cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -217,7 +217,7 @@ def plan_measure(*, args, env: dict[str, str], client, phases: dict[str, float])
         try:
             from digest.tasks.beat import digest_plan_task
 
-            cpu_before = {"planners": cpu_seconds(pids), "postgres": cpu_seconds(postgres_pids())}
+            cpu_before = {"planners": cpu_seconds(pids), "postgres": postgres_cpu_seconds()}
             beat_cpu = time.process_time()
             clock = time.perf_counter()
             # The first chunk may be queued while the beat is still cutting the rest into shards: watch
@@ -249,7 +249,7 @@ def plan_measure(*, args, env: dict[str, str], client, phases: dict[str, float])
             cpu = {
                 "planners": cpu_seconds(pids) - cpu_before["planners"],
                 "beat": beat_cpu,
-                "postgres": cpu_seconds(postgres_pids()) - cpu_before["postgres"],
+                "postgres": postgres_cpu_seconds() - cpu_before["postgres"],
             }
             peaks = [peak_mib(pid) for pid in pids]
         finally:

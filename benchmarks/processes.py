@@ -17,7 +17,7 @@ def cpu_seconds(pids: list[int]) -> float:
     total = 0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(pid)
         except (FileNotFoundError, ProcessLookupError):
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
@@ -34,6 +34,36 @@ def process_tree(pid: int) -> list[int]:
 def postgres_pids() -> list[int]:
     """Every PostgreSQL server process on this machine (backends, WAL writer, ...)."""
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of PostgreSQL so far: its live processes, plus the backends that have
+    exited (a Celery task's connection closes with the task: its backend's time is gone from /proc but
+    added to the postmaster's reaped-children time)."""
+    pids = postgres_pids()
+    live = cpu_seconds(pids)
+    reaped = sum(_children_cpu(pid) for pid in pids if _parent(pid) not in pids)
+    return live + reaped
+
+
+def _stat_fields(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(_stat_fields(pid)[1])
+    except OSError:
+        return 0
+
+
+def _children_cpu(pid: int) -> float:
+    """CPU seconds of ``pid``'s exited, reaped children (cutime + cstime)."""
+    try:
+        fields = _stat_fields(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def _comm(proc: Path) -> str:

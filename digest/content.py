@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict, cast
 
 from digest.email import DigestEmail, DigestItem, DigestLinks
 from digest.feedback.links import FeedbackLinkMaker
 from digest.links import digest_links_make
 from digest.matching import Match, Reason
-from digest.matching.explain import Highlighter, MatchPart, match_parts
+from digest.matching.explain import Highlighter, MatchPart, matches_parts
+from digest.matching.highlight import ELLIPSIS, spans_merge_pairs
 from digest.models import Delivery, Paper
 from digest.selectors.papers import papers_visible_by_id
 
@@ -104,76 +106,117 @@ class ContentJson:
 
 
 ALONE_KEPT = 300_000  # one-interest entries a window keeps (~0.8 KB each); at most one per (interest, paper)
-TOGETHER_KEPT = 100_000  # entries of papers matched by several interests a window keeps (~0.8 KB each)
+TOGETHER_KEPT = 20_000  # entries of papers matched by several interests a window keeps (~0.8 KB each)
+
+
+@dataclass(frozen=True, slots=True)
+class _PartText:
+    """One interest's part of a paper's entry, as JSON fragments (``ContentShared``): written once per
+    part, then joined into every entry the part is in."""
+
+    reason: str  # the reason
+    title: str  # the part's title spans
+    inside: Spans  # its words' spans inside its snippet window (the window's text is the part's own)
+    inside_json: str
 
 
 class ContentShared:
     """The planner's fast path to a row's ``content`` JSON text, without making its entries.
 
     A match made by ``match_profiles`` is written from the parts of the interests that matched it
-    (``match_parts``: kept per interest and paper on the window's index), so a paper matched by a new
-    combination of a subscriber's interests -- most multi-interest matches are new -- costs a merge of
-    spans and a format, not an explanation. A one-interest match, the common case, is its part's whole
-    entry, written once per (part, score) and kept. The entries themselves are only made if something
-    reads them (``ContentEntriesJson``). The reference is ``content_from_matches`` + ``json.dumps`` (a
-    property test checks they agree). ``content`` says None for anything it does not cover (a
-    suggestion, a match not made lazily by ``match_profiles``): the caller takes the reference path."""
+    (``match_parts``: kept per interest and paper on the window's index), each part written as JSON
+    fragments once (``_PartText``). A one-interest match, the common case, is its part's whole entry,
+    written once per (part, score) and kept. A paper matched by several of a subscriber's interests is
+    mostly a new combination (at a million subscribers nine in ten are), so its entry is joined from
+    its parts' fragments: only the snippet's spans of the other interests' words in the anchoring
+    part's window, and a title two parts highlight, are merged anew. The entries themselves are only
+    made if something reads them (``ContentEntriesJson``). The reference is ``content_from_matches`` +
+    ``json.dumps`` (a property test checks they agree). ``content`` says None for anything it does not
+    cover (a suggestion, a match not made lazily by ``match_profiles``): the caller takes the reference
+    path."""
 
     def __init__(self) -> None:
-        self._reasons: dict[MatchPart, str] = {}
+        self._parts: dict[MatchPart, _PartText] = {}
         self._alone: dict[MatchPart, tuple[float, str]] = {}
         self._together: dict[tuple[tuple[MatchPart, ...], float], str] = {}
 
     def __len__(self) -> int:
-        return len(self._alone) + len(self._reasons) + len(self._together)
+        return len(self._alone) + len(self._parts) + len(self._together)
 
     def bound(self) -> None:
-        """Bounded memory: past ALONE_KEPT one-interest entries, those and the reasons start again (the
-        parts behind them are bounded on the index); entries of several interests stop being kept at
+        """Bounded memory: past ALONE_KEPT one-interest entries or parts, those start again (the parts
+        behind them are bounded on the index); entries of several interests stop being kept at
         TOGETHER_KEPT (the first kept are the most shared: two popular interests meet early)."""
-        if len(self._alone) > ALONE_KEPT or len(self._reasons) > ALONE_KEPT:
-            self._alone, self._reasons = {}, {}
+        if len(self._alone) > ALONE_KEPT or len(self._parts) > ALONE_KEPT:
+            self._alone, self._parts = {}, {}
 
     def content(self, matches: Sequence[Match]) -> tuple[Sequence[ContentEntry], str] | None:
+        found = matches_parts(matches)
+        if found is None:
+            return None
+        alone, together = self._alone, self._together
         texts: list[str] = []
-        for match in matches:
-            found = match_parts(match)
-            if found is None:
-                return None
-            score = round(match.score, 4)
-            parts = found[1]
+        for paper_key, raw_score, doc, parts, highlighter in found:
+            score = round(raw_score, 4)
             if len(parts) == 1:
-                kept = self._alone.get(parts[0])
+                kept = alone.get(parts[0])
                 if kept is None or kept[0] != score:
-                    kept = self._alone[parts[0]] = (score, self._entry_json(match.paper_key, score, *found))
+                    kept = alone[parts[0]] = (score, self._entry_json(paper_key, score, doc, parts, highlighter))
                 texts.append(kept[1])
             else:
                 # Several interests together: new combinations are most of them, but subscribers who share
                 # two popular interests share their papers' entries (kept while there is room).
                 key = (parts, score)
-                text = self._together.get(key)
+                text = together.get(key)
                 if text is None:
-                    text = self._entry_json(match.paper_key, score, *found)
-                    if len(self._together) < TOGETHER_KEPT:
-                        self._together[key] = text
+                    text = self._entry_json(paper_key, score, doc, parts, highlighter)
+                    if len(together) < TOGETHER_KEPT:
+                        together[key] = text
                 texts.append(text)
         return ContentEntriesJson(texts), "[" + ", ".join(texts) + "]"
 
     def _entry_json(
         self, paper_key: int, score: float, doc: int, parts: tuple[MatchPart, ...], highlighter: Highlighter
     ) -> str:
-        """``json.dumps(_content_entry(match, False))``, from the parts (keys in the same order)."""
-        title, snippet, inside = highlighter.compose(doc, parts)
-        reasons = ", ".join([self._reason_json(p) for p in parts])
+        """``json.dumps(_content_entry(match, False))``, from the parts' fragments (keys in the same order).
+
+        As ``Highlighter.compose`` (the reference) does it: the snippet is the window of the first part
+        with the rarest anchor; its spans are every part's words inside that window, merged -- the
+        anchoring part's own, written with its fragments, plus any other part's; title spans likewise."""
+        texts = [self._part_text(doc, p, highlighter) for p in parts]
+        best, best_text = parts[0], texts[0]
+        title, inside = best_text.title, best_text.inside_json
+        if len(parts) > 1:
+            for p, t in zip(parts[1:], texts[1:], strict=True):
+                if p.anchor is not None and (best.anchor is None or p.anchor_df < best.anchor_df):
+                    best, best_text = p, t
+            titled = [p.title for p in parts if p.title]
+            if len(titled) > 1:
+                title = _spans_json(spans_merge_pairs([span for t in titled for span in t]))
+            elif titled:
+                title = next(t.title for p, t in zip(parts, texts, strict=True) if p.title)
+            start, end, _ = best.window
+            shift = (len(ELLIPSIS) if start > 0 else 0) - start
+            extra = [
+                (s + shift, e + shift) for p in parts if p is not best for s, e in p.abstract if s >= start and e <= end
+            ]
+            inside = _spans_json(spans_merge_pairs([*best_text.inside, *extra])) if extra else best_text.inside_json
+        reasons = ", ".join([t.reason for t in texts])
         return (
-            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{reasons}], "title_spans": {_spans_json(title)}, '
-            f'"snippet": {_string_json(snippet)}, "snippet_spans": {_spans_json(inside)}, "suggested": false}}'
+            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{reasons}], "title_spans": {title}, '
+            f'"snippet": {_string_json(best.window[2])}, "snippet_spans": {inside}, "suggested": false}}'
         )
 
-    def _reason_json(self, part: MatchPart) -> str:
-        found = self._reasons.get(part)
+    def _part_text(self, doc: int, part: MatchPart, highlighter: Highlighter) -> _PartText:
+        found = self._parts.get(part)
         if found is None:
-            found = self._reasons[part] = json.dumps(_reason_entry(part.reason))
+            title, _, inside = highlighter.compose(doc, (part,))
+            found = self._parts[part] = _PartText(
+                reason=json.dumps(_reason_entry(part.reason)),
+                title=_spans_json(title),
+                inside=inside,
+                inside_json=_spans_json(inside),
+            )
         return found
 
 

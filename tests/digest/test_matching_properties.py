@@ -248,6 +248,15 @@ long_papers = st.lists(
 )
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(long_papers, st.lists(st.lists(queries(), min_size=1, max_size=4), min_size=2, max_size=6))
+def test_content_joined_from_part_fragments_is_what_each_match_stores_alone_on_long_abstracts(rows, interest_lists):
+    """As above, on abstracts long enough that the snippet window depends on which interest anchors it:
+    an entry of several interests is joined from its parts' JSON fragments, the other interests' words
+    inside the anchoring window merged in (``ContentShared._entry_json``)."""
+    test_content_written_from_interest_parts_is_what_each_match_stores_alone.hypothesis.inner_test(rows, interest_lists)
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(long_papers, st.lists(st.lists(queries(), min_size=1, max_size=4), min_size=1, max_size=4))
 def test_explanations_composed_from_interest_parts_equal_the_reference_worked_out_whole(rows, interest_lists):
