@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from datetime import UTC
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -234,7 +234,9 @@ def test_planned_content_is_stored_compressed_with_lz4_where_the_server_has_it()
     with transaction.atomic():
         deliveries_insert(rows=[PlannedRow(values=values, content_json=json.dumps(content))])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_column_compression(content) FROM digest_delivery WHERE subscription_id = %s", [reader.id])
+        cursor.execute(
+            "SELECT pg_column_compression(content) FROM digest_delivery WHERE subscription_id = %s", [reader.id]
+        )
         assert cursor.fetchone()[0] == "lz4"
     assert Delivery.objects.get(subscription=reader).content == content
 
