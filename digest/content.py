@@ -182,28 +182,31 @@ class ContentShared:
 
         As ``Highlighter.compose`` (the reference) does it: the snippet is the window of the first part
         with the rarest anchor; its spans are every part's words inside that window, merged -- the
-        anchoring part's own, written with its fragments, plus any other part's; title spans likewise."""
-        texts = [self._part_text(doc, p, highlighter) for p in parts]
-        best, best_text = parts[0], texts[0]
-        title, inside = best_text.title, best_text.inside_json
-        if len(parts) > 1:
-            for p, t in zip(parts[1:], texts[1:], strict=True):
-                if p.anchor is not None and (best.anchor is None or p.anchor_df < best.anchor_df):
-                    best, best_text = p, t
-            titled = [p.title for p in parts if p.title]
-            if len(titled) > 1:
-                title = _spans_json(spans_merge_pairs([span for t in titled for span in t]))
-            elif titled:
-                title = next(t.title for p, t in zip(parts, texts, strict=True) if p.title)
-            start, end, _ = best.window
-            shift = (len(ELLIPSIS) if start > 0 else 0) - start
-            extra = [
-                (s + shift, e + shift) for p in parts if p is not best for s, e in p.abstract if s >= start and e <= end
-            ]
-            inside = _spans_json(spans_merge_pairs([*best_text.inside, *extra])) if extra else best_text.inside_json
-        reasons = ", ".join([t.reason for t in texts])
+        anchoring part's own, written with its fragments, plus any other part's; title spans likewise.
+        Written as plain loops: this runs for nearly every paper several interests matched."""
+        known = self._parts
+        reasons: list[str] = []
+        best: MatchPart | None = None
+        best_text: _PartText | None = None
+        title = "[]"
+        titled: list[Spans] = []
+        for part in parts:
+            text = known.get(part)
+            if text is None:
+                text = self._part_text(doc, part, highlighter)
+            reasons.append(text.reason)
+            if best is None or (part.anchor is not None and (best.anchor is None or part.anchor_df < best.anchor_df)):
+                best, best_text = part, text
+            if part.title:
+                if not titled:
+                    title = text.title
+                titled.append(part.title)
+        assert best is not None and best_text is not None  # parts is never empty
+        if len(titled) > 1:
+            title = _spans_json(spans_merge_pairs([span for spans in titled for span in spans]))
+        inside = _inside_json(best, best_text, parts) if len(parts) > 1 else best_text.inside_json
         return (
-            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{reasons}], "title_spans": {title}, '
+            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{", ".join(reasons)}], "title_spans": {title}, '
             f'"snippet": {_string_json(best.window[2])}, "snippet_spans": {inside}, "suggested": false}}'
         )
 
@@ -218,6 +221,20 @@ class ContentShared:
                 inside_json=_spans_json(inside),
             )
         return found
+
+
+def _inside_json(best: MatchPart, best_text: _PartText, parts: tuple[MatchPart, ...]) -> str:
+    """The snippet spans of an entry of several interests: the anchoring part's own, plus any other
+    part's words that fall inside its window (most fall outside: then the part's own JSON serves)."""
+    start, end, _ = best.window
+    shift = (len(ELLIPSIS) if start > 0 else 0) - start
+    extra: list[tuple[int, int]] = []
+    for part in parts:
+        if part is not best:
+            for s, e in part.abstract:
+                if s >= start and e <= end:
+                    extra.append((s + shift, e + shift))
+    return _spans_json(spans_merge_pairs([*best_text.inside, *extra])) if extra else best_text.inside_json
 
 
 def _spans_json(spans: Spans) -> str:

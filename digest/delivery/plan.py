@@ -140,7 +140,7 @@ def match_candidates(
         limits = {c.subscription_id: c.max_papers for c in group}
         memo = window.memo_bounded()
         fresh = {
-            sub_id: [m for m in matches if m.paper_key not in already.get(sub_id, ())]
+            sub_id: [m for m in matches if m.paper_key not in sent] if (sent := already.get(sub_id)) else matches
             for sub_id, matches in match_profiles(index, profiles).items()
         }
         # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
