@@ -51,7 +51,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.feedback
 
 # The packages the type checker must pass on (it grows as packages are annotated).
-TYPED := digest/email digest/matching digest/ingest digest/library digest/admin digest/services/ingest digest/delivery digest/selectors/delivery.py digest/selectors/trending.py digest/services/trending.py digest/content.py digest/db.py digest/dispatch.py digest/tasks
+TYPED := digest/email digest/matching digest/ingest digest/library digest/admin digest/services/ingest digest/delivery digest/selectors/delivery.py digest/selectors/trending.py digest/services/trending.py digest/content digest/db.py digest/dispatch.py digest/tasks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,7 @@
    out; a small popularity boost multiplies the result.  No Python loop over subscriber x paper.
 4. Rank: per subscriber keep the top ``limit`` (score desc, then paper key asc), vectorised.
 5. Explain: reasons, highlight spans and snippets exist only for those top matches, and are worked
-   out when a match is first read (see explain.py), with caches shared between subscribers.
+   out when a match is first read (see the explain package), with caches shared between subscribers.
 """
 
 from __future__ import annotations

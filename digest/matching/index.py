@@ -136,7 +136,7 @@ class PaperIndex:
     _terms: dict[tuple[str, tuple[str, ...], bool], TermHits]  # (field, stems, exact)
     # Each interest's part of explaining a paper, by (interest text, paper): shared by every
     # match_profiles call on this index (the planner's shards of one window, the preview's
-    # keystrokes); a match's explanation is composed from its parts (see explain.py).
+    # keystrokes); a match's explanation is composed from its parts (see the explain package).
     parts: dict[tuple[str, int], Any]
     reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
     # Each interest's evaluation (the papers it matches, its score for each), by its text: a later

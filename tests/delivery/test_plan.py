@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_planning_hands_over_each_batch_of_chunks_as_soon_as_it_is_committed(monkeypatch, settings):
     from django.db import connection
 
-    from digest.delivery import plan as delivery_plan
+    from digest.delivery.plan import shards as delivery_plan
 
     monkeypatch.setattr(delivery_plan, "PLAN_BATCH", 2)
     settings.PAPERBOY_CHUNK_SIZE = 1

@@ -85,7 +85,7 @@ def test_a_trending_subscriber_gets_exactly_the_top_n_by_upvotes_of_the_window()
 def test_a_second_planner_counts_no_trending_digest_the_first_one_wrote(monkeypatch):
     _hf("Most upvoted", 128)
     _trending_reader("tess@example.org", n=1)
-    from digest.delivery import plan as plan_module
+    from digest.delivery.plan import shards as plan_module
 
     # Both planners read the due subscribers (their shards, then the shard's candidates) at once.
     shards = plan_module.plan_shards(now=_now())

@@ -1,15 +1,5 @@
-"""Planning: who is due, what they get, and one ``Delivery`` row each (the sharding and batching live here).
-
-The due subscribers are split into shards (``plan_shards``: bounded runs of ascending ids, found
-through the ``next_due_at`` index). ``deliveries_plan_shard`` plans one shard: it matches its
-subscribers against the papers of their window (``PlanWindow``: the papers and their index, built
-once per process and reused by every shard of the same window), writes one row each (UNIQUE
-subscriber + slot, so planning twice plans nothing new), ``PLAN_BATCH`` rows per transaction, and
-moves each subscriber's ``next_due_at`` to the following slot in the same transaction. The beat
-queues one task per shard (any number of workers plan in parallel); ``deliveries_plan`` runs them
-one after the other in-process (operators, ``make demo``, tests). Queueing the rows is the caller's
-(``on_chunks``): this module imports no task.
-"""
+"""Planning a shard: its due subscribers matched, one ``Delivery`` row each written ``PLAN_BATCH`` at a
+time, each batch's chunks handed over once committed; and every due slot planned in-process."""
 
 from __future__ import annotations
 
@@ -27,28 +17,18 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from digest.content import ContentEntry, ContentJson, ContentMemo
+from digest.content import ContentEntry, ContentJson
 from digest.db import Listed, in_batches
 from digest.delivery.envelope import message_id_make
 from digest.delivery.pg import PlannedRow, deliveries_insert
+from digest.delivery.plan.matching import ContentMaker, content_made, match_candidates
+from digest.delivery.plan.runs import plan_shards, run_planning_finish, run_shard_finish
 from digest.delivery.schedule import Candidate
 from digest.delivery.trending import trending_merge
-from digest.delivery.window import PlanWindow, plan_window
-from digest.feedback.personalise import RERANK_POOL_FACTOR, content_split, digests_personalise
-from digest.feedback.quiet import quiet_notes_for
-from digest.library.combine import POOL_FACTOR as LIBRARY_POOL_FACTOR
-from digest.library.planning import digests_with_libraries
-from digest.library.selectors import subscription_ids_with_library
-from digest.matching import Match, Profile, match_profiles
 from digest.models import Delivery, DeliveryRun, Subscription
 from digest.selectors.delivery import (
     candidates_due,
     deliveries_pending_of_run,
-    interests_by_subscription,
-    sent_paper_ids,
-    subscriptions_due_first_shard,
-    subscriptions_due_shards,
-    subscriptions_with_ranker,
     window_starts,
 )
 
@@ -75,162 +55,7 @@ class PlanResult:
         self.chunks.extend(other.chunks)
 
 
-# Makes one subscriber's ``Delivery.content`` and its JSON text (what the row stores).
-ContentMaker = Callable[[], tuple[Sequence[ContentEntry], str]]
-
-
-def _content_made(encoder: ContentJson, make: Callable[[], list[ContentEntry]]) -> tuple[Sequence[ContentEntry], str]:
-    content = make()
-    return content, encoder.dumps(content)
-
-
-def _content_of_matches(
-    window: PlanWindow, found: list[Match], memo: ContentMemo
-) -> tuple[Sequence[ContentEntry], str]:
-    """A subscriber's matches as stored: through the window's shared entries when they cover them
-    (``ContentShared``), else the reference way (``content_split``, with labelled suggestions)."""
-    made = window.shared.content(found)
-    if made is not None:
-        return made
-    return _content_made(window.encoder, functools.partial(content_split, found, memo))
-
-
-def match_candidates(
-    *, candidates: Sequence[Candidate], starts: dict[int, datetime], now: datetime
-) -> tuple[dict[int, ContentMaker], int]:
-    """Match every candidate against the papers of their own window, in one engine pass per window.
-
-    Returns, for each subscriber with something to send, a function that makes their
-    ``Delivery.content`` (the matches' explanations -- reasons, snippets -- are most of planning's
-    cost, so they are worked out batch by batch as rows are written) and the number of papers
-    considered. Subscribers whose previous digest went out in the same run share a window, so in
-    practice there are few windows. Papers a subscriber already received are left out exactly:
-    the engine is asked for ``limit + already sent`` so the top N after removing them is still the true
-    top N. Subscribers with a learned ranking get a larger pool for it to re-order and may get a few
-    labelled suggestions; those who asked for quiet-day notes get their nearest misses when nothing matched.
-    """
-    interests = interests_by_subscription(subscription_ids=[c.subscription_id for c in candidates])
-    by_window: dict[datetime, list[Candidate]] = defaultdict(list)
-    for c in candidates:
-        by_window[starts[c.subscription_id]].append(c)
-    results: dict[int, ContentMaker] = {}
-    paper_total: set[int] = set()
-    for start, group in by_window.items():
-        window = plan_window(start=start, end=now)
-        docs, index = window.docs, window.index
-        if index is None:
-            continue
-        paper_total.update(doc.key for doc in docs)
-        ids = [c.subscription_id for c in group]
-        already = sent_paper_ids(subscription_ids=ids, paper_ids=[d.key for d in docs])
-        learners = subscriptions_with_ranker(subscription_ids=ids)
-        # A library's papers are fused with a deeper pool of keyword matches (digest/library/combine.py).
-        pooled = learners | subscription_ids_with_library(subscription_ids=ids)
-        pool_factor = max(RERANK_POOL_FACTOR, LIBRARY_POOL_FACTOR)
-        profiles = [
-            Profile(
-                key=c.subscription_id,
-                interests=interests.get(c.subscription_id, ()),
-                muted=c.muted,
-                limit=c.max_papers * (pool_factor if c.subscription_id in pooled else 1)
-                + len(already.get(c.subscription_id, ())),
-            )
-            for c in group
-        ]
-        limits = {c.subscription_id: c.max_papers for c in group}
-        memo = window.memo_bounded()
-        fresh = {
-            sub_id: [m for m in matches if m.paper_key not in sent] if (sent := already.get(sub_id)) else matches
-            for sub_id, matches in match_profiles(index, profiles).items()
-        }
-        # Papers like the subscriber's library, ranked in with the keyword matches (issue 17).
-        fresh = digests_with_libraries(
-            matches=fresh,
-            docs=docs,
-            subscription_ids=ids,
-            exclude=already,
-            limits=limits,
-            paper_index=index,
-            muted={c.subscription_id: c.muted for c in group},
-        )
-        personal = (
-            digests_personalise(
-                matches={s: m for s, m in fresh.items() if s in learners}, docs=docs, exclude=already, limits=limits
-            )
-            if learners
-            else {}
-        )
-        for sub_id, matches in fresh.items():
-            found = personal[sub_id] if sub_id in personal else matches[: limits[sub_id]]
-            if found:
-                results[sub_id] = functools.partial(_content_of_matches, window, found, memo)
-        quiet = [p for p, c in zip(profiles, group, strict=True) if c.quiet_day_note and p.key not in results]
-        if quiet:
-            notes = quiet_notes_for(profiles=quiet, index=index, exclude=already)
-            results.update(
-                {
-                    sub_id: functools.partial(_content_made, window.encoder, functools.partial(list, note))
-                    for sub_id, note in notes.items()
-                }
-            )
-    return results, len(paper_total)
-
-
 PLAN_BATCH = 1000  # rows written (and their chunks queued) per transaction while planning
-
-
-def plan_shards(
-    *, now: datetime, slot: date | None = None, size: int | None = None, after: int | None = None
-) -> list[tuple[int, int]]:
-    """The due subscribers (with ids above ``after``, when given) split into shards: (first id, last
-    id), each holding at most ``size`` (``PAPERBOY_PLAN_SHARD_SIZE``) of them. Only the due are read
-    (the ``next_due_at`` index)."""
-    return subscriptions_due_shards(now=now, slot=slot, size=size or settings.PAPERBOY_PLAN_SHARD_SIZE, after=after)
-
-
-def plan_shard_first(*, now: datetime) -> tuple[int, int] | None:
-    """The first shard of ``plan_shards`` alone (cheap however many are due): the beat queues it,
-    then cuts the rest (``plan_shards(after=...)``), so the first digests do not wait for the cut."""
-    return subscriptions_due_first_shard(now=now, size=settings.PAPERBOY_PLAN_SHARD_SIZE)
-
-
-# In a run's ``shards_open`` while the beat is still cutting the slot into shards: no shard can then
-# strike off the last one and call the run planned (no shard starts at id 0).
-CUTTING = 0
-
-
-def run_open_for_shards(*, now: datetime, shards: Sequence[tuple[int, int]], cutting: bool = False) -> DeliveryRun:
-    """The run the beat opens for the shards it queues: planned in full once every shard is struck off.
-    ``cutting``: more shards are still to come (``run_shards_add``)."""
-    return DeliveryRun.objects.create(
-        slot=now.date(),
-        note=f"planned in {len(shards)} shard(s)",
-        shards_open=[first for first, _ in shards] + ([CUTTING] if cutting else []),
-    )
-
-
-def run_shards_add(*, run_id: int, shards: Sequence[tuple[int, int]]) -> bool:
-    """The beat has cut the rest of the slot: add ``shards`` to the run's open shards in place of
-    ``CUTTING``. When none is left open (the first shard was planned meanwhile and nothing else is
-    due), the run is planned now. Returns True when this call finished the run's planning."""
-    with transaction.atomic():
-        run = DeliveryRun.objects.select_for_update().get(id=run_id)
-        run.note = f"planned in {len(shards) + 1} shard(s)"
-        open_now = [s for s in run.shards_open if s != CUTTING] + [first for first, _ in shards]
-        return _run_shards_save(run, shards_open=open_now, also=["note"])
-
-
-def _run_shards_save(run: DeliveryRun, *, shards_open: list[int], also: Sequence[str] = ()) -> bool:
-    """Save the run's open shards (and the fields in ``also``), under its row lock; with none left open,
-    stamp it planned. Returns True when this call finished the run's planning."""
-    run.shards_open = shards_open
-    fields = ["shards_open", *also]
-    finished = not shards_open and run.planning_finished_at is None
-    if finished:
-        run.planning_finished_at = timezone.now()
-        fields.append("planning_finished_at")
-    run.save(update_fields=fields)
-    return finished
 
 
 def deliveries_plan(
@@ -277,22 +102,6 @@ def deliveries_plan_run_shard(
     if result.run is not None:
         run_shard_finish(run_id=result.run.id, first_id=first_id)
     return result
-
-
-def run_shard_finish(*, run_id: int, first_id: int) -> bool:
-    """Strike shard ``first_id`` off run ``run_id``'s open shards; stamp the run planned when none is
-    left. Returns True when this call finished the run's planning."""
-    with transaction.atomic():
-        run = DeliveryRun.objects.select_for_update().filter(id=run_id).first()
-        if run is None:
-            return False
-        return _run_shards_save(run, shards_open=[s for s in run.shards_open if s != first_id])
-
-
-def run_planning_finish(*, run: DeliveryRun) -> None:
-    """Stamp a run planned in full (its last batch is written): from now on the sweeper may finish it."""
-    run.planning_finished_at = timezone.now()
-    DeliveryRun.objects.filter(id=run.id).update(planning_finished_at=run.planning_finished_at, shards_open=[])
 
 
 def deliveries_plan_shard(**kwargs: Any) -> PlanResult:
@@ -410,7 +219,7 @@ def _trending_merge(
         del contents[sub_id]  # a trending subscriber with nothing new on their list
     for sub_id, make in entries.items():
         if before.get(sub_id) is not make:
-            contents[sub_id] = functools.partial(_content_made, encoder, make)
+            contents[sub_id] = functools.partial(content_made, encoder, make)
     return trending_ids
 
 
