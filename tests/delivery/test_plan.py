@@ -144,42 +144,51 @@ def test_a_column_written_in_bulk_for_copy_is_each_value_written_alone(values):
     assert _copy_column(values) == [_copy_text(value) for value in values]
 
 
-def test_rows_written_with_copy_are_those_the_unnest_insert_writes_and_only_new_ones_come_back():
+def _planned_row(subscription, run, content, **extra):
+    """A planned row as the planner hands it to ``deliveries_insert`` (slot 10 March 2026, noon UTC)."""
     import json
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime, timedelta
+
+    from digest.delivery.pg import PlannedRow
+
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    values = {
+        "subscription_id": subscription.id,
+        "run_id": run.id,
+        "slot": now.date(),
+        "kind": Delivery.Kind.DIGEST.value,
+        "state": Delivery.State.PENDING.value,
+        "send_at": now,
+        "expires_at": now + timedelta(hours=6),
+        "to_email": subscription.user.email,
+        "message_id": f"<{subscription.id}@example.org>",
+        "content": content,
+        "paper_count": len(content),
+        "last_error": "",
+        "planned_at": now,
+        "window_start": None,
+        "window_end": now,
+        **extra,
+    }
+    return PlannedRow(values=values, content_json=json.dumps(content))
+
+
+def test_rows_written_with_copy_are_those_the_unnest_insert_writes_and_only_new_ones_come_back():
+    from datetime import datetime
 
     from django.db import connection, transaction
 
-    from digest.delivery.pg import PlannedRow, deliveries_insert, deliveries_insert_unnest
+    from digest.delivery.pg import deliveries_insert, deliveries_insert_unnest
 
     if connection.vendor != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's")
     readers = readers_due(4, prefix="copy")
     run = DeliveryRun.objects.create(slot=datetime.now(UTC).date())
-    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     # Text that COPY must escape: a backslash, a tab, a newline, quotes, non-ASCII.
     content = [{"paper": 1, "score": 0.5, "snippet": 'a\\b\t"c"\nd é', "reasons": []}]
 
     def row(subscription, **extra):
-        values = {
-            "subscription_id": subscription.id,
-            "run_id": run.id,
-            "slot": now.date(),
-            "kind": Delivery.Kind.DIGEST.value,
-            "state": Delivery.State.PENDING.value,
-            "send_at": now,
-            "expires_at": now + timedelta(hours=6),
-            "to_email": subscription.user.email,
-            "message_id": "<x@y>",
-            "content": content,
-            "paper_count": 1,
-            "last_error": "tab\there \\ back",
-            "planned_at": now,
-            "window_start": None,
-            "window_end": now,
-            **extra,
-        }
-        return PlannedRow(values=values, content_json=json.dumps(content))
+        return _planned_row(subscription, run, content, last_error="tab\there \\ back", **extra)
 
     with transaction.atomic():
         deliveries_insert_unnest(rows=[row(readers[0]), row(readers[1])])
@@ -197,12 +206,11 @@ def test_rows_written_with_copy_are_those_the_unnest_insert_writes_and_only_new_
 def test_planned_content_is_stored_compressed_with_lz4_where_the_server_has_it():
     """Migration 0011: a digest's content (several KB of JSON) is compressed with LZ4, in the staging
     table and in the row, and reads back as it was written."""
-    import json
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from django.db import connection, transaction
 
-    from digest.delivery.pg import PlannedRow, deliveries_insert
+    from digest.delivery.pg import deliveries_insert
 
     if connection.vendor != "postgresql":
         pytest.skip("column compression is PostgreSQL's")
@@ -212,27 +220,9 @@ def test_planned_content_is_stored_compressed_with_lz4_where_the_server_has_it()
             pytest.skip("this PostgreSQL was built without LZ4")
     (reader,) = readers_due(1, prefix="lz4")
     run = DeliveryRun.objects.create(slot=datetime.now(UTC).date())
-    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     content = [{"paper": n, "score": 1.0, "snippet": f"words about paper {n} " * 20, "reasons": []} for n in range(20)]
-    values = {
-        "subscription_id": reader.id,
-        "run_id": run.id,
-        "slot": now.date(),
-        "kind": Delivery.Kind.DIGEST.value,
-        "state": Delivery.State.PENDING.value,
-        "send_at": now,
-        "expires_at": now + timedelta(hours=6),
-        "to_email": reader.user.email,
-        "message_id": "<lz4@example.org>",
-        "content": content,
-        "paper_count": len(content),
-        "last_error": "",
-        "planned_at": now,
-        "window_start": None,
-        "window_end": now,
-    }
     with transaction.atomic():
-        deliveries_insert(rows=[PlannedRow(values=values, content_json=json.dumps(content))])
+        deliveries_insert(rows=[_planned_row(reader, run, content)])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_column_compression(content) FROM digest_delivery WHERE subscription_id = %s", [reader.id]
