@@ -12,14 +12,21 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # The title says what a paper is about most densely: its words count three times, as in the keyword
 # engine's BM25 (digest.matching.index.TITLE_WEIGHT; a test keeps the two equal).
 TITLE_WEIGHT = 3
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported on first use: importing scikit-learn takes about a
+    second, and every Django process reaches this module (the email's topics), most never calling it."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 @functools.lru_cache(maxsize=500_000)
@@ -38,7 +45,8 @@ def words(text: str) -> list[str]:
     plain = text.lower()
     if not plain.isascii():
         plain = "".join(ch for ch in unicodedata.normalize("NFKD", plain) if not unicodedata.combining(ch))
-    single = [_fold(w) for w in _WORD.findall(plain) if w not in _STOP]
+    stop = _stop_words()
+    single = [_fold(w) for w in _WORD.findall(plain) if w not in stop]
     return single + [f"{a} {b}" for a, b in itertools.pairwise(single)]
 
 
