@@ -13,7 +13,7 @@ from digest.library.selectors import library_docs_of
 from digest.selectors import subscriptions as subscription_selectors
 from digest.selectors.preview import PreviewResult, preview_digest, preview_query
 from digest.services.subscriptions import QUERY_MAX_CHARS
-from digest.throttle import throttle_hold
+from digest.throttle import Throttled, throttle_hold
 from digest.views.preferences import subscription_of
 
 
@@ -36,11 +36,17 @@ def preview(request: HttpRequest) -> HttpResponse:
         if throttled is not None:
             data = request.POST if request.method == "POST" else request.GET
             fragment = data.get("fragment") == "1"
-            template = "digest/_preview_throttled.html" if fragment else "digest/preview_throttled.html"
-            response = render(request, template, {"throttled": throttled}, status=429)
-            response["Retry-After"] = str(throttled.retry_after)
-            return response
+            return throttled_render(request, throttled, fragment=fragment)
         return _preview(request)
+
+
+def throttled_render(request: HttpRequest, throttled: Throttled, *, fragment: bool = True) -> HttpResponse:
+    """A preview turned away by the per-user throttle: 429 with ``Retry-After``, as the panel's fragment
+    (for the page's script) or a whole page (without script)."""
+    template = "digest/_preview_throttled.html" if fragment else "digest/preview_throttled.html"
+    response = render(request, template, {"throttled": throttled}, status=429)
+    response["Retry-After"] = str(throttled.retry_after)
+    return response
 
 
 def _preview(request: HttpRequest) -> HttpResponse:

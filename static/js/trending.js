@@ -13,9 +13,18 @@
     });
     if (pending) pending.abort();
     pending = new AbortController();
+    var asked = pending;
     fetch(url + "?" + params.toString(), { credentials: "same-origin", signal: pending.signal })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
-      .then(function (html) { target.innerHTML = html; })
+      .then(function (response) {
+        if (response.status === 429) {
+          // Throttled (ticking fast, or the previous list still being made): ask again shortly.
+          var wait = parseFloat(response.headers.get("Retry-After")) || 1;
+          setTimeout(function () { if (pending === asked) refresh(); }, wait * 1000);
+          return null;
+        }
+        return response.ok ? response.text() : Promise.reject(response.status);
+      })
+      .then(function (html) { if (html !== null) target.innerHTML = html; })
       .catch(function () {});
   }
   form.querySelectorAll('input[name="categories"]').forEach(function (box) {

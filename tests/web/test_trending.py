@@ -117,3 +117,17 @@ def test_the_trending_settings_fold_away_for_a_keyword_subscriber_and_open_for_a
     client.post_form("/preferences/trending/", {"digest": "trending"})
 
     assert '<details class="trending-settings" open>' in client.get("/preferences/").content.decode()
+
+
+def test_trending_previews_beyond_the_rate_are_refused_with_a_clear_message(tess_client, settings):
+    """Each tick of a category asks for the list again: the live preview's per-user throttle applies."""
+    client, _ = tess_client
+    settings.PAPERBOY_PREVIEW_RATE = 3
+    _hf("A Chatty Language Model", 300, ["cs.CL"])
+
+    answers = [client.get("/preferences/trending/preview/?categories=cs.CL") for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200] * 3 + [429] * 2
+    assert answers[-1]["Retry-After"]
+    assert "wait a moment" in answers[-1].content.decode()
+    assert "A Chatty Language Model" not in answers[-1].content.decode()
