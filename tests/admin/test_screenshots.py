@@ -90,7 +90,9 @@ def admin_world(corpus_path: Path) -> User:
     for day in range(3):
         slot = today - timedelta(days=day)
         start = now - timedelta(days=day, hours=2)
-        DeliveryRun.objects.create(slot=slot, started_at=start, finished_at=start, papers=180 - 20 * day, planned=12)
+        DeliveryRun.objects.create(
+            slot=slot, started_at=start, finished_at=start, papers=180 - 20 * day, planned=12, trending=3
+        )
         for n, sub in enumerate(readers):
             state, error = "sent", ""
             if n == 0:
