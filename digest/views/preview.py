@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -27,17 +29,23 @@ def preview(request: HttpRequest) -> HttpResponse:
     """GET ``?q=…[&interest=<id>][&fragment=1]`` from the script; POST from the "Preview" button (no JS).
 
     Throttled per user (a rate, and one preview at a time): see ``digest/throttle.py``."""
-    with throttle_hold(
-        scope="preview",
-        key=str(request.user.pk),
-        rate=settings.PAPERBOY_PREVIEW_RATE,
-        window_seconds=settings.PAPERBOY_PREVIEW_RATE_WINDOW,
-    ) as throttled:
+    with preview_throttle(request, scope="preview") as throttled:
         if throttled is not None:
             data = request.POST if request.method == "POST" else request.GET
             fragment = data.get("fragment") == "1"
             return throttled_render(request, throttled, fragment=fragment)
         return _preview(request)
+
+
+def preview_throttle(request: HttpRequest, *, scope: str) -> AbstractContextManager[Throttled | None]:
+    """The per-user throttle of a preview endpoint (``PAPERBOY_PREVIEW_RATE`` per
+    ``PAPERBOY_PREVIEW_RATE_WINDOW`` seconds, one at a time), counted apart for each ``scope``."""
+    return throttle_hold(
+        scope=scope,
+        key=str(request.user.pk),
+        rate=settings.PAPERBOY_PREVIEW_RATE,
+        window_seconds=settings.PAPERBOY_PREVIEW_RATE_WINDOW,
+    )
 
 
 def throttled_render(request: HttpRequest, throttled: Throttled, *, fragment: bool = True) -> HttpResponse:

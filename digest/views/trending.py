@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -15,9 +14,8 @@ from digest.models import Subscription
 from digest.selectors.trending import trending_preview_for
 from digest.services.subscriptions import SubscriptionError
 from digest.services.trending import subscription_trending_set, trending_categories_clean
-from digest.throttle import throttle_hold
 from digest.views.preferences import preferences_render, subscription_of
-from digest.views.preview import throttled_render
+from digest.views.preview import preview_throttle, throttled_render
 
 
 @require_POST
@@ -53,12 +51,7 @@ def trending_update(request: HttpRequest) -> HttpResponse:
 def trending_preview(request: HttpRequest) -> HttpResponse:
     """The trending list for the ticked categories (a fragment for the page's script). Throttled per user
     like the live preview (each tick asks again): see ``digest/throttle.py``."""
-    with throttle_hold(
-        scope="trending-preview",
-        key=str(request.user.pk),
-        rate=settings.PAPERBOY_PREVIEW_RATE,
-        window_seconds=settings.PAPERBOY_PREVIEW_RATE_WINDOW,
-    ) as throttled:
+    with preview_throttle(request, scope="trending-preview") as throttled:
         if throttled is not None:
             return throttled_render(request, throttled)
         return _trending_preview(request)

@@ -62,6 +62,15 @@ class Pages:
         page.screenshot(path=str(SCREENSHOTS / filename))
 
 
+def sign_in(page, live_server, email: str, password: str = "correct horse battery staple") -> None:
+    """Sign in through the login form (``factories.user_make``'s password) and land on the preferences."""
+    page.goto(live_server.url + "/accounts/login/?next=/preferences/")
+    page.get_by_label(re.compile("^E-?mail", re.I)).fill(email)
+    page.get_by_label(re.compile(r"^Password:?$")).fill(password)
+    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
+    page.wait_for_url(re.compile(r"/preferences/"))
+
+
 def first_link(message, pattern: str) -> str:
     body = message.get_body(preferencelist=("plain",)).get_content()
     return re.search(rf"https?://\S*{pattern}\S*", body).group(0)

@@ -10,11 +10,9 @@ from django.utils import timezone
 
 from tests import factories
 from tests.library import samples
-from tests.web.test_browser import DESKTOP, Pages
+from tests.web.test_browser import DESKTOP, Pages, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-PASSWORD = "correct horse battery staple"  # factories.user_make's
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,11 +38,7 @@ def test_a_subscriber_imports_a_bibtex_file_and_the_preview_shows_papers_like_it
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.goto(live_server.url + "/accounts/login/?next=/preferences/")
-    page.get_by_label(re.compile("^E-?mail", re.I)).fill("lin@example.org")
-    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
-    page.wait_for_url(re.compile(r"/preferences/"))
+    sign_in(page, live_server, "lin@example.org")
 
     preview = page.locator("#preview")
     assert wanted.title not in preview.inner_text()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -10,11 +9,9 @@ from django.utils import timezone
 
 from digest.models import Subscription
 from tests import factories
-from tests.web.test_browser import DESKTOP
+from tests.web.test_browser import DESKTOP, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-PASSWORD = "correct horse battery staple"  # factories.user_make's
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,11 +37,7 @@ def test_ticking_faster_than_the_throttle_still_ends_on_the_list_of_the_last_tic
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     refused: list[int] = []
     page.on("response", lambda r: "/trending/preview/" in r.url and r.status == 429 and refused.append(r.status))
-    page.goto(live_server.url + "/accounts/login/?next=/preferences/")
-    page.get_by_label(re.compile("^E-?mail", re.I)).fill("tess@example.org")
-    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
-    page.wait_for_url(re.compile(r"/preferences/"))
+    sign_in(page, live_server, "tess@example.org")
     trending = page.locator("#trending")
     listed = trending.locator("[data-trending-preview]")
     listed.get_by_text("The Paper Everyone Upvoted").wait_for()

@@ -94,13 +94,12 @@ class _LazyMatch(Match):
 def match_parts(match: Match) -> tuple[int, tuple[MatchPart, ...], Highlighter] | None:
     """(paper index, the matched interests' parts, the highlighter that composes them) of a match made
     lazily by ``match_profiles`` and not yet explained; None otherwise (the caller reads the match's
-    fields instead). What the planner needs to store a match without making its explanation objects."""
-    if type(match) is not _LazyMatch:
+    fields instead). One match of ``matches_parts``, which the planner calls for a subscriber's all."""
+    found = matches_parts([match])
+    if found is None:
         return None
-    _, _, explainer, _, doc, matched = match._d
-    if explainer is None:
-        return None
-    return doc, explainer.parts(doc, matched), explainer.highlighter
+    _, _, doc, parts, highlighter = found[0]
+    return doc, parts, highlighter
 
 
 def matches_parts(
