@@ -43,6 +43,9 @@ ALONE_KEPT = 300_000  # one-interest entries a window keeps (~0.8 KB each); at m
 TOGETHER_KEPT = 20_000  # entries of papers matched by several interests a window keeps (~0.8 KB each)
 
 
+_NO_ANCHOR = 1 << 62  # a part without an abstract anchor ranks after every part with one
+
+
 @dataclass(frozen=True, slots=True)
 class _PartText:
     """One interest's part of a paper's entry, as JSON fragments (``ContentShared``): written once per
@@ -50,8 +53,15 @@ class _PartText:
 
     reason: str  # the reason
     title: str  # the part's title spans
+    title_spans: Spans
     inside: Spans  # its words' spans inside its snippet window (the window's text is the part's own)
     inside_json: str
+    snippet: str  # its snippet window's text
+    rank: int  # its anchor's document frequency (rarest anchors the snippet); _NO_ANCHOR without one
+    start: int  # its window, in the abstract's characters
+    end: int
+    shift: int  # from the abstract's characters to the snippet's
+    abstract: tuple[tuple[int, int], ...]  # its words' spans in the abstract
 
 
 class ContentShared:
@@ -73,6 +83,9 @@ class ContentShared:
         self._parts: dict[MatchPart, _PartText] = {}
         self._alone: dict[MatchPart, tuple[float, str]] = {}
         self._together: dict[tuple[tuple[MatchPart, ...], float], str] = {}
+        # ``round(score, 4)`` of the scores seen: Python rounds a float to digits exactly but slowly
+        # (through its decimal digits), and a window's scores repeat.
+        self._rounded: dict[float, float] = {}
 
     def __len__(self) -> int:
         return len(self._alone) + len(self._parts) + len(self._together)
@@ -83,15 +96,19 @@ class ContentShared:
         TOGETHER_KEPT (the first kept are the most shared: two popular interests meet early)."""
         if len(self._alone) > ALONE_KEPT or len(self._parts) > ALONE_KEPT:
             self._alone, self._parts = {}, {}
+        if len(self._rounded) > ALONE_KEPT:
+            self._rounded = {}
 
     def content(self, matches: Sequence[Match]) -> tuple[Sequence[ContentEntry], str] | None:
         found = matches_parts(matches)
         if found is None:
             return None
-        alone, together = self._alone, self._together
+        alone, together, rounded = self._alone, self._together, self._rounded
         texts: list[str] = []
         for paper_key, raw_score, doc, parts, highlighter in found:
-            score = round(raw_score, 4)
+            score = rounded.get(raw_score)
+            if score is None:
+                score = rounded[raw_score] = round(raw_score, 4)
             if len(parts) == 1:
                 kept = alone.get(parts[0])
                 if kept is None or kept[0] != score:
@@ -107,7 +124,8 @@ class ContentShared:
                     if len(together) < TOGETHER_KEPT:
                         together[key] = text
                 texts.append(text)
-        return ContentEntriesJson(texts), "[" + ", ".join(texts) + "]"
+        # "[" + joined + "]", copying the joined text (kilobytes) once rather than twice.
+        return ContentEntriesJson(texts), ", ".join(texts).join("[]")
 
     def _entry_json(
         self, paper_key: int, score: float, doc: int, parts: tuple[MatchPart, ...], highlighter: Highlighter
@@ -117,58 +135,55 @@ class ContentShared:
         As ``Highlighter.compose`` (the reference) does it: the snippet is the window of the first part
         with the rarest anchor; its spans are every part's words inside that window, merged -- the
         anchoring part's own, written with its fragments, plus any other part's; title spans likewise.
-        Written as plain loops: this runs for nearly every paper several interests matched."""
+        Written with list displays and no per-part branches: this runs for nearly every paper several
+        interests matched, and most such entries are new (their parts are not)."""
         known = self._parts
-        reasons: list[str] = []
-        best: MatchPart | None = None
-        best_text: _PartText | None = None
-        title = "[]"
-        titled: list[Spans] = []
-        for part in parts:
-            text = known.get(part)
-            if text is None:
-                text = self._part_text(doc, part, highlighter)
-            reasons.append(text.reason)
-            if best is None or (part.anchor is not None and (best.anchor is None or part.anchor_df < best.anchor_df)):
-                best, best_text = part, text
-            if part.title:
-                if not titled:
-                    title = text.title
-                titled.append(part.title)
-        assert best is not None and best_text is not None  # parts is never empty
-        if len(titled) > 1:
-            title = _spans_json(spans_merge_pairs([span for spans in titled for span in spans]))
-        inside = _inside_json(best, best_text, parts) if len(parts) > 1 else best_text.inside_json
+        texts = [known.get(part) or self._part_text(doc, part, highlighter) for part in parts]
+        if len(texts) == 1:
+            best = texts[0]
+            title, inside = best.title, best.inside_json
+        else:
+            ranks = [text.rank for text in texts]
+            best = texts[ranks.index(min(ranks))]  # the first of the rarest anchors
+            titled = [text for text in texts if text.title_spans]
+            if len(titled) > 1:
+                title = _spans_json(spans_merge_pairs([span for text in titled for span in text.title_spans]))
+            else:
+                title = titled[0].title if titled else "[]"
+            start, end, shift = best.start, best.end, best.shift
+            # The other parts' words inside the anchoring window (most fall outside it).
+            extra = [
+                (s + shift, e + shift)
+                for text in texts
+                if text is not best
+                for s, e in text.abstract
+                if s >= start and e <= end
+            ]
+            inside = _spans_json(spans_merge_pairs([*best.inside, *extra])) if extra else best.inside_json
         return (
-            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{", ".join(reasons)}], "title_spans": {title}, '
-            f'"snippet": {_string_json(best.window[2])}, "snippet_spans": {inside}, "suggested": false}}'
+            f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{", ".join([t.reason for t in texts])}], '
+            f'"title_spans": {title}, "snippet": {best.snippet}, "snippet_spans": {inside}, "suggested": false}}'
         )
 
     def _part_text(self, doc: int, part: MatchPart, highlighter: Highlighter) -> _PartText:
         found = self._parts.get(part)
         if found is None:
             title, _, inside = highlighter.compose(doc, (part,))
+            start, end, snippet = part.window
             found = self._parts[part] = _PartText(
                 reason=json.dumps(reason_entry(part.reason)),
                 title=_spans_json(title),
+                title_spans=part.title,
                 inside=inside,
                 inside_json=_spans_json(inside),
+                snippet=_string_json(snippet),
+                rank=part.anchor_df if part.anchor is not None else _NO_ANCHOR,
+                start=start,
+                end=end,
+                shift=(len(ELLIPSIS) if start > 0 else 0) - start,
+                abstract=part.abstract,
             )
         return found
-
-
-def _inside_json(best: MatchPart, best_text: _PartText, parts: tuple[MatchPart, ...]) -> str:
-    """The snippet spans of an entry of several interests: the anchoring part's own, plus any other
-    part's words that fall inside its window (most fall outside: then the part's own JSON serves)."""
-    start, end, _ = best.window
-    shift = (len(ELLIPSIS) if start > 0 else 0) - start
-    extra: list[tuple[int, int]] = []
-    for part in parts:
-        if part is not best:
-            for s, e in part.abstract:
-                if s >= start and e <= end:
-                    extra.append((s + shift, e + shift))
-    return _spans_json(spans_merge_pairs([*best_text.inside, *extra])) if extra else best_text.inside_json
 
 
 def _spans_json(spans: Spans) -> str:

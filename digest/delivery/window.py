@@ -3,6 +3,7 @@ process per window and shared by every shard that plans it (``digest.delivery.pl
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,8 +56,22 @@ def plan_window(*, start: datetime, end: datetime) -> PlanWindow:
         docs = paper_docs_ingested_between(start=start, end=end)
         index = PaperIndex.build(docs) if docs else None
         window = PlanWindow(start=start, end=end, fingerprint=fingerprint, docs=docs, index=index)
+        dropped = _WINDOWS.pop(key, None) is not None  # its papers changed
         _WINDOWS[key] = window
         while len(_WINDOWS) > WINDOWS_KEPT:
             _WINDOWS.popitem(last=False)
+            dropped = True
+        if dropped:
+            _windows_let_go()
     _WINDOWS.move_to_end(key)
     return window
+
+
+def _windows_let_go() -> None:
+    """A planner freezes what its shards leave alive -- the windows' objects -- out of the garbage
+    collector's sight (``digest.delivery.plan.memory``); a window let go must be collected all the same
+    (its index and highlighter refer to each other): everything is unfrozen and collected once, and the
+    next shard freezes what is still alive."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()

@@ -11,6 +11,7 @@ the user types and the daily batch evaluates each distinct term once.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable
@@ -137,7 +138,12 @@ class PaperIndex:
     # Each interest's part of explaining a paper, by (interest text, paper): shared by every
     # match_profiles call on this index (the planner's shards of one window, the preview's
     # keystrokes); a match's explanation is composed from its parts (see the explain package).
-    parts: dict[tuple[str, int], Any]
+    # Keyed by an int, (interest number) * papers + paper: cheaper to hash and compare than (text,
+    # paper) in the planner's hot loop. An interest's number is given on first sight and never reused
+    # (``interest_number``), so a key made before the table was cleared cannot name another interest.
+    parts: dict[int, Any]
+    interest_numbers: dict[str, int]
+    _numbers_given: itertools.count
     reasons: dict[tuple[str, int], tuple]  # (interest text, paper) -> (Reason, positions of its terms)
     # Each interest's evaluation (the papers it matches, its score for each), by its text: a later
     # call on this index (the planner's next shard) evaluates only interests it has not seen.
@@ -152,10 +158,28 @@ class PaperIndex:
     def __len__(self) -> int:
         return len(self.docs)
 
+    def interest_number(self, text: str) -> int:
+        """The interest's number on this index (``parts`` keys), given on first sight, never reused."""
+        found = self.interest_numbers.get(text)
+        if found is None:
+            found = self.interest_numbers[text] = next(self._numbers_given)
+        return found
+
     def __getstate__(self) -> dict:
         # Picklable (e.g. for a cache): the caches are left out and rebuilt on demand.
         state = self.__dict__.copy()
-        for name in ("_terms", "_postings", "_all_postings", "parts", "reasons", "evaluated", "parsed", "highlighter"):
+        for name in (
+            "_terms",
+            "_postings",
+            "_all_postings",
+            "parts",
+            "interest_numbers",
+            "_numbers_given",
+            "reasons",
+            "evaluated",
+            "parsed",
+            "highlighter",
+        ):
             state.pop(name, None)
         return state
 
@@ -168,6 +192,8 @@ class PaperIndex:
         self._all_postings = None
         self._terms = {}
         self.parts = {}
+        self.interest_numbers = {}
+        self._numbers_given = itertools.count()
         self.reasons = {}
         self.evaluated = {}
         self.parsed = {}

@@ -349,3 +349,19 @@ def test_a_cut_that_finds_nothing_more_after_a_planned_first_shard_finishes_the_
     assert run_shards_add(run_id=run.id, shards=[]) is True
     run.refresh_from_db()
     assert run.planning_finished_at is not None and run.shards_open == []
+
+
+def test_every_planned_row_gets_its_own_random_message_id(settings):
+    settings.SITE_DOMAIN = "paperboy.example"
+    readers_due(4, prefix="msgid")
+
+    deliveries_plan()
+
+    ids = list(Delivery.objects.values_list("message_id", flat=True))
+    assert len(ids) == 4 and len(set(ids)) == 4, "one Message-ID per row, none shared"
+    for message_id in ids:
+        local, _, domain = message_id.strip("<>").partition("@")
+        digits, _, label = local.partition(".")
+        assert message_id[0] == "<" and message_id[-1] == ">"
+        assert domain == "paperboy.example" and label == "digest"
+        assert len(digits) == 32 and int(digits, 16) >= 0, "128 random bits as hex"

@@ -4,7 +4,6 @@ time, each batch's chunks handed over once committed; and every due slot planned
 from __future__ import annotations
 
 import functools
-import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from django.utils import timezone
 
 from digest.content import ContentEntry, ContentJson
 from digest.db import Listed, in_batches
-from digest.delivery.envelope import message_id_make
+from digest.delivery.envelope import message_ids_make
 from digest.delivery.pg import PlannedRow, deliveries_insert
 from digest.delivery.plan.matching import ContentMaker, content_made, match_candidates
+from digest.delivery.plan.memory import shard_memory
 from digest.delivery.plan.runs import plan_shards, run_planning_finish, run_shard_finish
 from digest.delivery.schedule import Candidate
 from digest.delivery.trending import trending_merge
@@ -105,17 +105,9 @@ def deliveries_plan_run_shard(
 
 
 def deliveries_plan_shard(**kwargs: Any) -> PlanResult:
-    """See ``_plan_shard``. The cyclic garbage collector is paused meanwhile: a shard allocates
-    hundreds of thousands of objects and frees few, and each collection would rescan the process's
-    whole heap (the window's index and shared explanations) for nothing; the next one after the
-    shard finds whatever cycles it left."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    """See ``_plan_shard``; the garbage collector and ``malloc`` are set for it by ``shard_memory``."""
+    with shard_memory():
         return _plan_shard(**kwargs)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _plan_shard(
@@ -157,6 +149,7 @@ def _plan_shard(
         rows = [
             _planned_row(
                 c,
+                message_id=message_id,
                 content=matches.get(c.subscription_id),
                 run=run,
                 now=now,
@@ -164,7 +157,7 @@ def _plan_shard(
                 start=starts[c.subscription_id],
                 result=result,
             )
-            for c in batch
+            for c, message_id in zip(batch, message_ids_make(count=len(batch)), strict=True)
         ]
         with transaction.atomic():
             inserted = deliveries_insert(rows=rows)
@@ -248,6 +241,7 @@ def _plan_batches(candidates: Sequence[Candidate]) -> Iterator[Sequence[Candidat
 def _planned_row(
     c: Candidate,
     *,
+    message_id: str,
     content: ContentMaker | None,
     run: DeliveryRun,
     now: datetime,
@@ -276,7 +270,7 @@ def _planned_row(
         "send_at": c.send_at,
         "expires_at": c.expires_at,
         "to_email": c.email,
-        "message_id": message_id_make(),
+        "message_id": message_id,
         "content": found,
         "paper_count": len(found),
         "last_error": error,

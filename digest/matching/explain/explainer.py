@@ -33,6 +33,8 @@ class Explainer:
         self._reasons: dict[tuple[int, int], tuple[Reason, tuple[Term, ...]]] = {}
         self._query_sets: dict[int, set[int]] = {}
         self._texts = [q.text for q in queries]
+        # Each interest's first key in ``index.parts`` (its number times the papers; + paper).
+        self.part_keys = [index.interest_number(text) * len(index) for text in self._texts]
 
     def reason(self, qid: int, doc: int) -> tuple[Reason, tuple[Term, ...]]:
         """The reason one interest gives for one paper, and the terms to highlight."""
@@ -74,16 +76,19 @@ class Explainer:
         return doc in found
 
     def part(self, qid: int, doc: int) -> MatchPart:
-        """Interest ``qid``'s part of explaining paper ``doc``, kept on the index by (interest text,
+        """Interest ``qid``'s part of explaining paper ``doc``, kept on the index by (interest,
         paper): every profile with that interest, in this call and the later ones on the index (the
         planner's next shards), shares it."""
-        key = (self._texts[qid], doc)
+        key = self.part_keys[qid] + doc
         parts = self.index.parts
         found = parts.get(key)
         if found is None:
             reason, terms = self.reason(qid, doc)
             if len(parts) >= EXPLAINED_KEPT:
-                parts.clear()  # bounded: a long-lived index (the preview's) starts again
+                # Bounded: a long-lived index (the preview's) starts again. Numbers are never reused,
+                # so the keys other explainers hold stay their own.
+                parts.clear()
+                self.index.interest_numbers.clear()
             found = parts[key] = self.highlighter.part(doc, reason, terms)
         return found
 

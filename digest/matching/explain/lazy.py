@@ -117,7 +117,7 @@ def matches_parts(
         if explainer is None:
             return None
         if len(matched) == 1:
-            part = explainer.index.parts.get((explainer._texts[matched[0]], doc))
+            part = explainer.index.parts.get(explainer.part_keys[matched[0]] + doc)
             parts = (part,) if part is not None else explainer.parts(doc, matched)
         else:
             parts = explainer.parts(doc, matched)
