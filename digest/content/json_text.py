@@ -56,12 +56,12 @@ class _PartText:
     title_spans: Spans
     inside: Spans  # its words' spans inside its snippet window (the window's text is the part's own)
     inside_json: str
-    snippet: str  # its snippet window's text
     rank: int  # its anchor's document frequency (rarest anchors the snippet); _NO_ANCHOR without one
-    start: int  # its window, in the abstract's characters
-    end: int
-    shift: int  # from the abstract's characters to the snippet's
-    abstract: tuple[tuple[int, int], ...]  # its words' spans in the abstract
+    # Its snippet window (start, end, text; in the abstract's characters) and its words' spans in the
+    # abstract: the part's own objects, not copies. A window keeps up to ALONE_KEPT parts: a copy of the
+    # snippet's JSON text here was a third of their memory (~100 MiB of a planner's peak, measured).
+    window: tuple[int, int, str]
+    abstract: tuple[tuple[int, int], ...]
 
 
 class ContentShared:
@@ -150,7 +150,8 @@ class ContentShared:
                 title = _spans_json(spans_merge_pairs([span for text in titled for span in text.title_spans]))
             else:
                 title = titled[0].title if titled else "[]"
-            start, end, shift = best.start, best.end, best.shift
+            start, end, _ = best.window
+            shift = (len(ELLIPSIS) if start > 0 else 0) - start  # from the abstract's characters to the snippet's
             # The other parts' words inside the anchoring window (most fall outside it).
             extra = [
                 (s + shift, e + shift)
@@ -160,27 +161,24 @@ class ContentShared:
                 if s >= start and e <= end
             ]
             inside = _spans_json(spans_merge_pairs([*best.inside, *extra])) if extra else best.inside_json
+        snippet = _string_json(best.window[2])
         return (
             f'{{"paper": {paper_key}, "score": {score!r}, "reasons": [{", ".join([t.reason for t in texts])}], '
-            f'"title_spans": {title}, "snippet": {best.snippet}, "snippet_spans": {inside}, "suggested": false}}'
+            f'"title_spans": {title}, "snippet": {snippet}, "snippet_spans": {inside}, "suggested": false}}'
         )
 
     def _part_text(self, doc: int, part: MatchPart, highlighter: Highlighter) -> _PartText:
         found = self._parts.get(part)
         if found is None:
             title, _, inside = highlighter.compose(doc, (part,))
-            start, end, snippet = part.window
             found = self._parts[part] = _PartText(
                 reason=json.dumps(reason_entry(part.reason)),
                 title=_spans_json(title),
                 title_spans=part.title,
                 inside=inside,
                 inside_json=_spans_json(inside),
-                snippet=_string_json(snippet),
                 rank=part.anchor_df if part.anchor is not None else _NO_ANCHOR,
-                start=start,
-                end=end,
-                shift=(len(ELLIPSIS) if start > 0 else 0) - start,
+                window=part.window,
                 abstract=part.abstract,
             )
         return found

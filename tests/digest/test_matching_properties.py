@@ -277,3 +277,23 @@ def test_explanations_composed_from_interest_parts_equal_the_reference_worked_ou
             assert doc_of_parts == doc
             assert tuple(part.reason for part in parts) == reasons
             assert highlighter.compose(doc, parts) == highlighter.spans(doc, terms)
+
+
+def test_shared_content_keeps_each_parts_snippet_by_reference_not_as_a_copy():
+    """A window keeps up to ``ALONE_KEPT`` interest parts for the whole slot: what it writes about a part
+    refers to the part's own snippet window instead of holding a second, JSON-encoded copy (that copy
+    was about 100 MiB of a planner's peak at a million subscribers)."""
+    from digest.content import ContentShared
+
+    abstract = " ".join(["Sparse attention for long documents."] * 30 + ["Retrieval augmented generation."] * 30)
+    docs = [PaperDoc(key, f"Paper {key} on attention and retrieval", abstract) for key in range(3)]
+    shared = ContentShared()
+    index = PaperIndex.build(docs)
+    for found in match_profiles(index, [Profile(1, ("attention", "retrieval"), limit=3)]).values():
+        assert shared.content(found) is not None
+    kept = shared._parts
+    assert kept, "several interests matched: their entries are joined from kept parts"
+    for part, text in kept.items():
+        fields = [getattr(text, name) for name in text.__slots__]
+        assert not any(isinstance(value, str) and part.window[2] in value for value in fields)
+        assert part.window in fields  # the part's own (start, end, text), by reference
