@@ -297,3 +297,29 @@ def test_shared_content_keeps_each_parts_snippet_by_reference_not_as_a_copy():
         fields = [getattr(text, name) for name in text.__slots__]
         assert not any(isinstance(value, str) and part.window[2] in value for value in fields)
         assert any(value is part.window for value in fields)  # the part's own (start, end, text), not a copy
+
+
+def test_a_long_lived_index_starts_its_term_occurrences_again_past_their_bound_and_explains_the_same(monkeypatch):
+    """The planner's window lives for a whole slot: its highlighter's term occurrences and snippet
+    windows (what new parts are made of) start again past ``INGREDIENTS_KEPT`` -- they were the cache
+    that kept a planner's memory growing -- and what is explained after that is what a fresh index explains."""
+    from digest.matching.explain import highlighter as module
+    from digest.matching.explain.highlighter import highlighter_of
+
+    monkeypatch.setattr(module, "INGREDIENTS_KEPT", 4)
+    abstract = "Sparse attention for long documents, with retrieval and graph neural networks for video."
+    docs = [PaperDoc(key, f"Paper {key} on attention, retrieval and graphs", abstract) for key in range(4)]
+    index = PaperIndex.build(docs)
+    highlighter = highlighter_of(index)
+    calls = [("attention", "retrieval"), ("graph", "video"), ("neural networks", "documents")]
+    for n, interests in enumerate(calls):
+        profile = Profile(n, interests, limit=4)
+        got = match_profiles(index, [profile])[n]  # each call bounds the highlighter first (its Explainer)
+        alone = match_profile(PaperIndex.build(docs), profile)
+        assert [(m.paper_key, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in got] == [
+            (m.paper_key, m.reasons, m.title_spans, m.snippet, m.snippet_spans) for m in alone
+        ]
+        kept = {term.text for _, term in highlighter.occurrences}
+        assert len(highlighter.occurrences) >= 4, "the call found its terms in four papers"
+        words = {*interests, *(word for interest in interests for word in interest.split())}
+        assert kept <= words, f"call {n} still holds an earlier call's occurrences: {kept}"

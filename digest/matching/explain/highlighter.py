@@ -15,6 +15,11 @@ from ..query import TEXT, Term
 from ..records import Reason
 
 EXPLAINED_KEPT = 500_000  # explanations an index keeps (a few hundred bytes each)
+# A term's occurrences in a paper, and snippet windows, a highlighter keeps (~400 bytes each with the
+# window's text). Fewer than the explanations: they are only what a new part is made of, and the parts
+# are kept on the index (measured at a million subscribers: this cache was the one that kept growing, up
+# to ~200 MiB of a planner at EXPLAINED_KEPT; at this bound the peak stops growing after ~80 shards).
+INGREDIENTS_KEPT = 100_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,9 +60,12 @@ class Highlighter:
         self.results: dict[tuple[int, tuple[Term, ...]], tuple[Spans, str, Spans]] = {}
 
     def bound(self) -> None:
-        """A long-lived index (the planner's window, the preview's) keeps at most EXPLAINED_KEPT of each."""
-        if len(self.occurrences) >= EXPLAINED_KEPT or len(self.results) >= EXPLAINED_KEPT:
-            self.occurrences, self.windows, self.results = {}, {}, {}
+        """A long-lived index (the planner's window, the preview's) keeps at most INGREDIENTS_KEPT
+        occurrences and windows, and EXPLAINED_KEPT results; past that, each starts again."""
+        if len(self.occurrences) >= INGREDIENTS_KEPT or len(self.windows) >= INGREDIENTS_KEPT:
+            self.occurrences, self.windows = {}, {}
+        if len(self.results) >= EXPLAINED_KEPT:
+            self.results = {}
 
     def term(self, term: Term) -> tuple[TermHits, list[int], list[int]]:
         """A term's hits, with its occurrence starts and lengths as Python lists (for bisect)."""
