@@ -17,8 +17,8 @@ from ..records import Reason
 EXPLAINED_KEPT = 500_000  # explanations an index keeps (a few hundred bytes each)
 # A term's occurrences in a paper, and snippet windows, a highlighter keeps (~400 bytes each with the
 # window's text). Fewer than the explanations: they are only what a new part is made of, and the parts
-# are kept on the index (measured at a million subscribers: this cache was the one that kept growing, up
-# to ~200 MiB of a planner at EXPLAINED_KEPT; at this bound the peak stops growing after ~80 shards).
+# are kept on the index (measured at a million subscribers: bounded with the explanations, these were
+# ~125 MiB of a planner after 60 shards and still growing; at this bound the peak is flat after ~80 shards).
 INGREDIENTS_KEPT = 100_000
 
 
