@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from digest.content.entries import ContentEntry, Spans, reason_entry
 from digest.matching import Match
 from digest.matching.explain import Highlighter, MatchPart, matches_parts
-from digest.matching.highlight import ELLIPSIS, spans_merge_pairs
+from digest.matching.highlight import snippet_shift, spans_merge_pairs
 
 
 class ContentJson:
@@ -151,7 +151,7 @@ class ContentShared:
             else:
                 title = titled[0].title if titled else "[]"
             start, end, _ = best.window
-            shift = (len(ELLIPSIS) if start > 0 else 0) - start  # from the abstract's characters to the snippet's
+            shift = snippet_shift(start)
             # The other parts' words inside the anchoring window (most fall outside it).
             extra = [
                 (s + shift, e + shift)

@@ -68,3 +68,9 @@ def snippet_window(abstract: str, anchor: int) -> tuple[int, int, str]:
     prefix = ELLIPSIS if start > 0 else ""
     suffix = ELLIPSIS if end < len(abstract) else ""
     return start, end, prefix + abstract[start:end] + suffix
+
+
+def snippet_shift(start: int) -> int:
+    """What to add to an abstract's character offset to get its offset in the snippet of the window
+    starting at ``start`` (``snippet_window``: an ellipsis leads where the abstract was cut)."""
+    return (len(ELLIPSIS) if start > 0 else 0) - start

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..acronyms import describe
-from ..highlight import ELLIPSIS, Spans, snippet_window, spans_merge, spans_merge_pairs
+from ..highlight import Spans, snippet_shift, snippet_window, spans_merge, spans_merge_pairs
 from ..index import PaperIndex, TermHits, token_spans
 from ..normalize import has_spelling_variant, spelled
 from ..query import TEXT, Term
@@ -152,7 +152,7 @@ class Highlighter:
             if in_abstract and (anchor is None or df < anchor_df):  # the rarest word anchors the snippet
                 anchor, anchor_df = term, df
         start, end, snippet = self._window(doc, anchor)
-        shift = (len(ELLIPSIS) if start > 0 else 0) - start
+        shift = snippet_shift(start)
         inside = [
             (s + shift, e + shift)
             for term in terms
@@ -207,7 +207,7 @@ class Highlighter:
                 if p.anchor is not None and (best.anchor is None or p.anchor_df < best.anchor_df):
                     best = p
         start, end, snippet = best.window
-        shift = (len(ELLIPSIS) if start > 0 else 0) - start
+        shift = snippet_shift(start)
         inside = [(s + shift, e + shift) for p in parts for s, e in p.abstract if s >= start and e <= end]
         return title, snippet, spans_merge_pairs(inside)
 
